@@ -1,0 +1,1 @@
+"""Everything that runs a network: model, checkpoint, export, backends, and the backend-agnostic cascade."""

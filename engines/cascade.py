@@ -1,0 +1,93 @@
+"""The backend-agnostic cascade: numpy in, numpy out.
+
+A backend runs one stage on a float32 NCHW batch (RGB, 0-255) and returns (coords (B, 14, 2), spread (B, 14))
+in the crop's normalised coordinates. Stage 1 sees one crop per person box; each refinement stage sees
+the crops of all joints of all persons in ONE call and keeps, for the crop of joint i, channel i.
+
+Confidence: exp(-spread / CONF_SCALE), with spread the standard deviation of the final stage's soft-argmax
+distribution expressed in torso diameters. 1 = a sharp, certain peak; 0.37 = a spread of CONF_SCALE
+torso diameters; it falls towards 0 as the network's heatmap gets diffuse (occluded or absent joints).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from .config import ModelConfig
+from .geometry import crop_matrix, torso_diameters
+from .joints import NUM_JOINTS
+
+CONF_SCALE = 0.15
+
+
+@dataclasses.dataclass
+class CascadeResult:
+    joints: np.ndarray          # (P, 14, 2) pixels, final stage
+    confidence: np.ndarray      # (P, 14) in [0, 1]
+    stages: list                # per stage (P, 14, 2) pixels
+
+
+class _CropBuffer:
+    """Preallocated NCHW float32 input buffer, grown only when a larger batch arrives."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.buffer = np.zeros((0, 3, size, size), np.float32)
+
+    def get(self, n: int) -> np.ndarray:
+        if self.buffer.shape[0] < n:
+            self.buffer = np.zeros((n, 3, self.size, self.size), np.float32)
+        return self.buffer[:n]
+
+
+def fill_crops(image_rgb: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: int, out: np.ndarray):
+    """One warpAffine per crop, written straight into the NCHW batch `out`."""
+    for k in range(len(centres)):
+        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size)
+        patch = cv2.warpAffine(image_rgb, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+        out[k] = patch.transpose(2, 0, 1)
+    return out
+
+
+class Cascade:
+    def __init__(self, backend, config: ModelConfig, stages: int | None = None):
+        self.backend, self.config = backend, config
+        self.num_stages = config.num_stages if stages is None else min(stages, config.num_stages)
+        self._stage1_buf = _CropBuffer(config.stage1_input)
+        self._refine_buf = _CropBuffer(config.refiner_input)
+
+    def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
+        """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
+        image_rgb = image if rgb else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        p = len(boxes)
+        batch = fill_crops(image_rgb, boxes[:, :2], boxes[:, 2], self.config.stage1_input, self._stage1_buf.get(p))
+        coords, spread = self.backend.run(0, batch)
+        joints = coords[:, :, :2] * boxes[:, None, 2:3] + boxes[:, None, :2]
+        spread_px = spread * boxes[:, 2:3]
+        stages = [joints.copy()]
+        for s in range(1, self.num_stages):
+            joints, spread_px = self._refine(s, image_rgb, joints, boxes)
+            stages.append(joints.copy())
+        diam = self._torso(joints, boxes)
+        confidence = np.exp(-spread_px / (CONF_SCALE * diam[:, None])).astype(np.float32)
+        return CascadeResult(joints.astype(np.float32), confidence, stages)
+
+    def _torso(self, joints, boxes):
+        # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.
+        return np.clip(torso_diameters(joints), 0.12 * boxes[:, 2], 0.6 * boxes[:, 2])
+
+    def _refine(self, stage: int, image_rgb, joints, boxes):
+        p = len(joints)
+        size = self.config.refiner_input
+        sides = np.repeat(self.config.sigma * self._torso(joints, boxes), NUM_JOINTS)
+        centres = joints.reshape(-1, 2)
+        batch = fill_crops(image_rgb, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS))
+        coords, spread = self.backend.run(stage, batch)
+        idx = np.arange(p * NUM_JOINTS)
+        chan = np.tile(np.arange(NUM_JOINTS), p)
+        delta = coords[idx, chan, :2] * sides[:, None]
+        refined = (centres + delta).reshape(p, NUM_JOINTS, 2)
+        return refined, (spread[idx, chan] * sides).reshape(p, NUM_JOINTS)

@@ -1,0 +1,68 @@
+"""The checkpoint file: one torch file holding the model config and the weights of every stage."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from .config import ModelConfig
+
+FORMAT = "pose-track-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message is one line for the user."""
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_checkpoint(path: str, cfg: ModelConfig, stage_states: list, trained_stages: int, **extra) -> None:
+    import torch
+
+    payload = {"format": FORMAT, "version": VERSION, "config": cfg.to_dict(), "stages": stage_states,
+               "trained_stages": trained_stages, **extra}
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)   # never leave a half-written checkpoint behind
+
+
+def load_checkpoint(path: str) -> dict:
+    import torch
+
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise CheckpointError(f"{path} is not a readable pose-track checkpoint ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a pose-track checkpoint")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}, this pose-track reads {VERSION}")
+    try:
+        payload["config"] = ModelConfig.from_dict(payload["config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    return payload
+
+
+def build_model(payload: dict, stages: int | None = None):
+    """torch ModuleList with the checkpoint's weights; a shape mismatch is reported as another architecture."""
+    from .model import build_stages
+
+    cfg = payload["config"]
+    model = build_stages(cfg)
+    n = len(payload["stages"]) if stages is None else stages
+    for i in range(min(n, len(payload["stages"]))):
+        try:
+            model[i].load_state_dict(payload["stages"][i])
+        except RuntimeError:
+            raise CheckpointError(f"stage {i + 1} weights do not fit the architecture in the checkpoint's config "
+                                  f"(a checkpoint of another architecture?)") from None
+    return model

@@ -1,0 +1,46 @@
+"""Model configuration: plain values, stored inside every checkpoint and engine manifest (no torch here)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from .joints import JOINT_NAMES
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    backbone: str = "efficientnet_lite0"
+    stage1_input: int = 128
+    stage1_head: str = "integral"      # integral | fc | grid
+    refiner_input: int = 48
+    refiner_blocks: int = 8            # EfficientNet-Lite0 blocks kept in the refiner backbone
+    head_channels: int = 64
+    sigma: float = 2.0                 # refiner crop side = sigma x torso diameter
+    num_stages: int = 3
+    joint_names: tuple = JOINT_NAMES
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["joint_names"] = list(self.joint_names)
+        d["mean"], d["std"] = list(self.mean), list(self.std)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        d = dict(d)
+        for key in ("joint_names", "mean", "std"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)

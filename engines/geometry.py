@@ -1,0 +1,87 @@
+"""Box normalisation and crop/un-crop geometry (numpy + OpenCV only).
+
+A box is a square (cx, cy, side) in pixels. Normalised coordinates are (p - centre) / side, as in the
+paper. A crop of S x S pixels maps image point p to crop pixel u = (p - centre) * S / side + (S - 1) / 2,
+so the crop-normalised coordinate (u - (S - 1) / 2) / S equals the box-normalised one.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .joints import TORSO_DIAGONALS
+
+
+def normalize(points: np.ndarray, box) -> np.ndarray:
+    cx, cy, side = box
+    return (np.asarray(points, np.float32) - np.array([cx, cy], np.float32)) / np.float32(side)
+
+
+def denormalize(points: np.ndarray, box) -> np.ndarray:
+    cx, cy, side = box
+    return np.asarray(points, np.float32) * np.float32(side) + np.array([cx, cy], np.float32)
+
+
+def crop_matrix(box, size: int, angle_deg: float = 0.0, flip: bool = False) -> np.ndarray:
+    """2x3 affine from image pixels to crop pixels; optional rotation about the box centre and mirror."""
+    cx, cy, side = box
+    k = size / float(side)
+    a = np.deg2rad(angle_deg)
+    cos, sin = np.cos(a) * k, np.sin(a) * k
+    lin = np.array([[cos, sin], [-sin, cos]], np.float64)
+    if flip:
+        lin = np.array([[-1.0, 0.0], [0.0, 1.0]]) @ lin
+    half = (size - 1) / 2.0
+    t = np.array([half, half]) - lin @ np.array([cx, cy], np.float64)
+    return np.hstack([lin, t[:, None]]).astype(np.float32)
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, np.float32)
+    return pts @ matrix[:, :2].T + matrix[:, 2]
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(matrix)
+
+
+def crop(image: np.ndarray, box, size: int, angle_deg: float = 0.0, flip: bool = False,
+         out: np.ndarray | None = None) -> np.ndarray:
+    m = crop_matrix(box, size, angle_deg, flip)
+    return cv2.warpAffine(image, m, (size, size), dst=out, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+
+
+def whole_image_box(height: int, width: int):
+    """The square box that encloses the whole image, centred on it."""
+    return ((width - 1) / 2.0, (height - 1) / 2.0, float(max(height, width)))
+
+
+def box_from_joints(joints: np.ndarray, scale: float = 1.25, valid: np.ndarray | None = None):
+    """Square box around the joints, its side `scale` times the larger side of their bounding box."""
+    pts = np.asarray(joints, np.float32)
+    if valid is not None:
+        pts = pts[np.asarray(valid, bool)]
+    lo, hi = pts.min(0), pts.max(0)
+    c = (lo + hi) / 2.0
+    side = float(max(hi - lo)) * scale
+    return (float(c[0]), float(c[1]), max(side, 1.0))
+
+
+def torso_diameter(joints: np.ndarray, valid: np.ndarray | None = None, fallback: float | None = None) -> float:
+    """Mean length of the available shoulder-to-opposite-hip diagonals."""
+    pts = np.asarray(joints, np.float32)
+    ok = np.ones(len(pts), bool) if valid is None else np.asarray(valid, bool)
+    lengths = [float(np.linalg.norm(pts[a] - pts[b])) for a, b in TORSO_DIAGONALS if ok[a] and ok[b]]
+    if lengths:
+        return float(np.mean(lengths))
+    if fallback is not None:
+        return float(fallback)
+    return float(max(np.ptp(pts[ok], axis=0))) / 2.5 if ok.any() else 1.0
+
+
+def torso_diameters(joints: np.ndarray) -> np.ndarray:
+    """Vectorised torso diameter for (N, 14, 2) poses (mean of both diagonals)."""
+    pts = np.asarray(joints, np.float32)
+    d = [np.linalg.norm(pts[:, a] - pts[:, b], axis=-1) for a, b in TORSO_DIAGONALS]
+    return np.mean(d, axis=0)

@@ -1,0 +1,382 @@
+"""Frame sources: video files, image folders, cameras and network streams.
+
+`open_source(spec)` picks the kind from the spec and returns a `Source`; iterating it yields `Frame`s.
+
+- Video file: every frame in order, never dropped. `time_s` is the container timestamp of the frame
+  (CAP_PROP_POS_MSEC), or index / fps when the container gives none.
+- Image folder (or a single image): the images sorted by name (natural order, so `f2` < `f10`); `source_name`
+  is the file name and `index` its position in that order. The images are treated as independent stills
+  (`Source.independent`), `time_s` is index / fps (fps 30 unless given). Unreadable images are skipped and
+  listed in `Source.skipped`.
+- Camera index (`0` or `"0"`) or URL (rtsp://, http://, ...): a capture thread reads as fast as the device
+  delivers and keeps only the newest frame (latest-frame-wins), so latency never accumulates; a frame that is
+  replaced before the consumer took it counts in `Source.dropped`, and `index` counts every captured frame
+  (gaps = drops). `time_s` is the capture clock (seconds since the source was opened).
+
+Every failure to open or read a source raises `CaptureError` with a one-line message.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import cv2
+import numpy as np
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
+                        ".ts", ".mts", ".3gp", ".ogv"})
+
+
+class CaptureError(Exception):
+    """A source cannot be opened or read. `str(err)` is a single line meant for the user."""
+
+
+@dataclass
+class Frame:
+    index: int
+    time_s: float
+    image: np.ndarray  # BGR uint8 (H, W, 3)
+    source_name: str
+
+
+class Source:
+    """Base class. Iterate (or call `frames(stop)`) to get frames; `close()` releases the device/file."""
+
+    name: str = ""
+    live: bool = False          # camera / stream: frames may be dropped, timestamps from the clock
+    independent: bool = False   # frames are unrelated stills (image folder): do not track across them
+    fps: float | None = None
+    dropped: int = 0
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def close(self) -> None:
+        pass
+
+    def reopen(self) -> "Source":
+        """A fresh source over the same input, from its start (files only)."""
+        raise CaptureError(f"{self.name}: a live source cannot be read twice")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _natural_key(name: str):
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _redact(url: str) -> str:
+    """The URL without user:password, for names and messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+class VideoFileSource(Source):
+    """A video file, decoded with OpenCV (FFmpeg). Never drops a frame."""
+
+    def __init__(self, path, name: str | None = None):
+        p = Path(path)
+        if not p.exists():
+            raise CaptureError(f"video file not found: {path}")
+        if p.is_dir():
+            raise CaptureError(f"{path} is a folder, not a video file")
+        if not os.access(p, os.R_OK):
+            raise CaptureError(f"cannot read {path}: permission denied")
+        if p.stat().st_size == 0:
+            raise CaptureError(f"cannot open video {path}: the file is empty")
+        self.path = p
+        self.name = name if name is not None else str(path)
+        self._cap = cv2.VideoCapture(str(p))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise CaptureError(f"cannot open video {path}: corrupt, truncated or unsupported format")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 0.0 < fps < 1000.0 else None
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count: int | None = count if count > 0 else None
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            self._cap.release()
+            raise CaptureError(f"cannot decode video {path}: no frame could be read "
+                               "(corrupt, truncated or unsupported codec)")
+        self._first = first
+        self._first_ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
+        self.height, self.width = first.shape[:2]
+        self.frames_read = 0
+        self._used = False
+
+    @property
+    def truncated(self) -> bool:
+        """True when decoding stopped well before the frame count the container announced."""
+        return self.frame_count is not None and self.frames_read < 0.9 * self.frame_count - 1
+
+    def _time(self, index: int, ms: float, prev: float | None) -> float:
+        t = ms / 1000.0
+        if index == 0 or (prev is not None and t > prev):
+            return t
+        if self.fps:
+            return index / self.fps
+        return (prev or 0.0) + 1.0 / 30.0
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        if self._used:
+            raise CaptureError(f"{self.name}: already read; use reopen()")
+        self._used = True
+        image, ms = self._first, self._first_ms
+        self._first = None
+        index, prev = 0, None
+        try:
+            while image is not None:
+                t = self._time(index, ms, prev)
+                prev = t
+                self.frames_read += 1
+                yield Frame(index, t, image, self.name)
+                if stop is not None and stop.is_set():
+                    return
+                ok, image = self._cap.read()
+                if not ok:
+                    image = None
+                ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
+                index += 1
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def reopen(self) -> "VideoFileSource":
+        return VideoFileSource(self.path, self.name)
+
+
+class ImageFolderSource(Source):
+    """Sorted still images (a folder, or an explicit list of files). Independent frames by default."""
+
+    independent = True
+
+    def __init__(self, path_or_files, fps: float | None = None):
+        if isinstance(path_or_files, (str, os.PathLike)):
+            p = Path(path_or_files)
+            if not p.exists():
+                raise CaptureError(f"folder not found: {path_or_files}")
+            if p.is_dir():
+                files = [f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS]
+                if not files:
+                    raise CaptureError(f"no images in folder {path_or_files}")
+            elif p.suffix.lower() in IMAGE_EXTS:
+                files = [p]
+            else:
+                raise CaptureError(f"{path_or_files} is not an image")
+            self.path = p
+        else:
+            files = [Path(f) for f in path_or_files]
+            if not files:
+                raise CaptureError("no images given")
+            self.path = files[0].parent
+        self.files: list[Path] = sorted(files, key=lambda f: _natural_key(f.name))
+        self.name = str(path_or_files) if isinstance(path_or_files, (str, os.PathLike)) else str(self.path)
+        self.fps = float(fps) if fps else 30.0
+        self.skipped: list[str] = []
+        self._fps_given = fps
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        read = 0
+        for i, f in enumerate(self.files):
+            if stop is not None and stop.is_set():
+                return
+            image = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if image is None:
+                self.skipped.append(f.name)
+                continue
+            read += 1
+            yield Frame(i, i / self.fps, image, f.name)
+        if read == 0:
+            raise CaptureError(f"no readable image in {self.name}")
+
+    def reopen(self) -> "ImageFolderSource":
+        return ImageFolderSource(self.files, self._fps_given)
+
+
+class LiveSource(Source):
+    """A camera or network stream read by a background thread; only the newest frame is kept.
+
+    `capture` is anything with `read() -> (ok, image)` and `release()` (a cv2.VideoCapture, or a fake in
+    tests). The thread stops after `max_failures` consecutive failed reads (end of stream / unplugged).
+    """
+
+    live = True
+
+    def __init__(self, capture, name: str, fps: float | None = None, first_frame_timeout: float = 10.0,
+                 stall_timeout: float = 10.0, max_failures: int = 50, clock=time.monotonic):
+        self._cap = capture
+        self.name = name
+        self.fps = fps
+        self.dropped = 0
+        self.captured = 0
+        self.first_frame_timeout = first_frame_timeout
+        self.stall_timeout = stall_timeout
+        self.max_failures = max_failures
+        self._clock = clock
+        self._t0 = clock()
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._taken = True
+        self._ended = False
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"capture:{name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        index, failures = 0, 0
+        try:
+            while not self._halt.is_set():
+                ok, image = self._cap.read()
+                if not ok or image is None:
+                    failures += 1
+                    if failures >= self.max_failures:
+                        break
+                    time.sleep(0.01)
+                    continue
+                failures = 0
+                t = self._clock() - self._t0
+                with self._cond:
+                    if not self._taken:
+                        self.dropped += 1
+                    self._latest = Frame(index, t, image, self.name)
+                    self._taken = False
+                    self.captured += 1
+                    self._cond.notify_all()
+                index += 1
+        except Exception:  # a backend error ends the stream like an unplugged camera
+            pass
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        got_any = False
+        waited_since = time.monotonic()
+        try:
+            while True:
+                with self._cond:
+                    while self._taken and not self._ended:
+                        if stop is not None and stop.is_set():
+                            return
+                        self._cond.wait(0.05)
+                        waited = time.monotonic() - waited_since
+                        limit = self.stall_timeout if got_any else self.first_frame_timeout
+                        if self._taken and not self._ended and waited > limit:
+                            what = "stopped delivering frames" if got_any else "opened but delivered no frame"
+                            raise CaptureError(f"{self.name} {what} for {limit:.0f} s")
+                    if self._taken:  # ended and nothing new
+                        if not got_any:
+                            raise CaptureError(f"{self.name} opened but delivered no frame")
+                        return
+                    frame = self._latest
+                    self._taken = True
+                got_any = True
+                yield frame
+                waited_since = time.monotonic()
+                if stop is not None and stop.is_set():
+                    return
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._halt.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=2.0)
+        try:
+            self._cap.release()
+        except Exception:
+            pass
+
+
+def _open_capture(target, name: str, what: str) -> LiveSource:
+    cap = cv2.VideoCapture(target) if isinstance(target, int) else cv2.VideoCapture(target, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise CaptureError(f"{what} could not be opened")
+    try:
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    except cv2.error:
+        pass
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    return LiveSource(cap, name, fps=fps if 0.0 < fps < 1000.0 else None)
+
+
+def is_url(spec) -> bool:
+    return isinstance(spec, str) and "://" in spec
+
+
+def is_camera(spec) -> bool:
+    return isinstance(spec, (int, np.integer)) or (isinstance(spec, str) and spec.strip().isdigit())
+
+
+def open_source(spec, fps: float | None = None) -> Source:
+    """Open a camera index (int or "0"), a URL, a video file, an image folder or a single image.
+
+    `fps` applies to image folders only (the spacing of their timestamps; default 30).
+    """
+    if isinstance(spec, Source):
+        return spec
+    if is_camera(spec):
+        index = int(spec)
+        return _open_capture(index, f"camera:{index}",
+                             f"camera {index} (no such device, in use, or no permission)")
+    if is_url(spec):
+        safe = _redact(spec)
+        return _open_capture(spec, safe, f"stream {safe}")
+    p = Path(spec)
+    if not p.exists():
+        raise CaptureError(f"input not found: {spec}")
+    if p.is_dir() or p.suffix.lower() in IMAGE_EXTS:
+        return ImageFolderSource(p, fps=fps)
+    return VideoFileSource(p)
+
+
+def expand_inputs(specs: Sequence) -> list:
+    """Turn command-line inputs into source specs: a folder holding videos becomes those videos (sorted),
+    a folder of images stays one image-folder source; files, cameras and URLs pass through."""
+    out: list = []
+    for spec in specs:
+        if is_camera(spec) or is_url(spec):
+            out.append(spec)
+            continue
+        p = Path(spec)
+        if not p.exists():
+            raise CaptureError(f"input not found: {spec}")
+        if p.is_dir():
+            entries = [f for f in p.iterdir() if f.is_file()]
+            videos = sorted((f for f in entries if f.suffix.lower() in VIDEO_EXTS), key=lambda f: _natural_key(f.name))
+            if videos:
+                out.extend(str(v) for v in videos)
+            elif any(f.suffix.lower() in IMAGE_EXTS for f in entries):
+                out.append(str(p))
+            else:
+                raise CaptureError(f"no videos or images in folder {spec}")
+        else:
+            out.append(str(p))
+    return out

@@ -1,0 +1,1 @@
+"""Training: datasets (LSP, LSP-extended), augmentation, losses, the training loop, metrics."""

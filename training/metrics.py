@@ -1,0 +1,103 @@
+"""Evaluation metrics of the DeepPose paper: PCK@0.2, PDJ@alpha per joint, strict and loose PCP@0.5.
+
+All inputs are pixel coordinates: pred, gt of shape (N, 14, 2), valid of shape (N, 14) bool.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engines.geometry import torso_diameters
+from engines.joints import LIMB_CLASSES_FOR_AVERAGE, LIMBS, NUM_JOINTS
+
+# DeepPose paper, LSP, 3-stage cascade. Recalled, re-check before quoting.
+# The paper gives no PCK@0.2 on LSP nor strict PCP, hence None.
+PAPER_LSP = {
+    "loose_pcp": {"upper_arm": 0.56, "lower_arm": 0.38, "upper_leg": 0.77, "lower_leg": 0.71, "avg": 0.61},
+    "strict_pcp": None,
+    "pck": None,
+}
+
+
+def _prepare(pred, gt, valid):
+    pred = np.asarray(pred, np.float64)
+    gt = np.asarray(gt, np.float64)
+    if pred.shape != gt.shape or pred.shape[1:] != (NUM_JOINTS, 2):
+        raise ValueError(f"pred and gt must both be (N, {NUM_JOINTS}, 2); got {pred.shape} and {gt.shape}")
+    valid = np.ones(gt.shape[:2], bool) if valid is None else np.asarray(valid, bool)
+    if valid.shape != gt.shape[:2]:
+        raise ValueError(f"valid must be {gt.shape[:2]}; got {valid.shape}")
+    return pred, gt, valid
+
+
+def _joint_hits(pred, gt, alpha):
+    """(N, 14) bool: joint within alpha x torso diameter of the ground-truth pose."""
+    err = np.linalg.norm(pred - gt, axis=-1)
+    return err <= alpha * torso_diameters(gt).astype(np.float64)[:, None]
+
+
+def pck(pred, gt, valid=None, alpha=0.2) -> float:
+    """Fraction of valid joints within alpha x torso diameter, pooled over all joints and images."""
+    pred, gt, valid = _prepare(pred, gt, valid)
+    if not valid.any():
+        return float("nan")
+    return float(_joint_hits(pred, gt, alpha)[valid].mean())
+
+
+def pdj_per_joint(pred, gt, valid=None, alpha=0.2) -> np.ndarray:
+    """(14,) fraction of valid images where each joint is within alpha x torso diameter (nan if never valid)."""
+    pred, gt, valid = _prepare(pred, gt, valid)
+    hits = (_joint_hits(pred, gt, alpha) & valid).sum(0)
+    count = valid.sum(0)
+    return np.where(count > 0, hits / np.maximum(count, 1), np.nan)
+
+
+def pcp(pred, gt, valid=None, thresh=0.5) -> dict:
+    """Strict and loose PCP per limb class, pooled over the class's limbs and images with both ends valid."""
+    pred, gt, valid = _prepare(pred, gt, valid)
+    err = np.linalg.norm(pred - gt, axis=-1)
+    strict, loose = {}, {}
+    for cls, limbs in LIMBS.items():
+        s_hits = l_hits = total = 0
+        for a, b in limbs:
+            ok = valid[:, a] & valid[:, b]
+            limit = thresh * np.linalg.norm(gt[ok, a] - gt[ok, b], axis=-1)
+            ea, eb = err[ok, a], err[ok, b]
+            s_hits += int(((ea <= limit) & (eb <= limit)).sum())
+            l_hits += int(((ea + eb) / 2 <= limit).sum())
+            total += int(ok.sum())
+        strict[cls] = s_hits / total if total else float("nan")
+        loose[cls] = l_hits / total if total else float("nan")
+    return {
+        "strict": strict,
+        "loose": loose,
+        "strict_avg": float(np.mean([strict[c] for c in LIMB_CLASSES_FOR_AVERAGE])),
+        "loose_avg": float(np.mean([loose[c] for c in LIMB_CLASSES_FOR_AVERAGE])),
+    }
+
+
+def evaluate(pred, gt, valid=None) -> dict:
+    return {"pck": pck(pred, gt, valid, 0.2), "pdj": pdj_per_joint(pred, gt, valid, 0.2), "pcp": pcp(pred, gt, valid)}
+
+
+def _fmt(x) -> str:
+    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
+
+
+def format_report(results_per_stage: list[dict], joint_names) -> str:
+    """Plain-text table: one column per stage (evaluate() results) plus the paper's LSP values."""
+    header = ["metric"] + [f"stage {i + 1}" for i in range(len(results_per_stage))] + ["paper"]
+    rows = [["PCK@0.2"] + [_fmt(r["pck"]) for r in results_per_stage] + [_fmt(PAPER_LSP["pck"])]]
+    paper_loose = PAPER_LSP["loose_pcp"]
+    for kind, paper in (("strict", {}), ("loose", paper_loose)):
+        for cls in LIMBS:
+            rows.append([f"{kind} PCP@0.5 {cls}"] + [_fmt(r["pcp"][kind][cls]) for r in results_per_stage]
+                        + [_fmt(paper.get(cls))])
+        rows.append([f"{kind} PCP@0.5 avg"] + [_fmt(r["pcp"][f"{kind}_avg"]) for r in results_per_stage]
+                    + [_fmt(paper.get("avg"))])
+    for j, name in enumerate(joint_names):
+        rows.append([f"PDJ@0.2 {name}"] + [_fmt(float(r["pdj"][j])) for r in results_per_stage] + ["-"])
+    widths = [max(len(row[c]) for row in [header] + rows) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+             for row in [header] + rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)

@@ -1,0 +1,286 @@
+"""The training loop: stage 1, then each refiner on simulated previous-stage estimates. Resumable.
+
+Phases run in order: stage 1; for s = 2..S: measure stage s-1's errors on training images, train refiner s.
+The run directory holds `checkpoint.pt` (overwritten, resumable), `curves.png` and `history.json`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import queue
+import threading
+import time
+
+import numpy as np
+
+from engines.cascade import Cascade
+from engines.checkpoint import build_model, load_checkpoint, save_checkpoint
+from engines.config import ModelConfig
+from engines.geometry import torso_diameters
+from engines.joints import NUM_JOINTS
+from .augment import EVAL_BOX_SCALE, colour_jitter, refiner_samples, stage1_sample
+from .cache import build_cache
+from .curves import write_curves
+from .datasets import lsp_test, resolve_data_root, training_set
+from .losses import LOSSES
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    data: str = "../shared/data"
+    out: str = "runs/main"
+    epochs: float = 12              # stage 1 passes over the training set
+    refiner_epochs: float = 3       # passes per refiner (each image gives a crop per valid joint)
+    batch_size: int = 32
+    refiner_batch_images: int = 12
+    lr: float = 2e-3
+    refiner_lr: float = 2e-3
+    weight_decay: float = 1e-4
+    loss: str = "l1"
+    max_images: int | None = None   # a subset of the training set (tiny runs)
+    val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
+    bank_images: int = 2000         # training images used to measure a stage's error distribution
+    cache_size: int = 224
+    cache_dir: str = "cache"
+    pretrained: bool = True
+    threads: int = 2
+    seed: int = 0
+    stage1_head: str = "integral"
+    stage1_input: int = 128
+    refiner_input: int = 48
+    refiner_blocks: int = 8
+    sigma: float = 2.0
+    num_stages: int = 3
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(stage1_head=self.stage1_head, stage1_input=self.stage1_input,
+                           refiner_input=self.refiner_input, refiner_blocks=self.refiner_blocks,
+                           sigma=self.sigma, num_stages=self.num_stages)
+
+
+TINY = dict(epochs=1, refiner_epochs=1, batch_size=8, refiner_batch_images=4, max_images=24, val_images=8,
+            bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False)
+
+
+class _Prefetch:
+    """Builds batches in a thread (OpenCV releases the GIL) while torch trains on the previous one."""
+
+    def __init__(self, make_batch, steps: int, depth: int = 3):
+        self.q = queue.Queue(depth)
+        self.thread = threading.Thread(target=self._work, args=(make_batch, steps), daemon=True)
+        self.thread.start()
+
+    def _work(self, make_batch, steps):
+        for step in range(steps):
+            self.q.put(make_batch(step))
+        self.q.put(None)
+
+    def __iter__(self):
+        while (item := self.q.get()) is not None:
+            yield item
+
+
+def _to_tensor(crops: np.ndarray):
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
+
+
+def _lr_at(step: int, total: int, base: float, warmup: int = 200) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, progress=None, log=print):
+        import torch
+
+        self.cfg, self.progress, self.log = cfg, progress, log
+        torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        os.makedirs(cfg.out, exist_ok=True)
+        self.ckpt_path = os.path.join(cfg.out, "checkpoint.pt")
+        self.model_cfg = cfg.model_config()
+        self.train_set = training_set(cfg.data, cfg.max_images)
+        lsp_root, _ = resolve_data_root(cfg.data)
+        self.val_set = lsp_test(lsp_root).subset(np.arange(min(cfg.val_images, 1000)))
+        self.state = {"phase": 0, "epoch_step": 0, "history": [], "banks": {}}
+        self.model = None
+        if os.path.isfile(self.ckpt_path):
+            payload = load_checkpoint(self.ckpt_path)
+            if payload["config"].to_dict() != self.model_cfg.to_dict():
+                raise ValueError(f"{self.ckpt_path} was trained with another model config; use another --out")
+            self.model = build_model(payload)
+            self.state = payload["train_state"]
+            self.log(f"resuming {self.ckpt_path}: phase {self.state['phase']}, step {self.state['epoch_step']}")
+        else:
+            from engines.model import build_stages
+            self.model = build_stages(self.model_cfg)
+            if cfg.pretrained:
+                for stage in self.model:
+                    stage.backbone.load_imagenet()
+
+    # -- data -----------------------------------------------------------------------------------------
+    def _load_cache(self):
+        n = len(self.train_set)
+        self.log(f"caching {n} training crops at {self.cfg.cache_size} px (once)")
+        self._start_bar("caching", n)
+        images, joints = build_cache(self.train_set, self.cfg.cache_size, self.cfg.cache_dir,
+                                     progress=self.progress)
+        self.images, self.joints, self.valid = images, joints, self.train_set.valid
+
+    def _start_bar(self, label: str, total: int):
+        if self.progress is not None and hasattr(self.progress, "start"):
+            self.progress.start(label, total)
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+    def _save(self, optimizer=None):
+        self.state["optimizer"] = optimizer.state_dict() if optimizer is not None else None
+        trained = self.state["phase"] // 2 + (1 if self.state["phase"] % 2 == 0 and self.state["epoch_step"] else 0)
+        save_checkpoint(self.ckpt_path, self.model_cfg, [m.state_dict() for m in self.model],
+                        trained_stages=max(1, min(trained, self.model_cfg.num_stages)), train_state=self.state,
+                        train_config=dataclasses.asdict(self.cfg))
+
+    def _record(self, **entry):
+        self.state["history"].append(entry)
+        with open(os.path.join(self.cfg.out, "history.json"), "w") as f:
+            json.dump(self.state["history"], f, indent=1)
+        loss, metric = {}, {}
+        for h in self.state["history"]:
+            key = f"stage {h['stage']}"
+            if "loss" in h:
+                loss.setdefault(key, []).append((h["epoch"], h["loss"]))
+            if "val_pck" in h:
+                metric.setdefault(key, []).append((h["epoch"], h["val_pck"]))
+        write_curves(os.path.join(self.cfg.out, "curves.png"), loss, metric)
+
+    # -- evaluation helpers ---------------------------------------------------------------------------
+    def cascade(self, stages: int):
+        from engines.torch_backend import TorchBackend
+        return Cascade(TorchBackend(self.model), self.model_cfg, stages=stages)
+
+    def validate(self, stages: int) -> float:
+        from .evaluate import predict_set
+        from .metrics import pck
+        preds = predict_set(self.cascade(stages), self.val_set)
+        self.model.train()
+        return float(pck(preds[-1], self.val_set.joints, self.val_set.valid))
+
+    def _error_bank(self, stages: int):
+        """Errors of the first `stages` stages on training images, per joint, in torso diameters."""
+        rng = np.random.default_rng(self.cfg.seed + stages)
+        idx = rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+        cascade = self.cascade(stages)
+        self._start_bar(f"stage {stages} errors", len(idx))
+        errors = [[] for _ in range(NUM_JOINTS)]
+        for i in idx:
+            valid = self.valid[i] if self.valid[i].any() else np.ones(NUM_JOINTS, bool)
+            pts = self.joints[i][valid]
+            lo, hi = pts.min(0), pts.max(0)
+            box = np.array([[*(lo + hi) / 2.0, max(hi - lo) * EVAL_BOX_SCALE]], np.float32)
+            pred = cascade.predict(self.images[i], box, rgb=True).joints[0]
+            if self.progress:
+                self.progress(1)
+            diam = float(torso_diameters(self.joints[i][None])[0])
+            if diam < 1:
+                continue
+            for j in np.flatnonzero(self.valid[i]):
+                errors[j].append((pred[j] - self.joints[i][j]) / diam)
+        self.model.train()
+        bank = [np.array(e, np.float32) if e else np.zeros((1, 2), np.float32) for e in errors]
+        med = [float(np.median(np.linalg.norm(b, axis=1))) for b in bank]
+        self.log(f"stage {stages} median error per joint (torso diameters): " + " ".join(f"{m:.2f}" for m in med))
+        return bank
+
+    # -- phases ---------------------------------------------------------------------------------------
+    def run(self):
+        self._load_cache()
+        total_phases = 1 + 2 * (self.model_cfg.num_stages - 1)
+        while self.state["phase"] < total_phases:
+            phase = self.state["phase"]
+            if phase == 0:
+                self._train_stage(0)
+            elif phase % 2 == 1:
+                stage = (phase + 1) // 2          # bank of stages 1..stage for refiner stage+1
+                self.state["banks"][str(stage)] = [b.tolist() for b in self._error_bank(stage)]
+                self.state["phase"] += 1
+                self._save()
+            else:
+                self._train_stage(phase // 2)
+        return self.ckpt_path
+
+    def _train_stage(self, stage: int):
+        import torch
+
+        cfg = self.cfg
+        net = self.model[stage]
+        net.train()
+        n = len(self.images)
+        if stage == 0:
+            per_step, epochs, base_lr = cfg.batch_size, cfg.epochs, cfg.lr
+        else:
+            per_step, epochs, base_lr = cfg.refiner_batch_images, cfg.refiner_epochs, cfg.refiner_lr
+            bank = [np.asarray(b, np.float32) for b in self.state["banks"][str(stage)]]
+        steps_per_epoch = max(1, n // per_step)
+        total = max(1, int(round(epochs * steps_per_epoch)))
+        optimizer = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=cfg.weight_decay)
+        start = self.state["epoch_step"]
+        if start and self.state.get("optimizer"):
+            optimizer.load_state_dict(self.state["optimizer"])
+        loss_fn = LOSSES[cfg.loss]
+        size = self.model_cfg.stage1_input if stage == 0 else self.model_cfg.refiner_input
+        rng_seed = cfg.seed * 1000 + stage * 100
+
+        def make_batch(step):
+            rng = np.random.default_rng((rng_seed, start + step))
+            pick = rng.integers(0, n, per_step)
+            if stage == 0:
+                out = [stage1_sample(self.images[i], self.joints[i], self.valid[i], size, rng) for i in pick]
+                crops, targets, masks = (np.stack(c) for c in zip(*out))
+                return _to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(), None
+            out = [refiner_samples(self.images[i], self.joints[i], self.valid[i], size, self.model_cfg.sigma,
+                                   bank, rng) for i in pick]
+            crops, targets, channels, masks = (np.concatenate(c) for c in zip(*out))
+            return (_to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(),
+                    torch.from_numpy(channels))
+
+        self._start_bar(f"stage {stage + 1}", total - start)
+        self.log(f"stage {stage + 1}: {total} steps ({epochs} epochs of {steps_per_epoch}), from step {start}")
+        running, count, t0 = 0.0, 0, time.time()
+        save_every = max(1, min(steps_per_epoch // 2, int(300 / max(1e-3, 0.5))))
+        aug_rng = np.random.default_rng(rng_seed + start)
+        for k, (x, target, mask, channels) in enumerate(_Prefetch(make_batch, total - start)):
+            step = start + k
+            for g in optimizer.param_groups:
+                g["lr"] = _lr_at(step, total, base_lr)
+            colour_jitter(x, aug_rng)
+            coords, _ = net(x)
+            if channels is not None:
+                coords = coords[torch.arange(len(channels)), channels]
+                loss = loss_fn(coords[:, None], target[:, None], mask[:, None])
+            else:
+                loss = loss_fn(coords, target, mask)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.item(); count += 1
+            if self.progress:
+                self.progress(1)
+            self.state["epoch_step"] = step + 1
+            last = step + 1 == total
+            if (step + 1) % steps_per_epoch == 0 or last:
+                epoch = (step + 1) / steps_per_epoch
+                val = self.validate(stage + 1)
+                self._record(stage=stage + 1, epoch=round(epoch, 3), step=step + 1, loss=running / max(count, 1),
+                             val_pck=val, images_per_s=count * per_step / (time.time() - t0))
+                self.log(f"stage {stage + 1} epoch {epoch:.2f}: loss {running / max(count, 1):.4f} "
+                         f"val PCK@0.2 {val:.3f} ({count * per_step / (time.time() - t0):.0f} samples/s)")
+                running, count, t0 = 0.0, 0, time.time()
+            if last:
+                self.state["phase"] += 1
+                self.state["epoch_step"] = 0
+                self._save()
+            elif (step + 1) % save_every == 0:
+                self._save(optimizer)
