@@ -56,6 +56,64 @@ def train(tiny, export, **options):
         click.echo(f"ONNX Runtime bundle: {bundle}")
 
 
+def _load_cascade(engine, checkpoint, stages=None):
+    """A built engine bundle (--engine), a torch checkpoint (--checkpoint), or the shipped default."""
+    from engines.checkpoint import CheckpointError
+
+    try:
+        if checkpoint:
+            from engines.cascade import Cascade
+            from engines.checkpoint import build_model, load_checkpoint
+            from engines.torch_backend import TorchBackend
+
+            payload = load_checkpoint(checkpoint)
+            return Cascade(TorchBackend(build_model(payload)), payload["config"], stages=stages)
+        from engines.backends import load_cascade
+        return load_cascade(engine)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc))
+    except ImportError as exc:
+        raise click.ClickException(f"{exc}; the torch backend needs: pip install 'pose-track[train]'")
+    except Exception as exc:
+        if type(exc).__name__ in ("BundleError", "BackendNotInstalled"):
+            raise click.ClickException(str(exc))
+        raise
+
+
+engine_option = click.option("--engine", type=click.Path(), default=None,
+                             help="A built engine bundle (default: the shipped model on ONNX Runtime, CPU).")
+checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None,
+                                 help="Run a torch checkpoint directly (needs the train extra).")
+
+
+@cli.command("eval")
+@click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
+              help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
+@click.option("--limit", type=int, default=None, help="Only the first N test images.")
+@engine_option
+@checkpoint_option
+def evaluate(data, limit, engine, checkpoint):
+    """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
+    from engines.joints import JOINT_NAMES
+    from training.datasets import DatasetError, lsp_test, resolve_data_root
+    from training.evaluate import predict_set
+    from training.metrics import evaluate as metrics, format_report
+
+    try:
+        lsp_root, _ = resolve_data_root(data)
+        test = lsp_test(lsp_root)
+        if limit:
+            test = test.subset(range(min(limit, len(test))))
+        cascade = _load_cascade(engine, checkpoint)
+        with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
+            per_stage = predict_set(cascade, test, progress=bar.update)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    results = [metrics(p, test.joints, test.valid) for p in per_stage]
+    click.echo(f"LSP test, {len(test)} images, whole image as the person box")
+    click.echo(format_report(results, JOINT_NAMES))
+
+
 class _PhaseBars:
     """One click progress bar per training phase."""
 

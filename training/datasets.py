@@ -66,6 +66,7 @@ def load_folder(root: str, first: int = 1, last: int | None = None) -> PoseSet:
     n = len(joints)
     last = n if last is None else min(last, n)
     digits = 4 if n <= 9999 else 5
+    first = min(first, last + 1)
     paths = [os.path.join(root, "images", f"im{k:0{digits}d}.jpg") for k in range(first, last + 1)]
     sl = slice(first - 1, last)
     return PoseSet(paths, joints[sl].astype(np.float32), valid[sl])

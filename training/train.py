@@ -87,7 +87,8 @@ def _to_tensor(crops: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
 
 
-def _lr_at(step: int, total: int, base: float, warmup: int = 200) -> float:
+def _lr_at(step: int, total: int, base: float) -> float:
+    warmup = min(200, total // 10)
     if step < warmup:
         return base * (step + 1) / warmup
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
@@ -105,7 +106,10 @@ class Trainer:
         self.model_cfg = cfg.model_config()
         self.train_set = training_set(cfg.data, cfg.max_images)
         lsp_root, _ = resolve_data_root(cfg.data)
-        self.val_set = lsp_test(lsp_root).subset(np.arange(min(cfg.val_images, 1000)))
+        test = lsp_test(lsp_root)
+        # A folder without the test split (a small custom set) is monitored on its own images.
+        monitor = test if len(test) else self.train_set
+        self.val_set = monitor.subset(np.arange(min(cfg.val_images, len(monitor))))
         self.state = {"phase": 0, "epoch_step": 0, "history": [], "banks": {}}
         self.model = None
         if os.path.isfile(self.ckpt_path):

@@ -1,0 +1,69 @@
+import numpy as np
+
+from engines.geometry import (apply_affine, box_from_joints, crop, crop_matrix, denormalize, invert_affine,
+                              normalize, torso_diameter, whole_image_box)
+from engines.joints import FLIP_PERMUTATION, JOINT_NAMES
+from training.augment import flip_joints
+
+from conftest import STANDING
+
+
+def test_normalize_denormalize_round_trip():
+    box = (63.5, 80.25, 150.0)
+    norm = normalize(STANDING, box)
+    assert np.all(np.abs(norm) <= 0.5)
+    np.testing.assert_allclose(denormalize(norm, box), STANDING, atol=1e-4)
+
+
+def test_crop_maps_points_to_normalised_coordinates():
+    box = (60.0, 80.0, 100.0)
+    size = 64
+    m = crop_matrix(box, size)
+    u = apply_affine(m, STANDING)
+    np.testing.assert_allclose((u - (size - 1) / 2) / size, normalize(STANDING, box), atol=1e-5)
+    np.testing.assert_allclose(apply_affine(invert_affine(m), u), STANDING, atol=1e-3)
+
+
+def test_crop_pixels_follow_the_geometry():
+    image = np.zeros((200, 300, 3), np.uint8)
+    image[118:123, 198:203] = 255                      # a bright dot centred on (200, 120)
+    box = (180.0, 100.0, 80.0)
+    size = 40
+    patch = crop(image, box, size)
+    ys, xs = np.nonzero(patch[..., 0] > 60)
+    expected = apply_affine(crop_matrix(box, size), np.array([[200.0, 120.0]]))[0]
+    assert abs(xs.mean() - expected[0]) < 0.6 and abs(ys.mean() - expected[1]) < 0.6
+
+
+def test_rotation_and_mirror_in_crop_matrix():
+    box = (50.0, 50.0, 100.0)
+    m = crop_matrix(box, 100, angle_deg=90)
+    # A point to the right of the centre ends up above it in the crop after a 90 degree rotation.
+    u = apply_affine(m, np.array([[70.0, 50.0]]))[0]
+    assert u[1] < 49.5 - 15 and abs(u[0] - 49.5) < 1e-3
+    mf = crop_matrix(box, 100, flip=True)
+    uf = apply_affine(mf, np.array([[70.0, 50.0]]))[0]
+    assert uf[0] < 49.5 - 15
+
+
+def test_flip_swaps_left_and_right():
+    perm = np.array(FLIP_PERMUTATION)
+    assert sorted(perm) == list(range(14)) and np.all(perm[perm] == np.arange(14))
+    for i, name in enumerate(JOINT_NAMES):
+        other = JOINT_NAMES[perm[i]]
+        if name.startswith("r_"):
+            assert other == "l_" + name[2:]
+        elif not name.startswith("l_"):
+            assert other == name
+    joints = np.arange(28, dtype=np.float32).reshape(14, 2)
+    flipped = flip_joints(joints)
+    assert np.all(flipped[0] == joints[5]) and np.all(flipped[12] == joints[12])
+
+
+def test_boxes_and_torso():
+    box = box_from_joints(STANDING, 1.0)
+    assert box[2] == np.ptp(STANDING, axis=0).max()
+    assert whole_image_box(100, 60) == (29.5, 49.5, 100.0)
+    # Diagonals l_shoulder-r_hip and r_shoulder-l_hip of the standing pose.
+    d1 = np.linalg.norm(STANDING[9] - STANDING[2]); d2 = np.linalg.norm(STANDING[8] - STANDING[3])
+    assert abs(torso_diameter(STANDING) - (d1 + d2) / 2) < 1e-4

@@ -1,0 +1,52 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training.augment import refiner_samples, stage1_sample
+from training.train import TINY, Trainer, TrainConfig
+
+from conftest import STANDING, draw_person
+
+
+def test_stage1_sample_flip_swaps_labels_and_keeps_geometry():
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        crop, target, mask = stage1_sample(image, STANDING, valid, 64, rng)
+        assert crop.shape == (64, 64, 3) and target.shape == (14, 2)
+        # Mirrored or not, the person's right ankle stays below its right knee and the head on top.
+        if mask[0] and mask[1]:
+            assert target[13, 1] < target[12, 1] + 0.05 or abs(target[13, 1]) > 0.3
+    crop, target, mask = stage1_sample(image, STANDING, valid, 64, rng, augment=False)
+    assert np.all(np.abs(target) <= 0.5) and mask.all()
+
+
+def test_refiner_samples_target_is_the_truth_in_crop_coordinates():
+    image = draw_person(STANDING)
+    bank = [np.array([[0.1, -0.05]], np.float32)] * 14
+    crops, targets, channels, masks = refiner_samples(image, STANDING, np.ones(14, bool), 32, 2.0, bank,
+                                                      np.random.default_rng(0), augment=False)
+    assert crops.shape == (14, 32, 32, 3) and list(channels) == list(range(14))
+    # Estimate = truth + (0.1, -0.05) torso diameters; crop side = 2 torso diameters -> target = -(0.05, -0.025).
+    np.testing.assert_allclose(targets, np.tile([[-0.05, 0.025]], (14, 1)), atol=2e-3)
+
+
+def test_tiny_training_run_loss_falls_and_resumes(fake_lsp, tmp_path):
+    cfg = TrainConfig(**{**TINY, "data": fake_lsp, "out": str(tmp_path / "run"), "cache_dir": str(tmp_path / "c"),
+                         "epochs": 25, "refiner_epochs": 2, "batch_size": 8, "max_images": 8, "val_images": 4,
+                         "lr": 3e-3, "num_stages": 2})
+    Trainer(cfg, log=lambda m: None).run()
+    history = json.load(open(tmp_path / "run" / "history.json"))
+    losses = [h["loss"] for h in history if h["stage"] == 1]
+    assert len(losses) == 25
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+    assert any(h["stage"] == 2 for h in history)
+    assert os.path.getsize(tmp_path / "run" / "curves.png") > 1000
+    # A finished run resumes to nothing more to do, and keeps its history.
+    Trainer(cfg, log=lambda m: None).run()
+    assert len(json.load(open(tmp_path / "run" / "history.json"))) == len(history)

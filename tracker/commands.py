@@ -1,0 +1,272 @@
+"""The `video` and `webcam` click commands (registered by cli.py: `cli.add_command(video)` etc.).
+
+Several inputs (files, or folders of videos) and the outputs:
+- `--csv OUT.csv`: ONE file for all inputs; the `source` column (the input path as given, or the image file
+  name for an image folder) tells them apart.
+- `--csv DIR/` (an existing folder, or a path ending with '/'): one `DIR/<input stem>.csv` per input.
+- `--raw-csv` takes a path with the same two forms (`<stem>.raw.csv` in a folder) and writes the cascade's
+  unsmoothed joints in the same schema.
+- `--ndjson` likewise (file, '-' for stdout, or folder -> `<stem>.ndjson`); `--udp HOST:PORT` one datagram per
+  frame for every input.
+- `--render` a single OUT.mp4 for one input, a folder (`<stem>.mp4`) for several.
+An input that cannot be read is reported (one line) and skipped; the command then exits non-zero. An output
+that cannot be written stops everything with one line.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from .capture import CaptureError, expand_inputs, is_camera, is_url, open_source
+from .render import VideoSink, WindowSink
+from .run import process_source
+from .sinks import CsvSink, NdjsonSink, SinkError, UdpSink, close_all
+from .smoothing import MODES
+
+
+def load_cascade(engine):
+    """The model (engines.cascade.load_cascade), imported lazily; one-line ClickException on failure."""
+    try:
+        from engines.cascade import load_cascade as _load
+    except ImportError as e:
+        raise click.ClickException(f"the model runtime is not available ({e})") from None
+    try:
+        return _load(engine)
+    except click.ClickException:
+        raise
+    except Exception as e:  # noqa: BLE001 - any load failure becomes one line for the user
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise click.ClickException(f"cannot load the model: {msg}") from None
+
+
+def _is_folder_target(path: str) -> bool:
+    return path.endswith(("/", os.sep)) or Path(path).is_dir()
+
+
+def _stem(spec) -> str:
+    if is_camera(spec):
+        return f"camera{int(spec)}"
+    if is_url(spec):
+        return "stream"
+    p = Path(str(spec))
+    return p.name if p.is_dir() else p.stem
+
+
+def _unique_stems(specs) -> list[str]:
+    seen: dict = {}
+    out = []
+    for s in specs:
+        stem = _stem(s)
+        n = seen.get(stem, 0) + 1
+        seen[stem] = n
+        out.append(stem if n == 1 else f"{stem}_{n}")
+    return out
+
+
+def _folder(path: str) -> Path:
+    p = Path(path)
+    try:
+        p.mkdir(parents=False, exist_ok=True)
+    except OSError as e:
+        raise SinkError(f"cannot create output folder {path}: {e.strerror or e}") from None
+    return p
+
+
+class _Outputs:
+    """Builds the shared sinks (one for all inputs) and the per-input ones."""
+
+    def __init__(self, csv_out=None, raw_csv_out=None, ndjson_out=None, udp=None, render_out=None,
+                 show=False, n_inputs=1):
+        self.spec = {"csv": csv_out, "raw": raw_csv_out, "ndjson": ndjson_out, "render": render_out}
+        self.shared = []
+        try:
+            for key, factory in (("csv", CsvSink), ("raw", lambda p: CsvSink(p, which="raw")),
+                                 ("ndjson", NdjsonSink)):
+                path = self.spec[key]
+                if path and not (path != "-" and _is_folder_target(path)):
+                    self.shared.append(factory(path))
+            if render_out and not _is_folder_target(render_out):
+                if n_inputs > 1:
+                    raise click.UsageError("--render with several inputs needs a folder (end it with '/')")
+                VideoSink(render_out)  # validates the path now, before the model loads
+            if udp:
+                self.shared.append(UdpSink(udp))
+            if show:
+                self.shared.append(WindowSink())
+        except BaseException:
+            close_all(self.shared)
+            raise
+
+    def for_input(self, stem: str) -> list:
+        sinks = []
+        try:
+            for key, suffix, factory in (("csv", ".csv", CsvSink),
+                                         ("raw", ".raw.csv", lambda p: CsvSink(p, which="raw")),
+                                         ("ndjson", ".ndjson", NdjsonSink)):
+                path = self.spec[key]
+                if path and path != "-" and _is_folder_target(path):
+                    sinks.append(factory(_folder(path) / f"{stem}{suffix}"))
+            r = self.spec["render"]
+            if r:
+                sinks.append(VideoSink(_folder(r) / f"{stem}.mp4" if _is_folder_target(r) else r))
+        except BaseException:
+            close_all(sinks)
+            raise
+        return sinks
+
+    def close(self) -> None:
+        close_all(self.shared)
+
+
+def _require_output(**outs) -> None:
+    if not any(outs.values()):
+        names = ", ".join("--" + k.replace("_", "-") for k in outs)
+        raise click.UsageError(f"nothing to write: give at least one of {names}")
+
+
+def _progress_bar(src):
+    length = getattr(src, "frame_count", None) or (len(src.files) if hasattr(src, "files") else None)
+    label = Path(src.name).name or src.name
+    return click.progressbar(length=length or 0, label=label, file=click.get_text_stream("stderr"),
+                             show_pos=True, show_percent=bool(length), show_eta=bool(length),
+                             item_show_func=lambda s: f"{s.fps:.1f} frames/s" if s is not None else None)
+
+
+def _report(stats) -> None:
+    click.echo(stats.summary(), err=True)
+    for w in stats.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+_output_options = [
+    click.option("--csv", "csv_out", metavar="PATH|DIR/", help="Smoothed joints, wide CSV (DESIGN.md schema)."),
+    click.option("--raw-csv", "raw_csv_out", metavar="PATH|DIR/",
+                 help="Unsmoothed cascade joints, same CSV schema."),
+    click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/", help="One JSON object per frame ('-' = stdout)."),
+    click.option("--udp", metavar="HOST:PORT", help="One JSON datagram per frame."),
+    click.option("--render", "render_out", metavar="OUT.mp4|DIR/", help="Annotated video."),
+    click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
+    click.option("--engine", type=click.Path(dir_okay=False), default=None,
+                 help="Checkpoint/engine file (default: the shipped model)."),
+]
+
+
+def _with_outputs(f):
+    for opt in reversed(_output_options):
+        f = opt(f)
+    return f
+
+
+@click.command("video")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@_with_outputs
+@click.option("--smooth", type=click.Choice(MODES), default="kalman", show_default=True,
+              help="none = raw joints; kalman = online filter; rts = offline smoother over each whole file.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop each input after N frames.")
+def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
+    """Track the person in video files (or folders of videos, or image folders) and write the joints.
+
+    With several inputs, --csv FILE gets all of them (the source column tells them apart) and --csv DIR/ one
+    CSV per input."""
+    _require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    try:
+        specs = expand_inputs(inputs)
+    except CaptureError as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        outputs = _Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=len(specs))
+    except SinkError as e:
+        raise click.ClickException(str(e)) from None
+    failures = []
+    try:
+        cascade = load_cascade(engine)
+        for spec, stem in zip(specs, _unique_stems(specs)):
+            try:
+                src = open_source(spec)
+            except CaptureError as e:
+                failures.append(str(e))
+                if len(specs) > 1:
+                    click.echo(f"error: {e}", err=True)
+                continue
+            per = outputs.for_input(stem)
+            try:
+                with _progress_bar(src) as bar:
+                    stats = process_source(src, cascade, outputs.shared + per, smooth=smooth,
+                                           progress=lambda s: bar.update(1, s), max_frames=max_frames)
+            except CaptureError as e:
+                failures.append(str(e))
+                if len(specs) > 1:
+                    click.echo(f"error: {e}", err=True)
+                continue
+            finally:
+                close_all(per)
+            _report(stats)
+            if stats.stopped == "stop requested":
+                break
+    except SinkError as e:
+        raise click.ClickException(str(e)) from None
+    except ValueError as e:
+        raise click.ClickException(str(e).splitlines()[0]) from None
+    finally:
+        outputs.close()
+    if failures:
+        raise click.ClickException(failures[0] if len(specs) == 1 else
+                                   f"{len(failures)} of {len(specs)} inputs failed")
+
+
+@click.command("webcam")
+@click.option("--device", default="0", show_default=True, help="Camera index or stream URL (rtsp://, http://).")
+@_with_outputs
+@click.option("--smooth", type=click.Choice(["none", "kalman"]), default="kalman", show_default=True)
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
+def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
+    """Track the person in front of a camera live. Ctrl-C stops cleanly (every output is kept)."""
+    _require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    try:
+        outputs = _Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=1)
+    except SinkError as e:
+        raise click.ClickException(str(e)) from None
+    stop = threading.Event()
+    previous = None
+    in_main = threading.current_thread() is threading.main_thread()
+
+    def on_sigint(signum, frame):
+        if stop.is_set():  # second Ctrl-C: give up immediately
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("stopping (Ctrl-C again to abort)...", err=True)
+
+    per = []
+    try:
+        cascade = load_cascade(engine)
+        src = open_source(device)
+        per = outputs.for_input(_stem(device))
+        if in_main:
+            previous = signal.signal(signal.SIGINT, on_sigint)
+        stats = process_source(src, cascade, outputs.shared + per, smooth=smooth, stop=stop,
+                               max_frames=max_frames)
+    except (CaptureError, SinkError) as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        close_all(per)
+        outputs.close()
+    _report(stats)
+
+
+__all__ = ["video", "webcam", "load_cascade"]
+
+
+def _main():  # pragma: no cover - `python -m tracker.commands video ...` while cli.py is not wired
+    group = click.Group(commands={"video": video, "webcam": webcam})
+    group(prog_name="pose-track")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_main())

@@ -1,0 +1,224 @@
+"""The per-frame tracking loop: seed the person box from the previous frame, run the cascade, detect loss,
+re-acquire, smooth.
+
+    tracker = Tracker(cascade, smoother=make_smoother("kalman"))
+    for frame in open_source("clip.mp4"):
+        r = tracker.step(frame)      # TrackResult: raw, smoothed, confidence, box, reacquired, lost
+
+Box of frame t: the square box around the seed joints, `box_scale` times their extent
+(`engines.geometry.box_from_joints`). The seed joints come from a second, harder-smoothed Kalman filter
+(`seed_smoother`), evaluated at frame t's timestamp (its position plus velocity x dt), so the crop follows the
+motion instead of trailing it by a frame and does not jitter with the raw output.
+
+Re-acquisition happens on the first frame and after a frame judged *lost*: mean confidence below `lost_conf`,
+more than `max_outside` of the joints outside the frame, non-finite joints, or an implausible pose (torso
+diameter outside `torso_range` times the box side). The box is then the largest person found by OpenCV's HOG
+people detector (`cv2.HOGDescriptor_getDefaultPeopleDetector`, built into OpenCV 4.x; OpenCV 5 dropped it, in
+which case this step is skipped) as a square, else the whole frame (`engines.geometry.whole_image_box`). With
+`refine_reacquire` the cascade then runs a second time on the box around its first answer (a whole-frame box
+is a poor crop for a small person); the better of the two (mean confidence) is kept. Both smoothers restart
+on a re-acquired frame. Independent stills (`track=False`, image folders) use the whole image every frame.
+
+What the tracker does with the confidence (per joint, in [0, 1], from `CascadeResult.confidence`, e.g. the
+agreement between cascade stages; when the cascade gives none, `stage_agreement_confidence` is used):
+  1. loss detection: the mean confidence below `lost_conf` triggers re-acquisition on the next frame;
+  2. smoothing: the Kalman measurement std is scaled by 1/confidence, and a joint below the smoother's
+     `conf_threshold` is predicted instead of updated (see smoothing.py);
+  3. crop seeding: only joints the seed filter still tracks (not NaN) shape the next box;
+  4. output: it is written unchanged to every sink (the `_conf` CSV columns) and colours the rendered dots.
+It is not a calibrated probability; treat it as a ranking (higher = more trustworthy).
+
+The tracker follows one person (P = 1 box per cascade call).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engines.geometry import box_from_joints, torso_diameter, whole_image_box
+from engines.joints import NUM_JOINTS
+
+from .smoothing import DEFAULT_PARAMS, KalmanSmoother, make_smoother
+
+
+@dataclass
+class TrackResult:
+    source: str
+    index: int
+    time_s: float
+    raw: np.ndarray         # (14, 2) float32 cascade output, pixels
+    smoothed: np.ndarray    # (14, 2) float32, NaN where not found
+    confidence: np.ndarray  # (14,) float32 in [0, 1]
+    box: tuple              # (cx, cy, side) the cascade ran on
+    reacquired: bool        # the box came from re-acquisition (first frame / after a loss)
+    lost: str | None = None  # why this frame was judged lost (the next one re-acquires), else None
+
+
+def stage_agreement_confidence(stages, torso: float, tau: float = 0.1) -> np.ndarray:
+    """Fallback confidence: exp(-|last stage - previous stage| / (tau * torso)) per joint (1 with one stage)."""
+    if len(stages) < 2:
+        return np.ones(np.asarray(stages[-1]).shape[-2], np.float32)
+    d = np.linalg.norm(np.asarray(stages[-1], np.float64) - np.asarray(stages[-2], np.float64), axis=-1)
+    return np.exp(-d / max(tau * torso, 1e-6)).astype(np.float32)
+
+
+class HogPersonDetector:
+    """OpenCV's HOG + linear SVM people detector (no download). `available` is False when this OpenCV build
+    has no HOG (OpenCV 5 moved it out of the main modules)."""
+
+    def __init__(self, max_side: int = 640, box_scale: float = 1.1):
+        self.available = hasattr(cv2, "HOGDescriptor")
+        self.max_side = max_side
+        self.box_scale = box_scale
+        self._hog = None
+        if self.available:
+            try:
+                self._hog = cv2.HOGDescriptor()
+                self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            except (cv2.error, AttributeError):
+                self.available = False
+
+    def __call__(self, image: np.ndarray):
+        """The largest person as a square box (cx, cy, side), or None."""
+        if self._hog is None:
+            return None
+        h, w = image.shape[:2]
+        k = min(1.0, self.max_side / float(max(h, w)))
+        small = cv2.resize(image, (int(w * k), int(h * k))) if k < 1.0 else image
+        if small.shape[0] < 128 or small.shape[1] < 64:
+            return None
+        rects, _ = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
+        if len(rects) == 0:
+            return None
+        x, y, rw, rh = max(rects, key=lambda r: r[2] * r[3])
+        return ((x + rw / 2.0) / k, (y + rh / 2.0) / k, max(rw, rh) * self.box_scale / k)
+
+
+def default_detector():
+    det = HogPersonDetector()
+    return det if det.available else None
+
+
+class Tracker:
+    """Single-person tracker around a cascade with `predict(image_bgr, boxes (P,3)) -> CascadeResult`."""
+
+    def __init__(self, cascade, smoother=None, seed_smoother="auto", box_scale: float = 1.3,
+                 detector="auto", lost_conf: float = 0.25, max_outside: float = 0.5,
+                 torso_range=(0.04, 1.2), refine_reacquire: bool = True, track: bool = True,
+                 min_seed_joints: int = 4):
+        self.cascade = cascade
+        self.smoother = smoother if smoother is not None else make_smoother("kalman")
+        if seed_smoother == "auto":
+            params = getattr(self.smoother, "params", DEFAULT_PARAMS)
+            seed_smoother = KalmanSmoother(params.harder(4.0), NUM_JOINTS)
+        self.seed_smoother = seed_smoother
+        self.box_scale = box_scale
+        self.detector = default_detector() if detector == "auto" else detector
+        self.lost_conf = lost_conf
+        self.max_outside = max_outside
+        self.torso_range = torso_range
+        self.refine_reacquire = refine_reacquire
+        self.track = track
+        self.min_seed_joints = min_seed_joints
+        self.model_s = 0.0
+        self.cascade_calls = 0
+        self.reacquisitions = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the track: the next frame re-acquires."""
+        self._need_reacquire = True
+
+    # ------------------------------------------------------------------------------------------ pieces
+    def _predict(self, image: np.ndarray, box):
+        t0 = time.perf_counter()
+        res = self.cascade.predict(image, np.asarray([box], np.float32))
+        self.model_s += time.perf_counter() - t0
+        self.cascade_calls += 1
+        joints = np.asarray(res.joints, np.float32)[0]
+        conf = getattr(res, "confidence", None)
+        if conf is None:
+            stages = [np.asarray(s)[0] for s in res.stages]
+            conf = stage_agreement_confidence(stages, torso_diameter(joints))
+        else:
+            conf = np.asarray(conf, np.float32)[0]
+        return joints, np.clip(conf, 0.0, 1.0).astype(np.float32)
+
+    def _clamp_box(self, box, h: int, w: int):
+        cx, cy, side = (float(v) for v in box)
+        big = float(max(h, w))
+        side = float(np.clip(side, max(8.0, 0.05 * big), 2.0 * big))
+        cx = float(np.clip(cx, 0.0, w - 1.0))
+        cy = float(np.clip(cy, 0.0, h - 1.0))
+        return (cx, cy, side)
+
+    def reacquire_box(self, image: np.ndarray):
+        h, w = image.shape[:2]
+        if self.track and self.detector is not None:
+            box = self.detector(image)
+            if box is not None:
+                return self._clamp_box(box, h, w)
+        return whole_image_box(h, w)
+
+    def seed_box(self, t: float, h: int, w: int):
+        """The box for a frame at time t from the seed filter, or None when the track cannot seed it."""
+        if self.seed_smoother is None:
+            return None
+        seed = self.seed_smoother.predict_at(t)
+        if seed is None:
+            return None
+        ok = np.isfinite(seed).all(1)
+        if ok.sum() < self.min_seed_joints:
+            return None
+        return self._clamp_box(box_from_joints(seed, self.box_scale, valid=ok), h, w)
+
+    def assess(self, joints: np.ndarray, conf: np.ndarray, box, shape) -> str | None:
+        """Why this estimate means the track is lost, or None when it looks fine."""
+        if not np.isfinite(joints).all() or not np.isfinite(conf).all():
+            return "non-finite joints"
+        mean_conf = float(conf.mean())
+        if mean_conf < self.lost_conf:
+            return f"low confidence ({mean_conf:.2f})"
+        h, w = shape[:2]
+        outside = (joints[:, 0] < 0) | (joints[:, 0] > w - 1) | (joints[:, 1] < 0) | (joints[:, 1] > h - 1)
+        if outside.mean() > self.max_outside:
+            return f"{int(outside.sum())} joints outside the frame"
+        ratio = torso_diameter(joints) / float(box[2])
+        lo, hi = self.torso_range
+        if not lo <= ratio <= hi:
+            return f"implausible pose (torso {ratio:.2f} x box)"
+        return None
+
+    # ------------------------------------------------------------------------------------------ step
+    def step(self, frame) -> TrackResult:
+        image = frame.image
+        h, w = image.shape[:2]
+        box = None
+        if self.track and not self._need_reacquire:
+            box = self.seed_box(frame.time_s, h, w)
+        reacquired = box is None
+        if reacquired:
+            box = self.reacquire_box(image) if self.track else whole_image_box(h, w)
+            self.reacquisitions += 1
+        joints, conf = self._predict(image, box)
+        if reacquired and self.track and self.refine_reacquire and np.isfinite(joints).all():
+            box2 = self._clamp_box(box_from_joints(joints, self.box_scale), h, w)
+            j2, c2 = self._predict(image, box2)
+            if np.isfinite(j2).all() and float(c2.mean()) >= float(conf.mean()):
+                joints, conf, box = j2, c2, box2
+        lost = self.assess(joints, conf, box, image.shape)
+        self._need_reacquire = lost is not None
+        if reacquired or not self.track:
+            self.smoother.reset()
+            if self.seed_smoother is not None:
+                self.seed_smoother.reset()
+        scale = float(box[2])
+        smoothed = self.smoother.update(joints, conf, frame.time_s, scale)
+        if self.seed_smoother is not None and self.track:
+            self.seed_smoother.update(joints, conf, frame.time_s, scale)
+        return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
+                           raw=joints, smoothed=smoothed, confidence=conf,
+                           box=tuple(float(v) for v in box), reacquired=reacquired, lost=lost)

@@ -1,0 +1,149 @@
+"""Drawing the skeleton, the annotated-video sink (`--render OUT.mp4`) and the live window (`--show`).
+
+Joint dots are coloured by confidence: red (0) -> yellow (0.5) -> green (1). Bones (engines.joints.SKELETON)
+are drawn between found joints, the person box as a thin rectangle (cyan; magenta on a re-acquired frame).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engines.joints import SKELETON
+
+from .sinks import SinkError, StopRequested
+
+
+def confidence_color(c: float):
+    """BGR colour for a confidence in [0, 1]: red -> yellow -> green; grey when unknown."""
+    if c is None or not np.isfinite(c):
+        return (160, 160, 160)
+    c = float(np.clip(c, 0.0, 1.0))
+    return (0, int(round(255 * min(1.0, 2 * c))), int(round(255 * min(1.0, 2 * (1 - c)))))
+
+
+def _pt(p):
+    return (int(round(float(p[0]))), int(round(float(p[1]))))
+
+
+def draw_pose(image: np.ndarray, joints, conf=None, box=None, reacquired: bool = False,
+              copy: bool = True) -> np.ndarray:
+    """Draw the skeleton on (a copy of) a BGR image; NaN joints are skipped."""
+    out = image.copy() if copy else image
+    joints = np.asarray(joints, np.float64)
+    conf = np.ones(len(joints)) if conf is None else np.asarray(conf, np.float64)
+    h, w = out.shape[:2]
+    s = max(h, w)
+    thick = max(1, int(round(s / 320)))
+    radius = max(1, int(round(s / 160)))
+    ok = np.isfinite(joints).all(1)
+    if box is not None and np.isfinite(box).all():
+        cx, cy, side = box
+        half = side / 2.0
+        colour = (255, 0, 255) if reacquired else (255, 255, 0)
+        cv2.rectangle(out, _pt((cx - half, cy - half)), _pt((cx + half, cy + half)), colour, 1, cv2.LINE_AA)
+    for a, b in SKELETON:
+        if ok[a] and ok[b]:
+            cv2.line(out, _pt(joints[a]), _pt(joints[b]), (255, 255, 255), thick, cv2.LINE_AA)
+    for j in np.flatnonzero(ok):
+        cv2.circle(out, _pt(joints[j]), radius, confidence_color(conf[j]), -1, cv2.LINE_AA)
+    return out
+
+
+def draw_result(image: np.ndarray, result, which: str = "smoothed") -> np.ndarray:
+    joints = result.raw if which == "raw" else result.smoothed
+    return draw_pose(image, joints, result.confidence, result.box, result.reacquired)
+
+
+class VideoSink:
+    """Annotated video (mp4v for .mp4, MJPG for .avi). Opened on the first frame (size), at the source's fps.
+
+    The container is finalised by `close()` (done on Ctrl-C and errors too); a hard kill leaves an unreadable
+    .mp4 -- write .avi (MJPG) when that matters."""
+
+    needs_image = True
+
+    def __init__(self, path, fps: float | None = None, which: str = "smoothed"):
+        self.path = str(path)
+        parent = Path(self.path).resolve().parent
+        if Path(self.path).is_dir():
+            raise SinkError(f"cannot write video {self.path}: it is a folder")
+        if not parent.is_dir():
+            raise SinkError(f"cannot write video {self.path}: folder {parent} does not exist")
+        if not os.access(parent, os.W_OK):
+            raise SinkError(f"cannot write video {self.path}: permission denied")
+        self.fps = fps
+        self.which = which
+        self._writer = None
+        self._size = None
+        self.frames = 0
+
+    def begin(self, source) -> None:
+        if self.fps is None and getattr(source, "fps", None):
+            self.fps = float(source.fps)
+
+    def _open(self, w: int, h: int) -> None:
+        ext = Path(self.path).suffix.lower()
+        fourcc = cv2.VideoWriter_fourcc(*("MJPG" if ext in (".avi", ".mkv") else "mp4v"))
+        self._writer = cv2.VideoWriter(self.path, fourcc, float(self.fps or 30.0), (w, h))
+        if not self._writer.isOpened():
+            raise SinkError(f"cannot write video {self.path}: no encoder for this format")
+        self._size = (w, h)
+
+    def write(self, frame, result) -> None:
+        img = draw_result(frame.image, result, self.which)
+        h, w = img.shape[:2]
+        if self._writer is None:
+            self._open(w, h)
+        if (w, h) != self._size:
+            img = cv2.resize(img, self._size)
+        self._writer.write(img)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+def display_available(title: str = "pose-track") -> tuple[bool, str]:
+    """(ok, why not). Checks for a display server and for an OpenCV build with a GUI backend."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "--show needs a display, but none is available (headless: no DISPLAY); use --render OUT.mp4"
+    try:
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+    except cv2.error:
+        return False, ("--show needs an OpenCV build with a GUI (this one is headless, e.g. "
+                       "opencv-python-headless); use --render OUT.mp4")
+    return True, ""
+
+
+class WindowSink:
+    """Live window. `q` or Esc ends the run cleanly (raises StopRequested)."""
+
+    needs_image = True
+
+    def __init__(self, title: str = "pose-track", which: str = "smoothed"):
+        ok, why = display_available(title)
+        if not ok:
+            raise SinkError(why)
+        self.title = title
+        self.which = which
+
+    def write(self, frame, result) -> None:
+        try:
+            cv2.imshow(self.title, draw_result(frame.image, result, self.which))
+            key = cv2.waitKey(1) & 0xFF
+        except cv2.error as e:
+            raise SinkError(f"--show: the window failed ({str(e).splitlines()[0]})") from None
+        if key in (27, ord("q")):
+            raise StopRequested()
+
+    def close(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+        except cv2.error:
+            pass

@@ -1,0 +1,175 @@
+"""capture -> tracker -> smoothing -> sinks, for one source. Used by the `video` and `webcam` commands.
+
+    stats = process_source("clip.mp4", cascade, [CsvSink("out.csv")], smooth="kalman")
+
+- `kalman` / `none`: each frame goes to every sink as soon as it is tracked (sinks flush per frame, so an
+  exception or Ctrl-C mid-file leaves every earlier frame on disk).
+- `rts` (files only): frames are tracked (the online filter still seeds the crops) and buffered without their
+  images; at the end the RTS smoother replaces the smoothed joints and everything is written. Sinks that need
+  the image (annotated video, window) get it from a second decoding pass. If the run fails or is interrupted
+  midway, what was buffered is smoothed and written before the error propagates.
+- Image folders (independent stills) are not tracked: every image uses the whole image box, no smoothing
+  across images (pass track=True to treat the folder as a frame sequence).
+
+Stopping: `stop` (a threading.Event, e.g. set by a SIGINT handler) or a sink raising StopRequested (the
+window's q / Esc) end the run cleanly; `stats.stopped` says why.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .capture import CaptureError, Source, open_source
+from .loop import Tracker
+from .sinks import StopRequested
+from .smoothing import DEFAULT_PARAMS, MODES, KalmanParams, make_smoother, rts_smooth
+
+
+@dataclass
+class RunStats:
+    source: str
+    frames: int = 0
+    dropped: int = 0
+    reacquired: int = 0
+    lost: int = 0
+    decode_s: float = 0.0   # waiting for the next frame: decoding (files), waiting for the camera (live)
+    model_s: float = 0.0    # inside cascade.predict
+    total_s: float = 0.0
+    stopped: str | None = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.total_s if self.total_s > 0 else 0.0
+
+    @property
+    def model_fps(self) -> float:
+        """Tracking-mode throughput excluding decode (frames per second of cascade time)."""
+        return self.frames / self.model_s if self.model_s > 0 else 0.0
+
+    def summary(self) -> str:
+        s = (f"{self.source}: {self.frames} frames in {self.total_s:.2f} s ({self.fps:.1f} frames/s; "
+             f"decode {self.decode_s:.2f} s, model {self.model_s:.2f} s = {self.model_fps:.1f} frames/s), "
+             f"{self.reacquired} re-acquisitions")
+        if self.dropped:
+            s += f", {self.dropped} dropped"
+        if self.stopped:
+            s += f", stopped: {self.stopped}"
+        return s
+
+
+def _write(sinks, frame, result) -> None:
+    for s in sinks:
+        s.write(frame, result)
+
+
+def _flush_rts(src: Source, results: list, sinks, params: KalmanParams) -> None:
+    raw = np.stack([r.raw for r in results])
+    conf = np.stack([r.confidence for r in results])
+    times = np.array([r.time_s for r in results])
+    scales = np.array([r.box[2] for r in results])
+    resets = np.array([r.reacquired for r in results])
+    sm = rts_smooth(raw, conf, times, scales, resets, params)
+    results = [replace(r, smoothed=sm[i]) for i, r in enumerate(results)]
+    data_sinks = [s for s in sinks if not getattr(s, "needs_image", False)]
+    image_sinks = [s for s in sinks if getattr(s, "needs_image", False)]
+    for r in results:
+        _write(data_sinks, None, r)
+    if image_sinks:
+        by_index = {r.index: r for r in results}
+        last = results[-1].index
+        again = src.reopen()
+        for frame in again.frames():
+            r = by_index.get(frame.index)
+            if r is not None:
+                _write(image_sinks, frame, r)
+            if frame.index >= last:
+                break
+        again.close()
+
+
+def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None,
+                   stop: threading.Event | None = None, max_frames: int | None = None,
+                   params: KalmanParams = DEFAULT_PARAMS, track: bool | None = None, fps: float | None = None,
+                   tracker: Tracker | None = None, **tracker_kwargs) -> RunStats:
+    """Track one source into `sinks` (which stay open: the caller closes them).
+
+    source: a Source or anything `open_source` takes. progress: called with the RunStats after every frame.
+    Raises CaptureError (source problems), SinkError (output problems), ValueError (bad mode)."""
+    if smooth not in MODES:
+        raise ValueError(f"unknown smoothing {smooth!r}; choose one of {', '.join(MODES)}")
+    src = open_source(source, fps=fps)
+    stats = RunStats(source=src.name)
+    if smooth == "rts" and src.live:
+        src.close()
+        raise CaptureError(f"{src.name}: --smooth rts needs a whole file, not a live source")
+    if track is None:
+        track = not src.independent
+    if tracker is None:
+        tracker = Tracker(cascade, smoother=make_smoother(smooth, params), track=track, **tracker_kwargs)
+    for s in sinks:
+        if hasattr(s, "begin"):
+            s.begin(src)
+    model0 = tracker.model_s
+    buffered: list = []
+    t_start = time.perf_counter()
+    frames = src.frames(stop)
+    try:
+        while True:
+            t0 = time.perf_counter()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            stats.decode_s += time.perf_counter() - t0
+            result = tracker.step(frame)
+            stats.frames += 1
+            stats.reacquired += int(result.reacquired)
+            stats.lost += int(result.lost is not None)
+            if smooth == "rts":
+                buffered.append(result)
+            else:
+                _write(sinks, frame, result)
+            stats.model_s = tracker.model_s - model0
+            stats.total_s = time.perf_counter() - t_start
+            if progress is not None:
+                progress(stats)
+            if max_frames is not None and stats.frames >= max_frames:
+                stats.stopped = f"max {max_frames} frames"
+                break
+            if stop is not None and stop.is_set():
+                stats.stopped = "interrupted"
+                break
+    except StopRequested:
+        stats.stopped = "stop requested"
+    except BaseException:
+        if buffered:  # keep what was processed; the original error wins over one raised here
+            try:
+                _flush_rts(src, buffered, sinks, params)
+            except Exception:
+                pass
+            buffered = []
+        raise
+    finally:
+        frames.close()
+        src.close()
+        stats.dropped = int(getattr(src, "dropped", 0))
+        stats.model_s = tracker.model_s - model0
+        stats.total_s = time.perf_counter() - t_start
+    if buffered:
+        try:
+            _flush_rts(src, buffered, sinks, params)
+        except StopRequested:
+            stats.stopped = "stop requested"
+        stats.total_s = time.perf_counter() - t_start
+    if getattr(src, "truncated", False):
+        stats.warnings.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "
+                              "frames (truncated file?)")
+    if getattr(src, "skipped", None):
+        stats.warnings.append(f"{src.name}: skipped {len(src.skipped)} unreadable image(s), e.g. {src.skipped[0]}")
+    if stop is not None and stop.is_set() and stats.stopped is None:
+        stats.stopped = "interrupted"
+    return stats

@@ -1,0 +1,252 @@
+"""Where the joints go: CSV, NDJSON (file or stdout), UDP JSON datagrams. (Video and window: render.py.)
+
+Every sink has `write(frame, result)` (a capture.Frame and a loop.TrackResult) and `close()`, and flushes
+every frame: after Ctrl-C or a crash mid-file, every frame written before it is on disk (flushed to the OS,
+not fsync'ed).
+
+CSV (DESIGN.md): one row per frame, header `source,frame,time_s,` then `<joint>_x,<joint>_y,<joint>_conf`
+for the 14 joints in `engines.joints.JOINT_NAMES` order; pixel coordinates of the original frame; an empty
+cell where a joint was not found (NaN). `CsvSink(path)` writes the smoothed joints, `CsvSink(path,
+which="raw")` the cascade's unsmoothed ones in the same schema (`--raw-csv`). Confidence is the cascade's.
+
+NDJSON / UDP: one JSON object per frame:
+    {"source": str, "frame": int, "time_s": float, "box": [cx, cy, side], "reacquired": bool,
+     "joints": {"r_ankle": [x, y, conf] | null, ...}}           (+ "raw": {...} with include_raw=True)
+one line per frame for NDJSON, one datagram per frame for UDP.
+
+Output paths that cannot be written raise `SinkError` (one line) when the sink is created.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from engines.joints import JOINT_NAMES
+
+
+class SinkError(Exception):
+    """An output cannot be written. `str(err)` is a single line meant for the user."""
+
+
+class StopRequested(Exception):
+    """Raised by an interactive sink (the --show window: q or Esc) to end the run cleanly."""
+
+
+def csv_header() -> list[str]:
+    cols = ["source", "frame", "time_s"]
+    for name in JOINT_NAMES:
+        cols += [f"{name}_x", f"{name}_y", f"{name}_conf"]
+    return cols
+
+
+def _num(v: float, fmt: str) -> str:
+    return "" if v is None or not math.isfinite(v) else format(v, fmt)
+
+
+def csv_row(source: str, frame: int, time_s: float, joints, conf) -> list[str]:
+    joints = np.asarray(joints, np.float64).reshape(-1, 2)
+    conf = np.asarray(conf, np.float64).reshape(-1)
+    row = [source, str(int(frame)), _num(float(time_s), ".6f")]
+    for (x, y), c in zip(joints, conf):
+        if math.isfinite(x) and math.isfinite(y):
+            row += [format(x, ".3f"), format(y, ".3f"), _num(float(c), ".4f")]
+        else:
+            row += ["", "", ""]
+    return row
+
+
+def _check_parent(path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise SinkError(f"cannot write {path}: folder {parent} does not exist")
+
+
+def open_output(path, what: str = "output"):
+    """A text file opened for writing ('-' = stdout), or SinkError with one line."""
+    path = str(path)
+    if path == "-":
+        return sys.stdout, False
+    if Path(path).is_dir():
+        raise SinkError(f"cannot write {what} {path}: it is a folder")
+    _check_parent(path)
+    try:
+        return open(path, "w", newline="", encoding="utf-8"), True
+    except OSError as e:
+        raise SinkError(f"cannot write {what} {path}: {e.strerror or e}") from None
+
+
+class CsvSink:
+    """The DESIGN.md wide CSV; `which` = 'smoothed' (default) or 'raw'."""
+
+    needs_image = False
+
+    def __init__(self, path, which: str = "smoothed"):
+        if which not in ("smoothed", "raw"):
+            raise ValueError("which must be 'smoothed' or 'raw'")
+        self.path = str(path)
+        self.which = which
+        self._f, self._owned = open_output(path, "CSV")
+        self._w = csv.writer(self._f, lineterminator="\n")
+        self._write_row(csv_header())
+
+    def _write_row(self, row) -> None:
+        try:
+            self._w.writerow(row)
+            self._f.flush()
+        except OSError as e:
+            raise SinkError(f"writing {self.path} failed: {e.strerror or e}") from None
+
+    def write(self, frame, result) -> None:
+        joints = result.raw if self.which == "raw" else result.smoothed
+        self._write_row(csv_row(result.source, result.index, result.time_s, joints, result.confidence))
+
+    def close(self) -> None:
+        if self._owned and not self._f.closed:
+            self._f.close()
+
+
+def write_pose_csv(path, source: str, frames, times, joints, conf) -> None:
+    """Write a whole sequence (T, 14, 2) / (T, 14) in the CSV schema (used for ground truth)."""
+    f, owned = open_output(path, "CSV")
+    try:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(csv_header())
+        for i, t, j, c in zip(frames, times, joints, conf):
+            w.writerow(csv_row(source, i, t, j, c))
+        f.flush()
+    finally:
+        if owned:
+            f.close()
+
+
+def read_pose_csv(path) -> dict:
+    """Read a CSV of this schema: {source: {"frame": (T,), "time_s": (T,), "joints": (T,14,2), "conf": (T,14)}}
+    with NaN for empty cells, sources in order of first appearance."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or rows[0] != csv_header():
+        raise ValueError(f"{path}: not a pose-track CSV (unexpected header)")
+    per: dict = {}
+    for r in rows[1:]:
+        vals = np.array([float(v) if v != "" else np.nan for v in r[3:]], np.float64).reshape(-1, 3)
+        d = per.setdefault(r[0], {"frame": [], "time_s": [], "joints": [], "conf": []})
+        d["frame"].append(int(r[1]))
+        d["time_s"].append(float(r[2]) if r[2] != "" else np.nan)
+        d["joints"].append(vals[:, :2])
+        d["conf"].append(vals[:, 2])
+    return {s: {"frame": np.array(d["frame"]), "time_s": np.array(d["time_s"]),
+                "joints": np.array(d["joints"], np.float32).reshape(-1, len(JOINT_NAMES), 2),
+                "conf": np.array(d["conf"], np.float32).reshape(-1, len(JOINT_NAMES))}
+            for s, d in per.items()}
+
+
+def _joint_dict(joints, conf) -> dict:
+    out = {}
+    joints = np.asarray(joints, np.float64)
+    conf = np.asarray(conf, np.float64)
+    for name, (x, y), c in zip(JOINT_NAMES, joints, conf):
+        if math.isfinite(x) and math.isfinite(y):
+            out[name] = [round(x, 2), round(y, 2), round(c, 4) if math.isfinite(c) else None]
+        else:
+            out[name] = None
+    return out
+
+
+def record_dict(result, include_raw: bool = False) -> dict:
+    """The JSON object for one frame (NDJSON line / UDP datagram)."""
+    box = [round(float(v), 2) for v in result.box]
+    d = {"source": result.source, "frame": int(result.index), "time_s": round(float(result.time_s), 6),
+         "box": box, "reacquired": bool(result.reacquired),
+         "joints": _joint_dict(result.smoothed, result.confidence)}
+    if include_raw:
+        d["raw"] = _joint_dict(result.raw, result.confidence)
+    return d
+
+
+class NdjsonSink:
+    """One JSON object per line, to a file or stdout ('-')."""
+
+    needs_image = False
+
+    def __init__(self, path, include_raw: bool = False):
+        self.path = str(path)
+        self.include_raw = include_raw
+        self._f, self._owned = open_output(path, "NDJSON")
+
+    def write(self, frame, result) -> None:
+        line = json.dumps(record_dict(result, self.include_raw), separators=(",", ":"), allow_nan=False)
+        try:
+            self._f.write(line + "\n")
+            self._f.flush()
+        except BrokenPipeError:
+            raise StopRequested() from None
+        except OSError as e:
+            raise SinkError(f"writing {self.path} failed: {e.strerror or e}") from None
+
+    def close(self) -> None:
+        if self._owned and not self._f.closed:
+            self._f.close()
+
+
+def parse_host_port(spec: str):
+    """'HOST:PORT' or '[v6]:PORT' -> (host, port); SinkError on a bad spec."""
+    s = str(spec).strip()
+    if s.startswith("["):
+        host, sep, rest = s[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, sep, port = s.rpartition(":")
+    if not host or not port.isdigit() or not (0 < int(port) < 65536):
+        raise SinkError(f"bad UDP address {spec!r}: expected HOST:PORT, e.g. 127.0.0.1:9000")
+    return host, int(port)
+
+
+class UdpSink:
+    """One JSON datagram per frame to HOST:PORT. Best effort: send failures are counted in `errors`."""
+
+    needs_image = False
+
+    def __init__(self, spec: str, include_raw: bool = False):
+        host, port = parse_host_port(spec)
+        try:
+            info = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except socket.gaierror as e:
+            raise SinkError(f"cannot resolve UDP host {host}: {e.strerror}") from None
+        family, _, _, _, addr = info[0]
+        self.addr = addr
+        self.include_raw = include_raw
+        self.sent = 0
+        self.errors = 0
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+
+    def write(self, frame, result) -> None:
+        data = json.dumps(record_dict(result, self.include_raw), separators=(",", ":"), allow_nan=False)
+        try:
+            self._sock.sendto(data.encode("utf-8"), self.addr)
+            self.sent += 1
+        except OSError:
+            self.errors += 1
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def close_all(sinks) -> list[str]:
+    """Close every sink; returns the one-line messages of those that failed (never raises)."""
+    problems = []
+    for s in sinks:
+        try:
+            s.close()
+        except Exception as e:  # noqa: BLE001 - closing must not hide the original error
+            problems.append(f"{type(s).__name__}: {e}")
+    return problems
+
+
+__all__ = ["SinkError", "StopRequested", "CsvSink", "NdjsonSink", "UdpSink", "csv_header", "csv_row",
+           "write_pose_csv", "read_pose_csv", "record_dict", "parse_host_port", "close_all"]
