@@ -31,6 +31,8 @@ def cli():
 @click.option("--refiner-input", default=48, show_default=True, help="Refiner crop side (px).")
 @click.option("--sigma", default=2.0, show_default=True, help="Refiner crop side in torso diameters.")
 @click.option("--stages", "num_stages", default=3, show_default=True, help="Cascade stages S.")
+@click.option("--refiner-blocks", default=8, show_default=True, help="EfficientNet-Lite0 blocks in each refiner.")
+@click.option("--cache-size", default=224, show_default=True, help="Side of the cached training crops (px).")
 @click.option("--max-images", type=int, default=None, help="Train on a subset of this many images.")
 @click.option("--tiny", is_flag=True, help="A seconds-long configuration for tests.")
 @click.option("--export/--no-export", default=True, show_default=True,
@@ -114,6 +116,32 @@ def evaluate(data, limit, engine, checkpoint):
     click.echo(format_report(results, JOINT_NAMES))
 
 
+@cli.command()
+@click.argument("folder", type=click.Path())
+@click.option("--csv", "csv_out", required=True, type=click.Path(), help="Output CSV ('-' for stdout).")
+@click.option("--render", "render_dir", type=click.Path(), default=None, help="Write annotated images here.")
+@engine_option
+@checkpoint_option
+def images(folder, csv_out, render_dir, engine, checkpoint):
+    """Pose of the person in each image of FOLDER (whole image as the box) to the CSV schema."""
+    from tracker.capture import CaptureError, ImageFolderSource
+    from tracker.images import process_images
+    from tracker.sinks import SinkError
+
+    try:
+        total = len(ImageFolderSource(folder).files)
+        cascade = _load_cascade(engine, checkpoint)
+        with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
+            stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update)
+    except (CaptureError, SinkError) as exc:
+        raise click.ClickException(str(exc))
+    ms = 1000 * stats["model_s"] / max(stats["images"], 1)
+    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the cascade", err=True)
+    if stats["skipped"]:
+        raise click.ClickException(f"{len(stats['skipped'])} unreadable image(s) skipped: "
+                                   + ", ".join(stats["skipped"][:5]) + (" ..." if len(stats["skipped"]) > 5 else ""))
+
+
 class _PhaseBars:
     """One click progress bar per training phase."""
 
@@ -141,6 +169,22 @@ def _run_with_bar(trainer):
         return trainer.run()
     finally:
         bars.finish()
+
+
+def _register_package_commands():
+    from tracker.commands import video, webcam
+
+    cli.add_command(video)
+    cli.add_command(webcam)
+    try:
+        from engines.commands import bench, build_engine
+    except ImportError:       # the engines commands are optional until that module lands
+        return
+    cli.add_command(build_engine)
+    cli.add_command(bench)
+
+
+_register_package_commands()
 
 
 def main():

@@ -91,3 +91,10 @@ class Cascade:
         delta = coords[idx, chan, :2] * sides[:, None]
         refined = (centres + delta).reshape(p, NUM_JOINTS, 2)
         return refined, (spread[idx, chan] * sides).reshape(p, NUM_JOINTS)
+
+
+def load_cascade(engine_path: str | None = None, backend: str | None = None) -> Cascade:
+    """A built engine bundle, or the shipped model on ONNX Runtime (see engines.backends)."""
+    from .backends import load_cascade as _load
+
+    return _load(engine_path, backend=backend)

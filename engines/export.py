@@ -1,5 +1,250 @@
-"""ONNX export of every stage (placeholder until the engines work lands)."""
+"""Build an engine bundle from a checkpoint: ONNX export of every stage, a numerical check of each export
+against torch, optional INT8 calibration, optional TensorRT plans, and `manifest.json`.
+
+    export_bundle(checkpoint, out_dir)                                   ONNX Runtime, fp32
+    export_bundle(checkpoint, out_dir, precision="int8", calib=DIR)      ONNX Runtime, static INT8 (QDQ)
+    export_bundle(checkpoint, out_dir, backend="tensorrt", precision="fp16")
+
+Bundle layout: stage<k>.onnx (ONNX Runtime) or stage<k>.plan + stage<k>.onnx (TensorRT), manifest.json, and
+calibration/ (tensor-range caches and the crop cache, reused when the same folder is rebuilt).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from .bundle import FORMAT, FORMAT_VERSION, cpu_name, write_manifest
+
+OPSET = 17
+PARITY_TOL = 1e-3                 # max abs difference of coords (crop-normalised units) vs torch
+PRECISIONS = {"onnxruntime": ("fp32", "int8"), "tensorrt": ("fp32", "fp16", "int8")}
+INPUT_NAME, OUTPUT_NAMES = "image", ("coords", "spread")
+CALIB_IMAGES = 64
 
 
-def export_bundle(checkpoint: str, out_dir: str) -> str:
-    raise NotImplementedError("ONNX export is not written yet")
+class ExportError(Exception):
+    """An export that cannot be done or does not check out; the message is one line for the user."""
+
+
+def _log_default(msg: str):
+    pass
+
+
+def stage_batches(stage: int):
+    """(min, opt, max) of the dynamic batch: person crops for stage 1, 14 joint crops per person after."""
+    from .tensorrt_backend import REFINER_BATCH, STAGE1_BATCH
+    return STAGE1_BATCH if stage == 0 else REFINER_BATCH
+
+
+def export_stage_onnx(net, path: str, size: int, opset: int = OPSET):
+    """One stage to ONNX with a dynamic batch (legacy TorchScript exporter: a plain, small graph)."""
+    import torch
+    import warnings
+
+    net = net.eval()
+    x = torch.rand(2, 3, size, size) * 255.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), path, input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
+                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAMES[0]: {0: "batch"},
+                                        OUTPUT_NAMES[1]: {0: "batch"}},
+                          opset_version=opset, do_constant_folding=True, dynamo=False)
+    return path
+
+
+def check_parity(net, onnx_path: str, size: int, batch_sizes, seed: int = 0, tol: float = PARITY_TOL) -> dict:
+    """Max abs difference between torch and ONNX Runtime (CPU, fp32) on random 0-255 input."""
+    import torch
+    from .onnxruntime_backend import OnnxRuntimeBackend
+
+    runner = OnnxRuntimeBackend([onnx_path], threads=1)
+    gen = torch.Generator().manual_seed(seed)
+    worst_c = worst_s = 0.0
+    for b in batch_sizes:
+        x = torch.rand(b, 3, size, size, generator=gen) * 255.0
+        with torch.inference_mode():
+            tc, ts = net(x)
+        oc, os_ = runner.run(0, x.numpy())
+        worst_c = max(worst_c, float(np.abs(oc - tc.numpy()).max()))
+        worst_s = max(worst_s, float(np.abs(os_ - ts.numpy()).max()))
+    if not worst_c <= tol:
+        raise ExportError(f"{os.path.basename(onnx_path)} differs from torch by {worst_c:.2e} (> {tol:g}) "
+                          f"in coordinates; the export is wrong")
+    return {"coords_max_abs_diff": worst_c, "spread_max_abs_diff": worst_s, "batch_sizes": list(batch_sizes)}
+
+
+def _compare(a_backend, b_backend, crops_per_stage, limit: int = 256) -> list:
+    """Per stage, mean and max abs coordinate difference of two backends on calibration crops."""
+    out = []
+    for s, crops in enumerate(crops_per_stage):
+        x = crops[:limit].astype(np.float32)
+        ca, _ = a_backend.run(s, x)
+        cb, _ = b_backend.run(s, x)
+        d = np.abs(ca - cb)
+        out.append({"coords_mean_abs_diff": float(d.mean()), "coords_max_abs_diff": float(d.max()), "crops": len(x)})
+    return out
+
+
+def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", calib: str | None = None,
+                  backend: str = "onnxruntime", *, calib_images: int = CALIB_IMAGES, calib_method: str = "minmax",
+                  stages: int | None = None, workspace_bytes: int | None = None, threads: int | None = None,
+                  log=None) -> str:
+    """Export the checkpoint's stages into the bundle folder out_dir; returns out_dir.
+
+    precision: fp32 | int8 (onnxruntime), fp32 | fp16 | int8 (tensorrt). INT8 calibrates on `calib`, an image
+    folder or a video (the cascade's own crops of up to calib_images frames); when calib is None an existing
+    calibration cache in out_dir/calibration is reused.
+    """
+    import torch
+
+    from .checkpoint import build_model, file_sha256, load_checkpoint
+
+    log = log or _log_default
+    if backend not in PRECISIONS:
+        raise ExportError(f"unknown backend {backend!r} (onnxruntime or tensorrt)")
+    if precision not in PRECISIONS[backend]:
+        hint = " (fp16 is for GPUs: use --backend tensorrt)" if precision == "fp16" else ""
+        raise ExportError(f"{backend} bundles come in {' or '.join(PRECISIONS[backend])}, not {precision}{hint}")
+    if calib is not None and not os.path.exists(calib):
+        raise ExportError(f"calibration source not found: {calib}")
+
+    payload = load_checkpoint(checkpoint_path)
+    cfg = payload["config"]
+    sha = file_sha256(checkpoint_path)
+    n_stages = cfg.num_stages if stages is None else max(1, min(stages, cfg.num_stages))
+    model = build_model(payload)
+    os.makedirs(out_dir, exist_ok=True)
+    calib_dir = os.path.join(out_dir, "calibration")
+    sizes = [cfg.stage1_input] + [cfg.refiner_input] * (n_stages - 1)
+
+    # 1. fp32 ONNX per stage, each checked against torch.
+    keep_onnx = precision == "fp32" or backend == "tensorrt"
+    onnx_dir = out_dir if keep_onnx else tempfile.mkdtemp(prefix="pose-track-fp32.", dir=out_dir)
+    onnx_files, parity = [], []
+    try:
+        for s in range(n_stages):
+            path = os.path.join(onnx_dir, f"stage{s + 1}.onnx")
+            log(f"exporting stage {s + 1} to ONNX (opset {OPSET}, input {sizes[s]} px, dynamic batch)")
+            export_stage_onnx(model[s], path, sizes[s])
+            lo, opt, hi = stage_batches(s)
+            parity.append(check_parity(model[s], path, sizes[s], sorted({lo, opt, min(hi, 2 * opt)})))
+            log(f"stage {s + 1}: max |onnx - torch| = {parity[-1]['coords_max_abs_diff']:.1e} (coords)")
+            onnx_files.append(path)
+        del model
+
+        calibration = None
+        crops = None
+        needs_calib = precision == "int8"
+        if needs_calib:
+            crops, calibration = _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages,
+                                                    backend, calib_method, threads, log)
+
+        # 2. the engines.
+        if backend == "onnxruntime":
+            files = [os.path.basename(f) for f in onnx_files]
+            if precision == "int8":
+                from calibration.ort_quant import quantize_stage
+                from .onnxruntime_backend import OnnxRuntimeBackend
+
+                files, quant = [], []
+                for s, src in enumerate(onnx_files):
+                    name = f"stage{s + 1}.int8.onnx"
+                    cache = os.path.join(calib_dir, calibration["range_caches"][s])
+                    log(f"quantising stage {s + 1} to INT8 (QDQ, per-channel, {calib_method} ranges"
+                        f"{', cached' if os.path.isfile(cache) else ''})")
+                    quant.append(quantize_stage(src, os.path.join(out_dir, name),
+                                                None if crops is None else crops[s], cache_path=cache,
+                                                method=calib_method))
+                    files.append(name)
+                calibration["stages"] = quant
+                if crops is not None:
+                    fp32 = OnnxRuntimeBackend(onnx_files, threads=threads)
+                    int8 = OnnxRuntimeBackend([os.path.join(out_dir, f) for f in files], threads=threads)
+                    calibration["int8_vs_fp32"] = _compare(fp32, int8, crops)
+            stage_entries = [{"file": f} for f in files]
+            from .onnxruntime_backend import runtime_version
+            version, device = runtime_version(), {"type": "cpu", "name": cpu_name(),
+                                                  "note": "ONNX files run on any CPU (and on CUDA providers)"}
+        else:
+            from .tensorrt_backend import build_plan, device_info, runtime_version
+            version, device = runtime_version(), device_info()
+            stage_entries = []
+            for s, src in enumerate(onnx_files):
+                plan = os.path.join(out_dir, f"stage{s + 1}.{precision}.plan")
+                calibrator = calib_batch = None
+                if precision == "int8":
+                    from calibration.trt_calibrator import calibration_batch_size, make_entropy_calibrator
+                    stage_crops = None if crops is None else crops[s]
+                    calib_batch = calibration_batch_size(len(stage_crops) if stage_crops is not None else 1,
+                                                         stage_batches(s)[1])
+                    calibrator = make_entropy_calibrator(stage_crops, os.path.join(
+                        calib_dir, calibration["range_caches"][s]), calib_batch, log=log)
+                log(f"building TensorRT {precision} plan for stage {s + 1}")
+                build_plan(src, plan, precision, stage_batches(s),
+                           workspace_bytes=workspace_bytes or (1 << 30), calibrator=calibrator, calib_batch=calib_batch)
+                stage_entries.append({"file": os.path.basename(plan), "onnx": os.path.basename(src)})
+    finally:
+        if not keep_onnx:
+            shutil.rmtree(onnx_dir, ignore_errors=True)
+
+    for s, entry in enumerate(stage_entries):
+        lo, opt, hi = stage_batches(s)
+        entry.update({"kind": "stage1" if s == 0 else "refiner", "input": INPUT_NAME, "outputs": list(OUTPUT_NAMES),
+                      "input_shape": ["batch", 3, sizes[s], sizes[s]], "dtype": "float32 RGB 0-255",
+                      "batch": {"min": lo, "opt": opt, "max": hi}, "parity_vs_torch": parity[s]})
+    manifest = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "backend": backend, "backend_version": version, "precision": precision,
+        "device": device,
+        "checkpoint_sha256": sha, "checkpoint_file": os.path.basename(checkpoint_path),
+        "trained_stages": int(payload.get("trained_stages", n_stages)),
+        "model_config": cfg.to_dict(),
+        "stages": stage_entries,
+        "opset": OPSET,
+        "exported_with": {"torch": torch.__version__},
+        "calibration": calibration,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_manifest(out_dir, manifest)
+    log(f"wrote {out_dir}")
+    return out_dir
+
+
+def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages, backend, method, threads,
+                       log):
+    """The crops per stage (None when every range cache already exists), and the calibration manifest entry."""
+    from calibration.reader import cached_crops, collect_crops, source_fingerprint
+    from .onnxruntime_backend import OnnxRuntimeBackend
+
+    kind = "ort" if backend == "onnxruntime" else "trt"
+    ext = "json" if kind == "ort" else "cache"
+    key = sha[:12] if calib is None else f"{sha[:12]}-{source_fingerprint(calib, calib_images)}"
+    # With no source given, reuse the newest matching caches of this checkpoint.
+    if calib is None:
+        found = sorted((f for f in os.listdir(calib_dir) if f.startswith(f"{kind}-{method}-stage1-{sha[:12]}"))
+                       if os.path.isdir(calib_dir) else [],
+                       key=lambda f: os.path.getmtime(os.path.join(calib_dir, f)))
+        if not found:
+            raise ExportError("INT8 needs calibration data: give --calib with an image folder or a video")
+        key = found[-1][len(f"{kind}-{method}-stage1-"):-len(ext) - 1]
+    caches = [f"{kind}-{method}-stage{s + 1}-{key}.{ext}" for s in range(n_stages)]
+    entry = {"source": None if calib is None else os.path.abspath(calib), "images": calib_images,
+             "method": method, "range_caches": caches, "key": key}
+    crop_file = os.path.join(calib_dir, f"crops-{key}.npz")
+    if all(os.path.isfile(os.path.join(calib_dir, c)) for c in caches):
+        log(f"calibration: reusing the range caches in {calib_dir}")
+        crops = cached_crops(crop_file, None) if os.path.isfile(crop_file) else None   # for the int8-vs-fp32 check
+        if crops is not None:
+            entry["crops_per_stage"] = [int(len(c)) for c in crops]
+        return crops, entry
+    if calib is None:
+        raise ExportError(f"the calibration caches in {calib_dir} are incomplete: give --calib")
+    fp32 = OnnxRuntimeBackend(onnx_files, threads=threads)
+    log(f"calibration: collecting the cascade's crops on up to {calib_images} frames of {calib}")
+    crops = cached_crops(crop_file, lambda: collect_crops(calib, fp32, cfg, calib_images, stages=n_stages))
+    entry["crops_per_stage"] = [int(len(c)) for c in crops]
+    return crops, entry

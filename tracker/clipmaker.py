@@ -16,7 +16,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engines.geometry import apply_affine
 
 
 @dataclass
@@ -49,7 +48,9 @@ def _fast_segments(rng, n: int, count: int, amplitude: float, length=(5, 10)) ->
     current = np.zeros(2)
     for s in starts:
         L = int(rng.integers(length[0], length[1] + 1))
-        target = rng.uniform(-amplitude, amplitude, size=2)
+        # a real jump: to the other side of the centre on each axis (at least `amplitude` away)
+        target = -np.sign(current + (current == 0) * rng.choice([-1.0, 1.0], size=2)) * \
+            rng.uniform(0.5 * amplitude, amplitude, size=2)
         u = np.clip((np.arange(n) - s) / L, 0.0, 1.0)
         ramp = u * u * (3 - 2 * u)
         off += ramp[:, None] * (target - current)[None, :]

@@ -132,7 +132,7 @@ def _require_output(**outs) -> None:
 def _progress_bar(src):
     length = getattr(src, "frame_count", None) or (len(src.files) if hasattr(src, "files") else None)
     label = Path(src.name).name or src.name
-    return click.progressbar(length=length or 0, label=label, file=click.get_text_stream("stderr"),
+    return click.progressbar(length=length or 0, label=label, file=sys.stderr,
                              show_pos=True, show_percent=bool(length), show_eta=bool(length),
                              item_show_func=lambda s: f"{s.fps:.1f} frames/s" if s is not None else None)
 

@@ -12,12 +12,13 @@ motion instead of trailing it by a frame and does not jitter with the raw output
 
 Re-acquisition happens on the first frame and after a frame judged *lost*: mean confidence below `lost_conf`,
 more than `max_outside` of the joints outside the frame, non-finite joints, or an implausible pose (torso
-diameter outside `torso_range` times the box side). The box is then the largest person found by OpenCV's HOG
-people detector (`cv2.HOGDescriptor_getDefaultPeopleDetector`, built into OpenCV 4.x; OpenCV 5 dropped it, in
-which case this step is skipped) as a square, else the whole frame (`engines.geometry.whole_image_box`). With
-`refine_reacquire` the cascade then runs a second time on the box around its first answer (a whole-frame box
-is a poor crop for a small person); the better of the two (mean confidence) is kept. Both smoothers restart
-on a re-acquired frame. Independent stills (`track=False`, image folders) use the whole image every frame.
+diameter outside `torso_range` times the box side, or all joints within `min_extent_px`). The box is then the
+largest person found by OpenCV's HOG people detector (`cv2.HOGDescriptor_getDefaultPeopleDetector`, built into
+OpenCV 4.x; OpenCV 5 dropped it, in which case this step is skipped) as a square, else the whole frame
+(`engines.geometry.whole_image_box`). With `refine_reacquire` the cascade then runs a second time on the box
+around its first answer (a whole-frame box is a poor crop for a small person); the better of the two (mean
+confidence) is kept. Both smoothers restart on a re-acquired frame. Independent stills (`track=False`, image
+folders) use the whole image every frame.
 
 What the tracker does with the confidence (per joint, in [0, 1], from `CascadeResult.confidence`, e.g. the
 agreement between cascade stages; when the cascade gives none, `stage_agreement_confidence` is used):
@@ -108,12 +109,12 @@ class Tracker:
     def __init__(self, cascade, smoother=None, seed_smoother="auto", box_scale: float = 1.3,
                  detector="auto", lost_conf: float = 0.25, max_outside: float = 0.5,
                  torso_range=(0.04, 1.2), refine_reacquire: bool = True, track: bool = True,
-                 min_seed_joints: int = 4):
+                 min_seed_joints: int = 4, min_extent_px: float = 4.0):
         self.cascade = cascade
         self.smoother = smoother if smoother is not None else make_smoother("kalman")
         if seed_smoother == "auto":
             params = getattr(self.smoother, "params", DEFAULT_PARAMS)
-            seed_smoother = KalmanSmoother(params.harder(4.0), NUM_JOINTS)
+            seed_smoother = KalmanSmoother(params.harder(2.0), NUM_JOINTS)
         self.seed_smoother = seed_smoother
         self.box_scale = box_scale
         self.detector = default_detector() if detector == "auto" else detector
@@ -123,6 +124,7 @@ class Tracker:
         self.refine_reacquire = refine_reacquire
         self.track = track
         self.min_seed_joints = min_seed_joints
+        self.min_extent_px = min_extent_px
         self.model_s = 0.0
         self.cascade_calls = 0
         self.reacquisitions = 0
@@ -175,8 +177,11 @@ class Tracker:
             return None
         return self._clamp_box(box_from_joints(seed, self.box_scale, valid=ok), h, w)
 
-    def assess(self, joints: np.ndarray, conf: np.ndarray, box, shape) -> str | None:
-        """Why this estimate means the track is lost, or None when it looks fine."""
+    def assess(self, joints: np.ndarray, conf: np.ndarray, box, shape, reacquired: bool = False) -> str | None:
+        """Why this estimate means the track is lost, or None when it looks fine.
+
+        The torso is compared with the box the cascade ran on; on a re-acquired frame (a whole-frame or detector
+        box, whose size says little about the person's) with the box around the joints instead."""
         if not np.isfinite(joints).all() or not np.isfinite(conf).all():
             return "non-finite joints"
         mean_conf = float(conf.mean())
@@ -186,7 +191,11 @@ class Tracker:
         outside = (joints[:, 0] < 0) | (joints[:, 0] > w - 1) | (joints[:, 1] < 0) | (joints[:, 1] > h - 1)
         if outside.mean() > self.max_outside:
             return f"{int(outside.sum())} joints outside the frame"
-        ratio = torso_diameter(joints) / float(box[2])
+        extent = float(np.max(np.ptp(joints, axis=0)))
+        if extent < self.min_extent_px:
+            return f"implausible pose ({extent:.1f} px across)"
+        ref = box_from_joints(joints, self.box_scale)[2] if reacquired else float(box[2])
+        ratio = torso_diameter(joints) / ref
         lo, hi = self.torso_range
         if not lo <= ratio <= hi:
             return f"implausible pose (torso {ratio:.2f} x box)"
@@ -209,7 +218,7 @@ class Tracker:
             j2, c2 = self._predict(image, box2)
             if np.isfinite(j2).all() and float(c2.mean()) >= float(conf.mean()):
                 joints, conf, box = j2, c2, box2
-        lost = self.assess(joints, conf, box, image.shape)
+        lost = self.assess(joints, conf, box, image.shape, reacquired)
         self._need_reacquire = lost is not None
         if reacquired or not self.track:
             self.smoother.reset()

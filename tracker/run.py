@@ -53,7 +53,7 @@ class RunStats:
     def summary(self) -> str:
         s = (f"{self.source}: {self.frames} frames in {self.total_s:.2f} s ({self.fps:.1f} frames/s; "
              f"decode {self.decode_s:.2f} s, model {self.model_s:.2f} s = {self.model_fps:.1f} frames/s), "
-             f"{self.reacquired} re-acquisitions")
+             f"{self.reacquired} re-acquisition(s)")
         if self.dropped:
             s += f", {self.dropped} dropped"
         if self.stopped:

@@ -9,6 +9,18 @@ frames: a dropped frame simply means a larger dt). Both noises are relative to a
 - process noise spectral density  (process * scale)^2          [px^2 / s^3]
 - measurement std                  measurement * scale / conf   [px], conf clipped to [min_conf, 1]
 
+Manoeuvres: a constant-velocity filter smooth enough to cut jitter lags when the motion changes quickly (a
+fast camera pan, a sudden move). Each frame, the median over joints of the normalised innovation squared
+(NIS = y' S^-1 y) is compared with its running level (an exponential average, starting at the chi-square(2)
+median); when it exceeds `manoeuvre_gate` times that level, every joint's predicted covariance is inflated by
+the ratio, so the filter follows the measurements more for that frame. The median ignores a few outlier joints,
+and the running level makes this independent of how noisy the model really is. The RTS pass reuses the
+inflated covariances (as an effective process noise per joint and step).
+
+Tuning (clipmaker camera paths, 300 frames at 30 fps, Gaussian jitter of 0.02-0.2 torso, also with 5 %
+gross outliers and with temporally correlated jitter): acceleration error 69-75 % lower than raw, lag
+0.1-0.55 frame at jitter <= 0.1 torso (<= 0.9 frame at 0.2 torso); RTS: ~95 % lower, no lag.
+
 A joint whose confidence is below `conf_threshold` (or that is NaN) is predicted, not updated. A joint that has
 been predicted for more than `max_coast` frames in a row, or never measured since the last reset, is reported
 as NaN ("not found").
@@ -28,18 +40,23 @@ from filterpy.kalman import KalmanFilter
 
 MODES = ("none", "kalman", "rts")
 
+_CHI2_2_MEDIAN = 2.0 * np.log(2.0)  # median normalised innovation squared of a well-modelled 2-D measurement
 _H = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
 
 
 @dataclass(frozen=True)
 class KalmanParams:
-    process: float = 2.0        # sqrt of the acceleration spectral density, in person-box sides / s^1.5
+    process: float = 0.35       # sqrt of the acceleration spectral density, in person-box sides / s^1.5
     measurement: float = 0.02   # measurement std at confidence 1, in person-box sides
     conf_threshold: float = 0.2  # below: predict only
     min_conf: float = 0.05      # floor of the confidence used to scale the measurement noise
     max_coast: int = 15         # frames a joint may be predicted without a measurement before it reads NaN
     init_velocity: float = 2.0  # prior std of a new joint's velocity, in box sides / s
     max_dt: float = 1.0         # longer gaps are clipped (seconds)
+    manoeuvre_gate: float = 1.5  # inflate when the median NIS exceeds this x its running level (0 = off)
+    per_joint_manoeuvre: bool = False  # also inflate single joints (follows limbs faster, but also outliers)
+    nis_adapt: float = 1.0 / 30.0  # rate of the running NIS level (per frame)
+    max_inflation: float = 100.0
 
     def harder(self, factor: float = 4.0) -> "KalmanParams":
         """The same filter with `factor` times less process noise: smoother, more lag (used to seed crops)."""
@@ -106,6 +123,7 @@ class KalmanSmoother:
         self.coast = np.zeros(self.n_joints, int)
         self.t: float | None = None
         self._dt = 1.0 / 30.0
+        self._nis_level = _CHI2_2_MEDIAN
 
     def _init_joint(self, kf: KalmanFilter, z: np.ndarray, r_var: float, scale: float) -> None:
         v = (self.params.init_velocity * scale) ** 2
@@ -113,7 +131,8 @@ class KalmanSmoother:
         kf.P = np.diag([r_var, r_var, v, v])
 
     def step(self, joints, conf, t: float, scale: float = 1.0):
-        """One filter step. Returns (positions (J,2) float64, valid (J,) bool, F, Q) -- internals for rts."""
+        """One filter step. Returns (positions (J,2) float64, valid (J,) bool, F, Qs (J,4,4)) where Qs is the
+        process noise each joint effectively got (after manoeuvre inflation) -- what rts needs."""
         joints = np.asarray(joints, np.float64)
         conf = np.asarray(conf, np.float64)
         p = self.params
@@ -122,16 +141,37 @@ class KalmanSmoother:
         self.t = float(t)
         F, Q = _transition(dt, p, scale)
         good = _valid_measurements(joints, conf, p)
-        out = np.full((self.n_joints, 2), np.nan)
+        Qs = np.repeat(Q[None], self.n_joints, axis=0)
+        r_var = np.array([_measurement_var(c, p, scale) if g else np.nan for c, g in zip(conf, good)])
+        upd = good & self.started
+        nis = np.zeros(self.n_joints)
         for j, kf in enumerate(self.filters):
             if self.started[j]:
                 kf.predict(F=F, Q=Q)
+                if upd[j]:  # normalised innovation squared, closed-form 2x2
+                    y0, y1 = joints[j, 0] - kf.x[0, 0], joints[j, 1] - kf.x[1, 0]
+                    a, b, d = kf.P[0, 0] + r_var[j], kf.P[0, 1], kf.P[1, 1] + r_var[j]
+                    nis[j] = (d * y0 * y0 - 2.0 * b * y0 * y1 + a * y1 * y1) / (a * d - b * b)
+        if p.manoeuvre_gate > 0 and upd.any():
+            # manoeuvre: innovations larger than usual -> inflate the predicted covariance
+            med = float(np.median(nis[upd]))
+            pooled = med / (p.manoeuvre_gate * self._nis_level)
+            a = p.nis_adapt
+            self._nis_level = (1 - a) * self._nis_level + a * min(med, 3.0 * self._nis_level)
+            factors = np.maximum(nis / p.manoeuvre_gate, pooled) if p.per_joint_manoeuvre else np.full_like(nis, pooled)
+            factors = np.clip(factors, 1.0, p.max_inflation)
+            for j in np.flatnonzero(upd & (factors > 1.0)):
+                kf = self.filters[j]
+                fpf = kf.P - Q
+                kf.P = kf.P * factors[j]
+                Qs[j] = kf.P - fpf
+        out = np.full((self.n_joints, 2), np.nan)
+        for j, kf in enumerate(self.filters):
             if good[j]:
-                r_var = _measurement_var(conf[j], p, scale)
                 if self.started[j]:
-                    kf.update(joints[j], R=np.eye(2) * r_var)
+                    kf.update(joints[j], R=np.eye(2) * r_var[j])
                 else:
-                    self._init_joint(kf, joints[j], r_var, scale)
+                    self._init_joint(kf, joints[j], r_var[j], scale)
                     self.started[j] = True
                 self.coast[j] = 0
             elif self.started[j]:
@@ -139,7 +179,7 @@ class KalmanSmoother:
             if self.started[j]:
                 out[j] = kf.x[:2, 0]
         valid = self.started & (self.coast <= p.max_coast)
-        return out, valid, F, Q
+        return out, valid, F, Qs
 
     def update(self, joints, conf, t: float, scale: float = 1.0) -> np.ndarray:
         """Filter one frame; returns the smoothed joints (J, 2) float32, NaN where not found."""
@@ -201,11 +241,11 @@ def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanPara
         xs = np.zeros((n, J, 4, 1))
         ps = np.zeros((n, J, 4, 4))
         fs = np.zeros((n, 4, 4))
-        qs = np.zeros((n, 4, 4))
+        qs = np.zeros((n, J, 4, 4))
         started = np.zeros((n, J), bool)
         for k in range(n):
-            _, _, F, Q = online.step(joints[a + k], conf[a + k], times[a + k], scales[a + k])
-            fs[k], qs[k] = F, Q
+            _, _, F, Qj = online.step(joints[a + k], conf[a + k], times[a + k], scales[a + k])
+            fs[k], qs[k] = F, Qj
             started[k] = online.started
             for j, kf in enumerate(online.filters):
                 if online.started[j]:
@@ -218,7 +258,7 @@ def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanPara
             if first.size == 0:
                 continue
             k0 = first[0]
-            xsm, _, _, _ = helper.rts_smoother(xs[k0:, j], ps[k0:, j], fs[k0:], qs[k0:])
+            xsm, _, _, _ = helper.rts_smoother(xs[k0:, j], ps[k0:, j], fs[k0:], qs[k0:, j])
             # distance (in frames) to the nearest measurement
             meas = np.flatnonzero(good[:, j])
             dist = np.min(np.abs(idx[:, None] - meas[None, :]), axis=1)

@@ -114,10 +114,26 @@ class Trainer:
         self.model = None
         if os.path.isfile(self.ckpt_path):
             payload = load_checkpoint(self.ckpt_path)
-            if payload["config"].to_dict() != self.model_cfg.to_dict():
-                raise ValueError(f"{self.ckpt_path} was trained with another model config; use another --out")
-            self.model = build_model(payload)
-            self.state = payload["train_state"]
+            state = payload["train_state"]
+            saved, wanted = payload["config"].to_dict(), self.model_cfg.to_dict()
+            refiner_keys = {"refiner_input", "refiner_blocks", "sigma", "num_stages"}
+            changed = {k for k in wanted if saved[k] != wanted[k]}
+            if changed and not (changed <= refiner_keys and state["phase"] <= 1):
+                raise ValueError(f"{self.ckpt_path} was trained with another model config "
+                                 f"({', '.join(sorted(changed))}); use another --out")
+            if changed:
+                # Refiners not trained yet: keep stage 1, start the refiners afresh with the new settings.
+                from engines.model import build_stages
+                self.model = build_stages(self.model_cfg)
+                self.model[0].load_state_dict(payload["stages"][0])
+                for stage in list(self.model)[1:]:
+                    if cfg.pretrained:
+                        stage.backbone.load_imagenet()
+                state["banks"] = {}
+                self.log(f"refiner settings changed ({', '.join(sorted(changed))}): refiners start afresh")
+            else:
+                self.model = build_model(payload)
+            self.state = state
             self.log(f"resuming {self.ckpt_path}: phase {self.state['phase']}, step {self.state['epoch_step']}")
         else:
             from engines.model import build_stages

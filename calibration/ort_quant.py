@@ -1,0 +1,102 @@
+"""ONNX Runtime static INT8 quantisation of one stage (QDQ format, per-channel weights) for the CPU.
+
+The soft-argmax tail (the heatmap convolution, softmax and the expectation sums) stays in fp32 by default:
+it is a few hundred FLOPs per joint, and quantising the probabilities or the coordinate grid would put the
+quantisation step straight into the joint coordinates. Tensor ranges are cached in a JSON file and reused
+on rebuild (ONNX Runtime's `calibration_cache_path`).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from .reader import batches
+
+METHODS = ("minmax", "entropy", "percentile")
+
+
+def tail_nodes(model) -> list:
+    """Names of the nodes from the last convolution before the Softmax to the outputs (the soft-argmax tail)."""
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    softmax = [n for n in graph.node if n.op_type == "Softmax"]
+    if not softmax:
+        return []
+    # Walk up from the softmax to the nearest Conv (the heatmap layer).
+    node, start = softmax[0], None
+    while node is not None:
+        if node.op_type == "Conv":
+            start = node
+            break
+        data_inputs = [i for i in node.input if i in producer]
+        node = producer[data_inputs[0]] if data_inputs else None
+    start = start or softmax[0]
+    keep, stack = {}, [start]
+    while stack:
+        node = stack.pop()
+        if node.name in keep:
+            continue
+        keep[node.name] = node
+        for out in node.output:
+            stack.extend(consumers.get(out, []))
+    return [n for n in keep if n]
+
+
+class _Reader:
+    """onnxruntime.quantization.CalibrationDataReader over one stage's crops."""
+
+    def __init__(self, input_name: str, crops: np.ndarray, batch_size: int):
+        self.input_name, self.crops, self.batch_size = input_name, crops, batch_size
+        self.rewind()
+
+    def get_next(self):
+        batch = next(self._it, None)
+        return None if batch is None else {self.input_name: batch}
+
+    def rewind(self):
+        self._it = batches(self.crops, self.batch_size)
+
+    def __len__(self):
+        return (len(self.crops) + self.batch_size - 1) // self.batch_size
+
+
+def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cache_path: str | None = None,
+                   batch_size: int = 16, per_channel: bool = True, keep_fp32_tail: bool = True,
+                   method: str = "minmax", preprocess: bool = True) -> dict:
+    """Write the INT8 (QDQ) model of one stage to out_path; returns what was done, for the manifest."""
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+
+    if method not in METHODS:
+        raise ValueError(f"unknown calibration method {method!r} ({', '.join(METHODS)})")
+    calib_method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                    "percentile": CalibrationMethod.Percentile}[method]
+    with tempfile.TemporaryDirectory(prefix="pose-track-quant.") as tmp:
+        src = fp32_path
+        if preprocess:
+            from onnxruntime.quantization.shape_inference import quant_pre_process
+            src = os.path.join(tmp, "pre.onnx")
+            quant_pre_process(fp32_path, src, skip_symbolic_shape=True)
+        model = onnx.load(src)
+        input_name = model.graph.input[0].name
+        exclude = tail_nodes(model) if keep_fp32_tail else []
+
+        reader = None
+        if crops is not None:
+            class Reader(_Reader, CalibrationDataReader):
+                pass
+            reader = Reader(input_name, crops, batch_size)
+        quantize_static(src, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=exclude, calibrate_method=calib_method,
+                        calibration_cache_path=cache_path,
+                        extra_options={"CalibMaxIntermediateOutputs": 8})
+    return {"method": method, "per_channel": per_channel, "format": "QDQ", "activations": "uint8",
+            "weights": "int8", "fp32_nodes": len(exclude), "calibration_crops": 0 if crops is None else len(crops)}

@@ -1,0 +1,147 @@
+"""Calibration data: the very crops the cascade feeds each stage, from an image folder or a video file.
+
+Stage 1 sees the whole-image box (as for an image folder); stage s > 1 sees the joint crops made around the
+fp32 estimates of stages 1..s-1. Rather than re-implementing the cropping, the fp32 backend is wrapped in a
+recorder and driven through `engines.cascade.Cascade`, so calibration and inference can never drift apart.
+
+No torch here: the fp32 backend is normally the ONNX Runtime session over the freshly exported fp32 stages.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import cv2
+import numpy as np
+
+from engines.cascade import Cascade
+from engines.geometry import whole_image_box
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+
+class CalibrationError(Exception):
+    """Calibration data that cannot be used; the message is one line for the user."""
+
+
+def _image_files(folder: str) -> list:
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTS))
+    if not names and os.path.isdir(os.path.join(folder, "images")):      # an LSP-style folder
+        return _image_files(os.path.join(folder, "images"))
+    return [os.path.join(folder, n) for n in names]
+
+
+def _spread(n_total: int, limit: int | None) -> np.ndarray:
+    """Indices of up to `limit` items spread evenly over n_total (all when limit is None)."""
+    if limit is None or limit >= n_total:
+        return np.arange(n_total)
+    return np.unique(np.linspace(0, n_total - 1, limit).round().astype(int))
+
+
+def iter_frames(source: str, limit: int | None = 64):
+    """Yield (name, BGR uint8 image): images of a folder, or frames of a video, spread over the whole source."""
+    if os.path.isdir(source):
+        files = _image_files(source)
+        if not files:
+            raise CalibrationError(f"no images in {source}")
+        for i in _spread(len(files), limit):
+            image = cv2.imread(files[i], cv2.IMREAD_COLOR)
+            if image is None:
+                raise CalibrationError(f"cannot read image {files[i]}")
+            yield os.path.basename(files[i]), image
+        return
+    if not os.path.isfile(source):
+        raise CalibrationError(f"calibration source not found: {source} (give an image folder or a video file)")
+    if source.lower().endswith(IMAGE_EXTS):
+        image = cv2.imread(source, cv2.IMREAD_COLOR)
+        if image is None:
+            raise CalibrationError(f"cannot read image {source}")
+        yield os.path.basename(source), image
+        return
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        raise CalibrationError(f"cannot open {source} as a video")
+    try:
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        wanted = set(_spread(total, limit).tolist()) if total > 0 else None
+        index = produced = 0
+        while limit is None or produced < limit:
+            if wanted is not None and index not in wanted:
+                if not cap.grab():
+                    break
+                index += 1
+                continue
+            ok, frame = cap.read()
+            if not ok:
+                break
+            yield f"frame{index:06d}", frame
+            produced += 1
+            index += 1
+        if produced == 0:
+            raise CalibrationError(f"no frames could be decoded from {source}")
+    finally:
+        cap.release()
+
+
+class RecordingBackend:
+    """Wraps a backend; keeps a copy of every batch each stage is asked to run."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.batches: dict[int, list] = {}
+
+    def run(self, stage: int, batch: np.ndarray):
+        # Crops come from warpAffine of uint8 images: whole numbers in 0..255, stored exactly as uint8.
+        self.batches.setdefault(stage, []).append(np.clip(np.rint(batch), 0, 255).astype(np.uint8))
+        return self.inner.run(stage, batch)
+
+
+def collect_crops(source: str, backend, config, limit: int | None = 64, stages: int | None = None,
+                  progress=None) -> list:
+    """Per stage, the uint8 NCHW crops the cascade makes on `source` (whole-image box per frame)."""
+    recorder = RecordingBackend(backend)
+    cascade = Cascade(recorder, config, stages=stages)
+    count = 0
+    for _, image in iter_frames(source, limit):
+        box = np.array([whole_image_box(*image.shape[:2])], np.float32)
+        cascade.predict(image, box)
+        count += 1
+        if progress:
+            progress(1)
+    if count == 0:
+        raise CalibrationError(f"no calibration images in {source}")
+    return [np.concatenate(recorder.batches[s]) for s in range(cascade.num_stages)]
+
+
+def source_fingerprint(source: str, limit: int | None) -> str:
+    """Changes when the calibration source (file names, sizes, times) or the image count changes."""
+    h = hashlib.sha256(f"{os.path.abspath(source)}|{limit}".encode())
+    if os.path.isdir(source):
+        for path in _image_files(source):
+            st = os.stat(path)
+            h.update(f"{os.path.basename(path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    elif os.path.exists(source):
+        st = os.stat(source)
+        h.update(f"{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def cached_crops(cache_file: str | None, make):
+    """Load the crops from `cache_file` when it exists, else make them (and save them there)."""
+    if cache_file and os.path.isfile(cache_file):
+        with np.load(cache_file) as data:
+            return [data[f"stage{i}"] for i in range(len(data.files))]
+    crops = make()
+    if cache_file:
+        os.makedirs(os.path.dirname(os.path.abspath(cache_file)), exist_ok=True)
+        tmp = cache_file + ".tmp.npz"
+        np.savez(tmp, **{f"stage{i}": c for i, c in enumerate(crops)})
+        os.replace(tmp, cache_file)
+    return crops
+
+
+def batches(crops: np.ndarray, batch_size: int):
+    """float32 NCHW batches of at most batch_size crops."""
+    for start in range(0, len(crops), batch_size):
+        yield crops[start:start + batch_size].astype(np.float32)

@@ -1,0 +1,92 @@
+"""Pick a backend and make a cascade from an engine bundle or a checkpoint.
+
+    load_cascade()                         the shipped model on ONNX Runtime, CPU (no torch imported)
+    load_cascade("engines/int8")           a built bundle, on the backend it was built for
+    make_backend("torch", "models/deeppose_lsp/checkpoint.pt", device="cuda", half=True, cuda_graphs=True)
+
+Every backend object has `run(stage, batch) -> (coords, spread)`, `.config` (ModelConfig) and `.manifest`
+(the bundle's manifest, None for a checkpoint run by torch).
+"""
+from __future__ import annotations
+
+import os
+
+from .bundle import BundleError, load_bundle, read_manifest
+from .cascade import Cascade
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODEL_DIR = os.path.join(REPO, "models", "deeppose_lsp")
+DEFAULT_CHECKPOINT = os.path.join(DEFAULT_MODEL_DIR, "checkpoint.pt")
+DEFAULT_BUNDLE = os.path.join(DEFAULT_MODEL_DIR, "onnx")
+BACKENDS = ("onnxruntime", "tensorrt", "torch")
+TORCH_HINT = "pip install 'pose-track[train]'"
+OPTIONS = {"onnxruntime": ("device", "threads", "io_binding", "spinning"), "tensorrt": ("verbose",),
+           "torch": ("device", "half", "cuda_graphs", "threads")}
+IGNORED = {"tensorrt": ("threads",)}       # harmless when given to every backend alike
+
+
+def _options(name: str, options: dict) -> dict:
+    options = {k: v for k, v in options.items() if v is not None and k not in IGNORED.get(name, ())}
+    bad = [k for k in options if k not in OPTIONS[name]]
+    if bad:
+        raise BundleError(f"the {name} backend takes no {', '.join(k.replace('_', '-') for k in bad)} option "
+                          f"(it takes: {', '.join(OPTIONS[name]) or 'none'})")
+    return options
+
+
+def is_checkpoint(path: str) -> bool:
+    return os.path.isfile(path) and not path.endswith(".json")
+
+
+def make_backend(name: str | None, bundle_or_checkpoint: str, checkpoint: str | None = None, **options):
+    """A backend over a bundle folder (onnxruntime, tensorrt) or a checkpoint file (torch).
+
+    name None: the bundle's own backend, or torch for a checkpoint. options go to the backend:
+    onnxruntime: device (cpu|cuda|tensorrt), threads, io_binding, spinning; tensorrt: verbose;
+    torch: device, half, cuda_graphs. checkpoint: verify that the bundle was built from this file.
+    """
+    path = bundle_or_checkpoint
+    if name is not None and name not in BACKENDS:
+        raise BundleError(f"unknown backend {name!r} ({', '.join(BACKENDS)})")
+    if is_checkpoint(path):
+        if name not in (None, "torch"):
+            raise BundleError(f"{path} is a checkpoint: build a {name} engine from it with "
+                              f"`pose-track build-engine --backend {name}`, or run it with the torch backend")
+        return _torch_backend(path, **_options("torch", options))
+    if name == "torch":
+        raise BundleError(f"the torch backend runs a checkpoint file, not the bundle {path}")
+    effective = name or read_manifest(path).get("backend")
+    if effective in OPTIONS:
+        options = _options(effective, options)
+    runner, _, _ = load_bundle(path, backend=name, checkpoint=checkpoint, **options)
+    return runner
+
+
+def _torch_backend(path: str, device: str = "cpu", half: bool = False, cuda_graphs: bool = False, threads=None):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise BundleError(f"the torch backend is not installed: {TORCH_HINT}") from None
+    from .checkpoint import CheckpointError, build_model, load_checkpoint
+    from .torch_backend import TorchBackend
+
+    try:
+        payload = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise BundleError(str(exc)) from None
+    if threads:
+        torch.set_num_threads(int(threads))
+    runner = TorchBackend(build_model(payload), device=device, half=half, cuda_graphs=cuda_graphs)
+    runner.config, runner.manifest = payload["config"], None
+    return runner
+
+
+def load_cascade(engine_path: str | None = None, backend: str | None = None, **options) -> Cascade:
+    """A Cascade over an engine bundle (default: the shipped ONNX Runtime bundle) or a checkpoint (torch)."""
+    path = engine_path or DEFAULT_BUNDLE
+    if engine_path is None and not os.path.isdir(path):
+        raise BundleError(f"the shipped model is missing ({path}); build it with `pose-track build-engine "
+                          f"{DEFAULT_CHECKPOINT} -o {path}` or pass --engine")
+    runner = make_backend(backend, path, **options)
+    stages = len(runner.manifest["stages"]) if runner.manifest else None
+    return Cascade(runner, runner.config, stages=stages)

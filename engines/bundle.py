@@ -1,0 +1,159 @@
+"""Engine bundles: a folder with one engine file per stage and `manifest.json`, which records what the engines
+were built from (checkpoint sha256, model config, backend and its version, precision, input shapes, device).
+
+Loading reads the manifest and refuses, in one line that says how to rebuild, an engine that does not match
+this installation. No torch here: the shipped ONNX Runtime bundle runs without it.
+
+Compatibility rules
+- format: the manifest's format name and version must be the ones this pose-track writes.
+- checkpoint: when a checkpoint is given, its sha256 must be the one the bundle was built from.
+- onnxruntime: the ONNX files are portable over CPUs and GPUs; the installed onnxruntime must have the same
+  major version and at least the minor version the bundle was built with (an older runtime may lack the
+  opset or the quantised kernels the export used; a newer one reads older ONNX files).
+- tensorrt: a plan is tied to its TensorRT version and GPU: the version, GPU name and compute capability
+  must all be equal.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+
+from .config import ModelConfig
+
+FORMAT = "pose-track-engine"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BACKENDS = ("onnxruntime", "tensorrt")
+REBUILD = "rebuild it with `pose-track build-engine`"
+
+
+class BundleError(Exception):
+    """An engine bundle that cannot be used here; the message is one line for the user."""
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def manifest_path(path: str) -> str:
+    return path if os.path.basename(path) == MANIFEST else os.path.join(path, MANIFEST)
+
+
+def read_manifest(path: str) -> dict:
+    mpath = manifest_path(path)
+    if not os.path.isfile(mpath):
+        if os.path.isfile(path):
+            raise BundleError(f"{path} is a file, not an engine bundle folder (build one with `pose-track build-engine`)")
+        raise BundleError(f"no engine bundle at {path} (no {MANIFEST}); build one with `pose-track build-engine`")
+    try:
+        with open(mpath) as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{mpath} is not a readable manifest ({type(exc).__name__}); {REBUILD}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{mpath} is not a pose-track engine manifest; {REBUILD}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path} is engine format version {manifest.get('format_version')}, this pose-track "
+                          f"reads version {FORMAT_VERSION}; {REBUILD}")
+    return manifest
+
+
+def write_manifest(out_dir: str, manifest: dict) -> str:
+    path = os.path.join(out_dir, MANIFEST)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _version_tuple(v: str) -> tuple:
+    parts = []
+    for p in str(v).split("+")[0].split("."):
+        digits = "".join(ch for ch in p if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def check_versions(backend: str, built: str, installed: str, path: str):
+    b, i = _version_tuple(built), _version_tuple(installed)
+    if backend == "tensorrt":
+        ok = b[:3] == i[:3]
+    else:
+        ok = b[:1] == i[:1] and i[:2] >= b[:2]
+    if not ok:
+        raise BundleError(f"{path} was built with {backend} {built}, this installation has {installed}; {REBUILD}")
+
+
+def check_checkpoint(manifest: dict, checkpoint: str, path: str):
+    from .checkpoint import file_sha256
+
+    if not os.path.isfile(checkpoint):
+        raise BundleError(f"checkpoint not found: {checkpoint}")
+    sha = file_sha256(checkpoint)
+    if sha != manifest.get("checkpoint_sha256"):
+        raise BundleError(f"{path} was built from another checkpoint (sha256 {str(manifest.get('checkpoint_sha256'))[:12]}, "
+                          f"{os.path.basename(checkpoint)} is {sha[:12]}); {REBUILD}")
+
+
+def stage_files(path: str, manifest: dict, key: str = "file") -> list:
+    folder = os.path.dirname(manifest_path(path))
+    files = []
+    for stage in manifest.get("stages", []):
+        f = os.path.join(folder, stage[key])
+        if not os.path.isfile(f):
+            raise BundleError(f"{path} is missing {stage[key]}; {REBUILD}")
+        files.append(f)
+    if not files:
+        raise BundleError(f"{path} lists no stages; {REBUILD}")
+    return files
+
+
+def load_bundle(path: str, backend: str | None = None, checkpoint: str | None = None, **options):
+    """(backend object with run(stage, batch), ModelConfig, manifest) for the bundle at `path`.
+
+    backend: None = the one the bundle was built for. options go to the backend (onnxruntime: device,
+    threads, io_binding, spinning; tensorrt: verbose).
+    """
+    manifest = read_manifest(path)
+    built_for = manifest.get("backend")
+    if built_for not in BACKENDS:
+        raise BundleError(f"{path} was built for an unknown backend {built_for!r}; {REBUILD}")
+    name = backend or built_for
+    if name != built_for:
+        raise BundleError(f"{path} is a {built_for} bundle, not {name}; build a {name} one with "
+                          f"`pose-track build-engine --backend {name}`")
+    if checkpoint is not None:
+        check_checkpoint(manifest, checkpoint, path)
+    try:
+        config = ModelConfig.from_dict(manifest["model_config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{path} has an unreadable model config ({exc}); {REBUILD}") from None
+
+    from .onnxruntime_backend import BackendUnavailable
+    try:
+        if name == "onnxruntime":
+            from .onnxruntime_backend import OnnxRuntimeBackend, runtime_version
+            check_versions(name, manifest.get("backend_version", "?"), runtime_version(), path)
+            runner = OnnxRuntimeBackend(stage_files(path, manifest), **options)
+        else:
+            from .tensorrt_backend import TensorRTBackend, device_info, runtime_version
+            check_versions(name, manifest.get("backend_version", "?"), runtime_version(), path)
+            here, built = device_info(), manifest.get("device", {})
+            if (here.get("name"), here.get("compute_capability")) != (built.get("name"), built.get("compute_capability")):
+                raise BundleError(f"{path} was built for the GPU {built.get('name')} (sm {built.get('compute_capability')}), "
+                                  f"this one is {here.get('name')} (sm {here.get('compute_capability')}); {REBUILD}")
+            runner = TensorRTBackend(stage_files(path, manifest), **options)
+    except BackendUnavailable as exc:
+        raise BundleError(str(exc)) from None
+    runner.config, runner.manifest = config, manifest
+    return runner, config, manifest

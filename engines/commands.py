@@ -1,0 +1,92 @@
+"""The `build-engine` and `bench` commands (added to the `pose-track` group by cli.py)."""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from .backends import DEFAULT_BUNDLE, DEFAULT_CHECKPOINT
+
+def _errors():
+    """The one-line exceptions of the engines and calibration packages, turned into ClickException."""
+    from calibration.reader import CalibrationError
+    from .bundle import BundleError
+    from .checkpoint import CheckpointError
+    from .export import ExportError
+    from .onnxruntime_backend import BackendUnavailable
+
+    return (BundleError, CheckpointError, ExportError, BackendUnavailable, CalibrationError)
+
+
+@click.command("build-engine")
+@click.argument("checkpoint", required=False, type=click.Path(dir_okay=False))
+@click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt"]), default="onnxruntime", show_default=True,
+              help="onnxruntime: CPU (and CUDA providers); tensorrt: native TensorRT plans for this GPU.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default="fp32", show_default=True,
+              help="fp16 is TensorRT only; int8 calibrates on --calib.")
+@click.option("--calib", type=click.Path(exists=True), default=None,
+              help="Image folder or video for INT8 calibration (the cascade's own crops of its frames).")
+@click.option("--calib-images", default=64, show_default=True, help="Frames used for calibration.")
+@click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
+              show_default=True, help="ONNX Runtime INT8 range method (TensorRT always uses entropy).")
+@click.option("--threads", type=int, default=None, help="ONNX Runtime threads for checks and calibration.")
+@click.option("--workspace-mb", type=int, default=1024, show_default=True, help="TensorRT builder workspace.")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Engine bundle folder to write.")
+def build_engine(checkpoint, backend, precision, calib, calib_images, calib_method, threads, workspace_mb, out):
+    """Export CHECKPOINT (default: the shipped one) to an engine bundle: one engine per stage + manifest.json."""
+    from .export import export_bundle
+
+    checkpoint = checkpoint or DEFAULT_CHECKPOINT
+    if not os.path.isfile(checkpoint):
+        raise click.ClickException(f"checkpoint not found: {checkpoint}")
+    if precision == "int8" and calib is None and not os.path.isdir(os.path.join(out, "calibration")):
+        raise click.UsageError("--precision int8 needs --calib (an image folder or a video)")
+    try:
+        path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
+                             calib_images=calib_images, calib_method=calib_method, threads=threads,
+                             workspace_bytes=workspace_mb << 20, log=lambda m: click.echo(m, err=True))
+    except _errors() as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"engine bundle: {path}")
+
+
+@click.command("bench")
+@click.option("--engine", "engines", multiple=True, type=click.Path(exists=True),
+              help="Engine bundle folder, or a checkpoint (torch backend). Repeat to compare side by side. "
+                   "Default: the shipped ONNX Runtime bundle.")
+@click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), default=None,
+              help="Default: the bundle's own backend (torch for a checkpoint).")
+@click.option("--device", default=None, help="onnxruntime: cpu|cuda|tensorrt provider; torch: cpu|cuda.")
+@click.option("--half", is_flag=True, help="torch on CUDA: fp16.")
+@click.option("--cuda-graphs", is_flag=True, help="torch on CUDA: replay CUDA graphs.")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
+@click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
+              help="Folder holding lsp/ (or an lsp folder) for PCK@0.2 on LSP test.")
+@click.option("--images", default=100, show_default=True, help="LSP test images for PCK@0.2 (0 = skip).")
+@click.option("--runs", default=50, show_default=True, help="Timed runs per measurement.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
+def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, json_out):
+    """Per-stage latency, single-image and tracking fps, peak memory and PCK@0.2, one column per engine."""
+    from .bench import bench_engine, format_table
+
+    options = {"threads": threads}
+    if device:
+        options["device"] = device
+    if half:
+        options["half"] = True
+    if cuda_graphs:
+        options["cuda_graphs"] = True
+    if not os.path.isdir(data):
+        data = None
+    results = []
+    try:
+        for engine in (engines or (None,)):
+            click.echo(f"benchmarking {engine or DEFAULT_BUNDLE} ...", err=True)
+            results.append(bench_engine(engine, backend=backend, data=data, images=images, runs=runs, **options))
+    except _errors() as exc:
+        raise click.ClickException(str(exc))
+    click.echo(format_table(results))
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump(results, f, indent=1)

@@ -1,0 +1,77 @@
+"""End-to-end commands through click's runner: errors are one line, outputs follow the CSV schema."""
+import csv
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from engines.joints import JOINT_NAMES
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(fake_lsp, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny_run")
+    result = CliRunner().invoke(cli, ["train", "--tiny", "--data", fake_lsp, "--out", str(out), "--no-export"])
+    assert result.exit_code == 0, result.output
+    return str(out / "checkpoint.pt")
+
+
+def test_train_reports_a_missing_data_folder_in_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--tiny", "--data", str(tmp_path / "nope"), "--out",
+                                      str(tmp_path / "r"), "--no-export"])
+    assert result.exit_code != 0
+    assert "data folder not found" in result.output and "Traceback" not in result.output
+
+
+def test_images_writes_the_csv_schema(fake_lsp, tiny_checkpoint, tmp_path):
+    out = tmp_path / "poses.csv"
+    result = CliRunner().invoke(cli, ["images", os.path.join(fake_lsp, "images"), "--csv", str(out),
+                                      "--checkpoint", tiny_checkpoint, "--render", str(tmp_path / "render")])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(open(out)))
+    assert rows[0][:3] == ["source", "frame", "time_s"] and rows[0][3:6] == [f"{JOINT_NAMES[0]}_{k}" for k in "xyc"[:2]] + [f"{JOINT_NAMES[0]}_conf"]
+    assert len(rows[0]) == 3 + 14 * 3 and len(rows) == 1 + 12
+    assert rows[1][0] == "im0001.jpg" and rows[1][1] == "0"
+    values = np.array(rows[1][3:], float).reshape(14, 3)
+    assert np.all((values[:, 2] >= 0) & (values[:, 2] <= 1))
+    assert len(os.listdir(tmp_path / "render")) == 12
+
+
+def test_images_errors_are_one_line(tiny_checkpoint, tmp_path):
+    empty = tmp_path / "empty"; empty.mkdir()
+    result = CliRunner().invoke(cli, ["images", str(empty), "--csv", str(tmp_path / "x.csv"),
+                                      "--checkpoint", tiny_checkpoint])
+    assert result.exit_code != 0 and "no images" in result.output
+    (empty / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    result = CliRunner().invoke(cli, ["images", str(empty), "--csv", str(tmp_path / "x.csv"),
+                                      "--checkpoint", tiny_checkpoint])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("content", [b"garbage bytes, not a checkpoint", None])
+def test_bad_checkpoint_is_one_line(fake_lsp, tmp_path, content):
+    path = tmp_path / "model.pt"
+    if content is None:          # a valid torch file of another architecture
+        from engines.checkpoint import load_checkpoint, save_checkpoint
+        from engines.config import ModelConfig
+        from engines.model import build_stages
+        cfg = ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=5)
+        states = [m.state_dict() for m in build_stages(ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=8))]
+        save_checkpoint(str(path), cfg, states, trained_stages=3)
+    else:
+        path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["images", os.path.join(fake_lsp, "images"), "--csv",
+                                      str(tmp_path / "o.csv"), "--checkpoint", str(path)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.strip().startswith("Error:") and len(result.output.strip().splitlines()) == 1
+
+
+def test_eval_prints_every_stage_and_the_paper(lsp_data, tiny_checkpoint):
+    result = CliRunner().invoke(cli, ["eval", "--data", lsp_data, "--limit", "5", "--checkpoint", tiny_checkpoint])
+    assert result.exit_code == 0, result.output
+    for text in ("stage 1", "stage 2", "stage 3", "paper", "PCK@0.2", "0.610"):
+        assert text in result.output

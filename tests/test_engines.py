@@ -1,0 +1,225 @@
+"""Engine bundles: ONNX export parity, loading without torch, manifest checks, the backends and `bench`."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+
+from engines.backends import load_cascade, make_backend
+from engines.bundle import BundleError, load_bundle, read_manifest
+from engines.cascade import Cascade
+from engines.checkpoint import build_model, load_checkpoint
+from engines.export import PARITY_TOL, ExportError, export_bundle
+from engines.geometry import whole_image_box
+from engines.onnxruntime_backend import OnnxRuntimeBackend
+from engines.torch_backend import TorchBackend
+
+from conftest import REPO, STANDING, draw_person
+from engines_fixtures import calib_images, shared_lsp, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
+
+torch.set_num_threads(1)
+
+
+def _copy_bundle(src, dst):
+    shutil.copytree(src, dst)
+    return str(dst)
+
+
+def _edit_manifest(path, **changes):
+    mpath = os.path.join(path, "manifest.json")
+    manifest = json.load(open(mpath))
+    manifest.update(changes)
+    json.dump(manifest, open(mpath, "w"))
+
+
+def test_export_writes_a_complete_manifest(tiny_bundle, tiny_checkpoint):
+    m = read_manifest(tiny_bundle)
+    from engines.checkpoint import file_sha256
+    import onnxruntime
+
+    assert m["backend"] == "onnxruntime" and m["backend_version"] == onnxruntime.__version__
+    assert m["precision"] == "fp32" and m["checkpoint_sha256"] == file_sha256(tiny_checkpoint)
+    assert m["model_config"]["stage1_input"] == 64 and len(m["stages"]) == 3
+    assert m["stages"][0]["input_shape"] == ["batch", 3, 64, 64]
+    assert m["stages"][1]["input_shape"] == ["batch", 3, 32, 32] and m["stages"][1]["batch"]["max"] == 14 * 8
+    assert m["device"]["name"] and m["created"]
+    for stage in m["stages"]:
+        assert os.path.isfile(os.path.join(tiny_bundle, stage["file"]))
+        assert stage["parity_vs_torch"]["coords_max_abs_diff"] <= PARITY_TOL
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2])
+def test_export_parity_per_stage(tiny_bundle, tiny_checkpoint, stage):
+    """ONNX Runtime agrees with torch within 1e-3 (crop-normalised coords) at several batch sizes."""
+    model = build_model(load_checkpoint(tiny_checkpoint)).eval()
+    backend, cfg, _ = load_bundle(tiny_bundle, threads=1)
+    size = cfg.stage1_input if stage == 0 else cfg.refiner_input
+    rng = np.random.default_rng(stage)
+    for batch in ((1, 3) if stage == 0 else (1, 14, 28)):
+        x = rng.uniform(0, 255, (batch, 3, size, size)).astype(np.float32)
+        with torch.inference_mode():
+            tc, ts = model[stage](torch.from_numpy(x))
+        oc, os_ = backend.run(stage, x)
+        assert oc.shape == (batch, 14, 2) and os_.shape == (batch, 14)
+        assert np.abs(oc - tc.numpy()).max() <= 1e-3
+        assert np.abs(os_ - ts.numpy()).max() <= 1e-3
+
+
+def test_cascade_on_onnxruntime_matches_torch(tiny_bundle, tiny_checkpoint):
+    """Stage 1 joints agree within 1e-3 box sides; every refiner agrees with torch on the crops the ONNX Runtime
+    cascade made (end to end, the random refiners of the tiny model would amplify any rounding difference)."""
+    from calibration.reader import RecordingBackend
+
+    image = draw_person(STANDING)
+    box = np.array([whole_image_box(*image.shape[:2])], np.float32)
+    backend, cfg, _ = load_bundle(tiny_bundle, threads=1)
+    recorder = RecordingBackend(backend)
+    ort_res = Cascade(recorder, cfg).predict(image, box)
+    torch_backend = TorchBackend(build_model(load_checkpoint(tiny_checkpoint)))
+    torch_res = Cascade(torch_backend, cfg, stages=1).predict(image, box)
+    assert np.abs(ort_res.stages[0] - torch_res.stages[0]).max() / box[0, 2] <= 1e-3
+    assert len(ort_res.stages) == 3 and ort_res.confidence.shape == (1, 14)
+    for stage, batches in recorder.batches.items():
+        x = np.concatenate(batches).astype(np.float32)
+        assert len(x) == (1 if stage == 0 else 14)
+        for a, b in zip(backend.run(stage, x), torch_backend.run(stage, x)):
+            assert np.abs(a - b).max() <= 1e-3
+
+
+def test_io_binding_gives_the_same_numbers(tiny_bundle):
+    plain, _, _ = load_bundle(tiny_bundle, threads=1)
+    bound, _, _ = load_bundle(tiny_bundle, threads=1, io_binding=True)
+    x = np.random.default_rng(0).uniform(0, 255, (14, 3, 32, 32)).astype(np.float32)
+    for a, b in zip(plain.run(1, x), bound.run(1, x)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_bundle_runs_without_torch(tiny_bundle):
+    code = (
+        "import sys, numpy as np\n"
+        "from engines.backends import load_cascade\n"
+        f"c = load_cascade({tiny_bundle!r}, threads=1)\n"
+        "img = np.random.default_rng(0).integers(0, 255, (120, 90, 3), dtype=np.uint8)\n"
+        "r = c.predict(img, [[45, 60, 120]])\n"
+        "assert r.joints.shape == (1, 14, 2) and np.isfinite(r.joints).all()\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_manifest_mismatches_are_refused(tiny_bundle, tiny_checkpoint, tmp_path):
+    path = _copy_bundle(tiny_bundle, tmp_path / "b")
+    load_bundle(path, threads=1, checkpoint=tiny_checkpoint)                  # matches: loads
+
+    _edit_manifest(path, backend_version="99.0.0")
+    with pytest.raises(BundleError, match=r"built with onnxruntime 99\.0\.0.*pose-track build-engine"):
+        load_bundle(path)
+    _edit_manifest(path, backend_version="0.9.0")                          # other major version
+    with pytest.raises(BundleError, match="rebuild"):
+        load_bundle(path)
+
+    path = _copy_bundle(tiny_bundle, tmp_path / "c")
+    _edit_manifest(path, checkpoint_sha256="0" * 64)
+    with pytest.raises(BundleError, match="another checkpoint.*pose-track build-engine"):
+        load_bundle(path, checkpoint=tiny_checkpoint)
+
+    path = _copy_bundle(tiny_bundle, tmp_path / "d")
+    _edit_manifest(path, format_version=99)
+    with pytest.raises(BundleError, match="format version 99"):
+        load_bundle(path)
+
+    with pytest.raises(BundleError, match="onnxruntime bundle, not tensorrt"):
+        load_bundle(tiny_bundle, backend="tensorrt")
+    with pytest.raises(BundleError, match="no engine bundle"):
+        load_bundle(str(tmp_path / "nothing"))
+    # Every refusal is one line.
+    try:
+        load_bundle(path)
+    except BundleError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_tensorrt_bundle_for_another_gpu_is_refused(tiny_bundle, tmp_path, monkeypatch):
+    import engines.tensorrt_backend as trt_backend
+
+    path = _copy_bundle(tiny_bundle, tmp_path / "trt")
+    _edit_manifest(path, backend="tensorrt", backend_version="10.3.0",
+                   device={"type": "cuda", "name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0"})
+    monkeypatch.setattr(trt_backend, "runtime_version", lambda: "10.3.0")
+    monkeypatch.setattr(trt_backend, "device_info",
+                        lambda index=0: {"type": "cuda", "name": "NVIDIA A100-SXM4-40GB", "compute_capability": "8.0"})
+    with pytest.raises(BundleError, match="built for the GPU NVIDIA H100.*A100.*pose-track build-engine"):
+        load_bundle(path)
+    monkeypatch.setattr(trt_backend, "runtime_version", lambda: "10.4.0")
+    with pytest.raises(BundleError, match=r"built with tensorrt 10\.3\.0, this installation has 10\.4\.0"):
+        load_bundle(path)
+
+
+def test_a_backend_not_installed_says_how_to_install(tiny_bundle, tmp_path, monkeypatch):
+    path = _copy_bundle(tiny_bundle, tmp_path / "trt")
+    _edit_manifest(path, backend="tensorrt")
+    monkeypatch.setitem(sys.modules, "tensorrt", None)                  # import tensorrt -> ImportError
+    with pytest.raises(BundleError, match=r"pip install 'pose-track\[tensorrt\]'"):
+        load_bundle(path)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(BundleError, match="pip install onnxruntime"):
+        load_bundle(tiny_bundle)
+
+
+def test_unsupported_requests_fail_in_one_line(tiny_checkpoint, tiny_bundle, tmp_path):
+    with pytest.raises(ExportError, match="fp16 is for GPUs"):
+        export_bundle(tiny_checkpoint, str(tmp_path / "x"), precision="fp16")
+    with pytest.raises(ExportError, match="needs calibration data"):
+        export_bundle(tiny_checkpoint, str(tmp_path / "y"), precision="int8")
+    with pytest.raises(BundleError, match="takes no half option"):
+        make_backend(None, tiny_bundle, half=True)
+    with pytest.raises(BundleError, match="is a checkpoint"):
+        make_backend("onnxruntime", tiny_checkpoint)
+    with pytest.raises(BundleError, match="unknown onnxruntime device"):
+        make_backend(None, tiny_bundle, device="npu")
+
+
+def test_torch_backend_from_a_checkpoint(tiny_checkpoint, tiny_bundle):
+    runner = make_backend(None, tiny_checkpoint, threads=1)
+    assert runner.name == "torch" and runner.manifest is None and runner.config.stage1_input == 64
+    ort, _, _ = load_bundle(tiny_bundle, threads=1)
+    x = np.random.default_rng(1).uniform(0, 255, (2, 3, 64, 64)).astype(np.float32)
+    assert np.abs(runner.run(0, x)[0] - ort.run(0, x)[0]).max() <= 1e-3
+
+
+def test_build_engine_and_bench_commands(tiny_checkpoint, tmp_path):
+    from click.testing import CliRunner
+    from engines.commands import bench, build_engine
+
+    out = str(tmp_path / "bundle")
+    result = CliRunner().invoke(build_engine, [tiny_checkpoint, "-o", out, "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert os.path.isfile(os.path.join(out, "manifest.json"))
+
+    data = os.path.dirname(shared_lsp()) if shared_lsp() else str(tmp_path / "no-data")
+    json_out = str(tmp_path / "bench.json")
+    result = CliRunner().invoke(bench, ["--engine", out, "--engine", tiny_checkpoint, "--threads", "1",
+                                        "--runs", "3", "--images", "3", "--data", data, "--json", json_out])
+    assert result.exit_code == 0, result.output
+    for row in ("stage 1 (batch 1)", "stage 3 (batch 14)", "single image fps", "tracking fps", "peak RSS MB",
+                "PCK@0.2 LSP test"):
+        assert row in result.output
+    res = json.load(open(json_out))
+    assert [r["backend"] for r in res] == ["onnxruntime", "torch"]
+    assert all(r["single_image"]["fps"] > 0 and r["stages"][1]["batch"] == 14 for r in res)
+    if shared_lsp():
+        assert res[0]["accuracy"]["images"] == 3 and 0 <= res[0]["accuracy"]["pck"] <= 1
+
+    result = CliRunner().invoke(build_engine, [str(tmp_path / "missing.pt"), "-o", out])
+    assert result.exit_code != 0 and "checkpoint not found" in result.output
+    result = CliRunner().invoke(bench, ["--engine", str(tmp_path)])
+    assert result.exit_code != 0 and "no engine bundle" in result.output

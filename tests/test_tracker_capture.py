@@ -1,0 +1,159 @@
+"""tracker.capture: video files, image folders, live latest-frame-wins, and the one-line errors."""
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from tracker.capture import (CaptureError, ImageFolderSource, LiveSource, VideoFileSource, expand_inputs,
+                             open_source)
+
+W, H, N, FPS = 64, 48, 20, 25.0
+
+
+def _write_video(path, n=N, fps=FPS):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
+    assert w.isOpened()
+    for i in range(n):
+        img = np.zeros((H, W, 3), np.uint8)
+        cv2.rectangle(img, (2 * i, 10), (2 * i + 10, 30), (255, 255, 255), -1)
+        w.write(img)
+    w.release()
+    return path
+
+
+@pytest.fixture
+def video(tmp_path):
+    return _write_video(tmp_path / "clip.mp4")
+
+
+def test_video_file_frames_timestamps_no_drops(video):
+    src = open_source(str(video))
+    assert isinstance(src, VideoFileSource) and not src.live and src.fps == pytest.approx(FPS)
+    frames = list(src)
+    assert [f.index for f in frames] == list(range(N))
+    assert np.allclose([f.time_s for f in frames], np.arange(N) / FPS, atol=1e-3)
+    assert all(f.image.shape == (H, W, 3) and f.source_name == str(video) for f in frames)
+    assert src.dropped == 0 and not src.truncated
+
+
+def test_video_file_reopen_reads_again(video):
+    src = open_source(str(video))
+    assert sum(1 for _ in src) == N
+    assert sum(1 for _ in src.reopen()) == N
+
+
+def test_image_folder_sorted_names_indices(tmp_path):
+    for i in (1, 2, 10):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), np.full((H, W, 3), i, np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "broken.jpg").write_bytes(b"garbage")
+    src = open_source(str(tmp_path))
+    assert isinstance(src, ImageFolderSource) and src.independent
+    frames = list(src)
+    # natural order: broken.jpg, f1, f2, f10 -> broken is skipped, indices keep their position
+    assert [f.source_name for f in frames] == ["f1.png", "f2.png", "f10.png"]
+    assert [f.index for f in frames] == [1, 2, 3]
+    assert [f.time_s for f in frames] == pytest.approx([1 / 30, 2 / 30, 3 / 30])
+    assert src.skipped == ["broken.jpg"] and src.dropped == 0
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CaptureError, match="not found"):
+        open_source(str(tmp_path / "nope.mp4"))
+    with pytest.raises(CaptureError, match="not found"):
+        VideoFileSource(tmp_path / "nope.mp4")
+
+
+def test_corrupt_file(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(CaptureError, match="cannot open video") as e:
+        open_source(str(bad))
+    assert "\n" not in str(e.value)
+
+
+def test_truncated_and_empty_file(tmp_path, video):
+    data = video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CaptureError, match="corrupt, truncated"):
+        open_source(str(cut))
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(CaptureError, match="empty"):
+        open_source(str(empty))
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(CaptureError, match="no images in folder"):
+        open_source(str(tmp_path))
+    with pytest.raises(CaptureError, match="no videos or images"):
+        expand_inputs([str(tmp_path)])
+
+
+def test_camera_that_does_not_open():
+    with pytest.raises(CaptureError, match="camera 99") as e:
+        open_source(99)
+    assert "\n" not in str(e.value)
+    with pytest.raises(CaptureError, match="camera 99"):
+        open_source("99")
+
+
+def test_expand_inputs_folder_of_videos(tmp_path):
+    _write_video(tmp_path / "b10.mp4", n=3)
+    _write_video(tmp_path / "b2.mp4", n=3)
+    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "b2.mp4"), str(tmp_path / "b10.mp4")]
+
+
+class FastCamera:
+    """A fake camera delivering a frame every 2 ms."""
+
+    def __init__(self, limit=None):
+        self.n = 0
+        self.limit = limit
+        self.released = False
+
+    def read(self):
+        if self.limit is not None and self.n >= self.limit:
+            return False, None
+        time.sleep(0.002)
+        self.n += 1
+        return True, np.full((4, 4, 3), self.n % 256, np.uint8)
+
+    def release(self):
+        self.released = True
+
+
+def test_live_latest_frame_wins_counts_drops():
+    cam = FastCamera()
+    src = LiveSource(cam, "fake")
+    got = []
+    for f in src.frames():
+        got.append(f)
+        time.sleep(0.02)  # a slow consumer
+        if len(got) == 6:
+            break
+    indices = [f.index for f in got]
+    assert indices == sorted(indices) and len(set(indices)) == 6
+    assert src.dropped > 0
+    assert indices[-1] - indices[0] > 5  # we skipped to the newest frames
+    times = [f.time_s for f in got]
+    assert all(b > a for a, b in zip(times, times[1:]))
+    assert cam.released and not src._thread.is_alive()
+
+
+def test_live_stop_event_and_end_of_stream():
+    src = LiveSource(FastCamera(limit=5), "fake", max_failures=2)
+    assert 1 <= len(list(src.frames())) <= 5  # ends when the device stops delivering
+    stop = threading.Event()
+    stop.set()
+    src2 = LiveSource(FastCamera(), "fake")
+    assert len(list(src2.frames(stop))) <= 1
+
+
+def test_live_no_frame_is_an_error():
+    src = LiveSource(FastCamera(limit=0), "fake", max_failures=1)
+    with pytest.raises(CaptureError, match="delivered no frame"):
+        list(src.frames())

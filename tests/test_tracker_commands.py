@@ -1,0 +1,148 @@
+"""tracker.commands: `video` and `webcam` end to end with a fake cascade (no model), and their one-line errors."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import tracker.commands as commands
+from tracker.clipmaker import make_clip, synthetic_person
+from tracker.fakes import FakeCascade
+from tracker.sinks import read_pose_csv
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("videos")
+    out = []
+    for seed in (0, 1):
+        img, joints = synthetic_person(64, 48, seed)
+        out.append(make_clip(img, joints, d / f"c{seed}.mp4", n_frames=20, fps=25, seed=seed, translate=0.08))
+    return d, out
+
+
+@pytest.fixture
+def fake_model(monkeypatch, clips):
+    _, infos = clips
+    gt = np.concatenate([i.joints for i in infos])  # the fake walks through both clips' frames in order
+    monkeypatch.setattr(commands, "load_cascade", lambda engine: FakeCascade(gt, noise=0.01))
+
+
+def _run(*args):
+    return CliRunner().invoke(commands.video, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_video_single_csv_for_a_folder_of_videos(tmp_path, clips, fake_model):
+    d, infos = clips
+    out = tmp_path / "all.csv"
+    res = _run(d, "--csv", out, "--raw-csv", tmp_path / "raw.csv", "--ndjson", "-")
+    assert res.exit_code == 0, res.output
+    data = read_pose_csv(out)
+    assert list(data) == [str(d / "c0.mp4"), str(d / "c1.mp4")]
+    assert all(len(v["frame"]) == 20 for v in data.values())
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    assert len(lines) == 40 and json.loads(lines[0])["frame"] == 0
+    assert "frames/s" in res.stderr
+
+
+def test_video_csv_folder_per_input_and_rts(tmp_path, clips, fake_model):
+    d, _ = clips
+    res = _run(d / "c0.mp4", d / "c1.mp4", "--csv", f"{tmp_path}/csvs/", "--smooth", "rts",
+               "--render", f"{tmp_path}/renders/")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "csvs").iterdir()) == ["c0.csv", "c1.csv"]
+    assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == ["c0.mp4", "c1.mp4"]
+
+
+def test_video_errors_are_one_line(tmp_path, clips, fake_model):
+    d, _ = clips
+    res = _run(tmp_path / "missing.mp4", "--csv", tmp_path / "o.csv")
+    assert res.exit_code != 0 and "not found" in res.output and len(res.output.strip().splitlines()) == 1
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(np.random.default_rng(0).bytes(2048))
+    res = _run(bad, "--csv", tmp_path / "o.csv")
+    assert res.exit_code != 0 and "cannot open video" in res.output
+    res = _run(d / "c0.mp4", "--csv", tmp_path / "nope" / "o.csv")
+    assert res.exit_code != 0 and "does not exist" in res.output and len(res.output.strip().splitlines()) == 1
+    res = _run(d / "c0.mp4")
+    assert res.exit_code == 2 and "nothing to write" in res.output
+    res = _run(d / "c0.mp4", d / "c1.mp4", "--render", tmp_path / "one.mp4")
+    assert res.exit_code == 2 and "folder" in res.output
+
+
+def test_video_bad_input_among_several_keeps_going(tmp_path, clips, fake_model):
+    d, _ = clips
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    out = tmp_path / "o.csv"
+    res = _run(bad, d / "c0.mp4", "--csv", out)
+    assert res.exit_code == 1 and "1 of 2 inputs failed" in res.output
+    assert list(read_pose_csv(out)) == [str(d / "c0.mp4")]
+
+
+def test_webcam_that_does_not_open(tmp_path, fake_model):
+    res = CliRunner().invoke(commands.webcam, ["--device", "99", "--csv", str(tmp_path / "w.csv")])
+    assert res.exit_code == 1 and "camera 99" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_webcam_on_a_file_stops_at_max_frames(tmp_path, clips, fake_model):
+    d, _ = clips
+    out = tmp_path / "w.csv"
+    res = CliRunner().invoke(commands.webcam, ["--device", str(d / "c0.mp4"), "--csv", str(out),
+                                               "--max-frames", "5"])
+    assert res.exit_code == 0, res.output
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_show_without_display(monkeypatch, tmp_path, clips, fake_model):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    d, _ = clips
+    res = _run(d / "c0.mp4", "--show")
+    assert res.exit_code == 1 and "display" in res.output
+
+
+class _Camera:
+    def __init__(self):
+        self.n = 0
+
+    def read(self):
+        import time
+        time.sleep(0.002)
+        self.n += 1
+        img = np.zeros((48, 64, 3), np.uint8)
+        img[0, 0] = (self.n % 256, self.n // 256, 0)
+        return True, img
+
+    def release(self):
+        pass
+
+
+def test_webcam_ctrl_c_stops_cleanly(monkeypatch, tmp_path):
+    import os
+    import signal
+    import threading
+
+    from tracker.capture import LiveSource
+    from tracker.run import process_source
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    _, joints = synthetic_person(64, 48)
+    monkeypatch.setattr(commands, "load_cascade", lambda engine: FakeCascade(joints[None].repeat(10, 0)))
+    monkeypatch.setattr(commands, "open_source", lambda spec: LiveSource(_Camera(), "camera:fake"))
+
+    def interrupting(src, cascade, sinks, **kw):
+        def progress(stats):
+            if stats.frames == 5:
+                os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C
+        return process_source(src, cascade, sinks, progress=progress, **kw)
+
+    monkeypatch.setattr(commands, "process_source", interrupting)
+    out = tmp_path / "w.csv"
+    res = CliRunner().invoke(commands.webcam, ["--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "stopped: interrupted" in res.output
+    rows = out.read_text().splitlines()
+    assert 6 <= len(rows) <= 8  # header + the frames processed before the stop
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

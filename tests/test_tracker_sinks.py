@@ -1,0 +1,155 @@
+"""tracker.sinks and tracker.render: CSV schema, NaN cells, flush per frame, NDJSON, real UDP datagrams,
+unwritable outputs, annotated video, headless --show."""
+import json
+import os
+import socket
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from engines.joints import JOINT_NAMES
+from tracker.loop import TrackResult
+from tracker.render import VideoSink, WindowSink, confidence_color, draw_pose
+from tracker.sinks import (CsvSink, NdjsonSink, SinkError, UdpSink, csv_header, parse_host_port, read_pose_csv,
+                           record_dict)
+
+
+def _result(i, nan_joint=None):
+    rng = np.random.default_rng(i)
+    raw = rng.uniform(5, 40, size=(14, 2)).astype(np.float32)
+    sm = raw + 0.5
+    if nan_joint is not None:
+        sm[nan_joint] = np.nan
+    return TrackResult(source="clip.mp4", index=i, time_s=i / 30, raw=raw, smoothed=sm,
+                       confidence=np.linspace(0.1, 1.0, 14, dtype=np.float32), box=(20.0, 20.0, 30.0),
+                       reacquired=(i == 0))
+
+
+def test_csv_header_schema():
+    h = csv_header()
+    assert h[:3] == ["source", "frame", "time_s"] and len(h) == 3 + 3 * 14
+    assert h[3:6] == ["r_ankle_x", "r_ankle_y", "r_ankle_conf"]
+    assert h[-3:] == ["head_top_x", "head_top_y", "head_top_conf"]
+    assert [c[:-2] for c in h[3::3]] == list(JOINT_NAMES)
+
+
+def test_csv_rows_nan_is_empty_and_raw_option(tmp_path):
+    path, raw_path = tmp_path / "out.csv", tmp_path / "raw.csv"
+    sink, raw_sink = CsvSink(path), CsvSink(raw_path, which="raw")
+    results = [_result(i, nan_joint=2 if i == 1 else None) for i in range(3)]
+    for r in results:
+        sink.write(None, r)
+        raw_sink.write(None, r)
+    sink.close()
+    raw_sink.close()
+    lines = path.read_text().splitlines()
+    assert lines[0] == ",".join(csv_header()) and len(lines) == 4
+    cells = lines[2].split(",")
+    assert cells[:3] == ["clip.mp4", "1", "0.033333"]
+    assert cells[3 + 3 * 2: 3 + 3 * 3] == ["", "", ""]  # r_hip not found -> empty cells
+    data = read_pose_csv(path)["clip.mp4"]
+    assert list(data["frame"]) == [0, 1, 2] and np.isnan(data["joints"][1, 2]).all()
+    assert np.allclose(data["joints"][0], results[0].smoothed, atol=1e-3)
+    assert np.allclose(data["conf"][0], results[0].confidence, atol=1e-4)
+    raw = read_pose_csv(raw_path)["clip.mp4"]
+    assert np.allclose(raw["joints"][1], results[1].raw, atol=1e-3)
+
+
+def test_csv_flushes_every_frame(tmp_path):
+    path = tmp_path / "out.csv"
+    sink = CsvSink(path)
+    for i in range(3):
+        sink.write(None, _result(i))
+        assert len(path.read_text().splitlines()) == 2 + i  # on disk before close
+    sink.close()
+
+
+def test_ndjson_file_and_stdout(tmp_path, capsys):
+    path = tmp_path / "out.ndjson"
+    sink = NdjsonSink(path, include_raw=True)
+    sink.write(None, _result(0, nan_joint=5))
+    assert len(path.read_text().splitlines()) == 1  # flushed
+    sink.close()
+    rec = json.loads(path.read_text().splitlines()[0])
+    assert rec["frame"] == 0 and rec["source"] == "clip.mp4" and rec["reacquired"] is True
+    assert rec["joints"]["l_ankle"] is None and len(rec["joints"]["r_ankle"]) == 3 and "raw" in rec
+    out = NdjsonSink("-")
+    out.write(None, _result(1))
+    out.close()
+    assert json.loads(capsys.readouterr().out)["frame"] == 1
+
+
+def test_udp_sink_real_datagrams():
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(2.0)
+    port = rx.getsockname()[1]
+    sink = UdpSink(f"127.0.0.1:{port}")
+    try:
+        for i in range(3):
+            sink.write(None, _result(i))
+        got = [json.loads(rx.recv(65536)) for _ in range(3)]
+    finally:
+        sink.close()
+        rx.close()
+    assert [g["frame"] for g in got] == [0, 1, 2] and sink.sent == 3
+    assert got[0] == json.loads(json.dumps(record_dict(_result(0))))
+
+
+def test_bad_udp_address():
+    assert parse_host_port("[::1]:9000") == ("::1", 9000)
+    for bad in ("localhost", "host:port", "1.2.3.4:70000", ":9000"):
+        with pytest.raises(SinkError, match="HOST:PORT"):
+            UdpSink(bad)
+
+
+def test_unwritable_outputs(tmp_path):
+    for make in (CsvSink, NdjsonSink, VideoSink):
+        with pytest.raises(SinkError, match="does not exist") as e:
+            make(tmp_path / "no" / "such" / "out.x")
+        assert "\n" not in str(e.value)
+        with pytest.raises(SinkError, match="folder"):
+            make(tmp_path)  # a folder, not a file
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        try:
+            with pytest.raises(SinkError, match="cannot write"):
+                CsvSink(ro / "out.csv")
+        finally:
+            ro.chmod(0o700)
+
+
+def test_draw_pose_and_colours():
+    img = np.zeros((48, 64, 3), np.uint8)
+    joints = np.random.default_rng(0).uniform(5, 40, size=(14, 2))
+    joints[3] = np.nan
+    out = draw_pose(img, joints, np.linspace(0, 1, 14), box=(30, 24, 40))
+    assert out.sum() > 0 and img.sum() == 0  # drew on a copy
+    assert confidence_color(0.0) == (0, 0, 255) and confidence_color(1.0) == (0, 255, 0)
+
+
+def test_video_sink_writes_readable_mp4(tmp_path):
+    path = tmp_path / "out.mp4"
+    sink = VideoSink(path, fps=10)
+    frame = type("F", (), {"image": np.zeros((48, 64, 3), np.uint8)})()
+    for i in range(5):
+        sink.write(frame, _result(i))
+    sink.close()
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 5
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY check is for Linux")
+def test_show_headless_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(SinkError, match="needs a display") as e:
+        WindowSink()
+    assert "\n" not in str(e.value)
