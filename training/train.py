@@ -158,7 +158,7 @@ class Trainer:
     # -- checkpoints ----------------------------------------------------------------------------------
     def _save(self, optimizer=None):
         self.state["optimizer"] = optimizer.state_dict() if optimizer is not None else None
-        trained = self.state["phase"] // 2 + (1 if self.state["phase"] % 2 == 0 and self.state["epoch_step"] else 0)
+        trained = (self.state["phase"] + 1) // 2        # phase 1 = stage 1 done, phase 3 = stage 2 done, ...
         save_checkpoint(self.ckpt_path, self.model_cfg, [m.state_dict() for m in self.model],
                         trained_stages=max(1, min(trained, self.model_cfg.num_stages)), train_state=self.state,
                         train_config=dataclasses.asdict(self.cfg))
@@ -229,7 +229,15 @@ class Trainer:
                 self._save()
             else:
                 self._train_stage(phase // 2)
-        return self.ckpt_path
+        return self.write_release()
+
+    def write_release(self) -> str:
+        """model.pt beside the resumable checkpoint: config + weights only (what ships)."""
+        path = os.path.join(self.cfg.out, "model.pt")
+        save_checkpoint(path, self.model_cfg, [m.state_dict() for m in self.model],
+                        trained_stages=self.model_cfg.num_stages, train_config=dataclasses.asdict(self.cfg),
+                        history=self.state["history"])
+        return path
 
     def _train_stage(self, stage: int):
         import torch

@@ -1,0 +1,41 @@
+"""The README's first run: a sample clip made from a public-domain photo shipped by scikit-image.
+
+The photo is NASA's portrait of astronaut Eileen Collins (skimage/data/astronaut.png, public domain). The
+clip is filmed by the clip maker's moving virtual camera; the tracker then runs on it like on any video.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import cv2
+
+
+class DemoError(Exception):
+    pass
+
+
+def sample_photo_path() -> str:
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        raise DemoError("the sample photo comes with scikit-image: pip install 'pose-track[demo]'")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "astronaut.png")
+    if not os.path.isfile(path):
+        raise DemoError(f"scikit-image is installed but {path} is missing")
+    return path
+
+
+def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
+    """Writes OUT/astronaut.mp4 (a moving-camera clip of the sample photo) and returns its path."""
+    import numpy as np
+
+    from .clipmaker import make_clip
+
+    image = cv2.imread(sample_photo_path(), cv2.IMREAD_COLOR)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "astronaut.mp4")
+    h, w = image.shape[:2]
+    centre = np.tile([[w / 2.0, h / 2.0]], (14, 1))     # joints are unknown: the camera moves about the centre
+    make_clip(image, centre, path, None, n_frames=n_frames, seed=seed, size=(w // 2 * 2, h // 2 * 2),
+              translate=0.06, zoom=0.1, rotate_deg=6.0, fast_segments=1)
+    return path
