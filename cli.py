@@ -92,9 +92,10 @@ checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None
 @click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
               help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
 @click.option("--limit", type=int, default=None, help="Only the first N test images.")
+@click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop (twice its cost).")
 @engine_option
 @checkpoint_option
-def evaluate(data, limit, engine, checkpoint):
+def evaluate(data, limit, flip_test, engine, checkpoint):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
     from engines.joints import JOINT_NAMES
     from training.datasets import DatasetError, lsp_test, resolve_data_root
@@ -107,12 +108,14 @@ def evaluate(data, limit, engine, checkpoint):
         if limit:
             test = test.subset(range(min(limit, len(test))))
         cascade = _load_cascade(engine, checkpoint)
+        cascade.flip_test = flip_test
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
             per_stage = predict_set(cascade, test, progress=bar.update)
     except DatasetError as exc:
         raise click.ClickException(str(exc))
     results = [metrics(p, test.joints, test.valid) for p in per_stage]
-    click.echo(f"LSP test, {len(test)} images, whole image as the person box")
+    click.echo(f"LSP test, {len(test)} images, whole image as the person box"
+               + (", flip test" if flip_test else ""))
     click.echo(format_report(results, JOINT_NAMES))
 
 
@@ -190,6 +193,46 @@ def demo(out, frames, engine):
     from tracker.commands import video
     video.main(args, standalone_mode=False)
     click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")
+
+
+@cli.command("bench-tracking")
+@click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
+              help="LSP folder: clips are made from its test images (known joints).")
+@click.option("--clips", default=10, show_default=True, help="Number of clips (different test images).")
+@click.option("--frames", default=300, show_default=True, help="Frames per clip.")
+@click.option("--workdir", default="runs/bench_tracking", show_default=True, type=click.Path())
+@click.option("--json", "json_out", type=click.Path(), default=None, help="Also write the numbers here.")
+@engine_option
+def bench_tracking(data, clips, frames, workdir, json_out, engine):
+    """Tracking benchmark on clips made from LSP test images: PCK, smoothness, lag, throughput."""
+    import json
+
+    import cv2
+
+    from tracker.bench import benchmark_clips
+    from training.datasets import DatasetError, lsp_test, resolve_data_root
+
+    try:
+        lsp_root, _ = resolve_data_root(data)
+        test = lsp_test(lsp_root)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    picks = [int(i) for i in (len(test) * (0.5 + __import__("numpy").arange(clips)) / clips)]
+    stills = [(cv2.imread(test.paths[i]), test.joints[i]) for i in picks]
+    cascade = _load_cascade(engine, None)
+    os.makedirs(workdir, exist_ok=True)
+    rows, means = benchmark_clips(cascade, stills, workdir, n_frames=frames)
+    keys = ["pck_single", "pck_tracking", "pck_kalman", "pck_rts", "accel_raw", "accel_kalman", "accel_rts",
+            "accel_reduction_kalman", "accel_reduction_rts", "lag_kalman", "lag_rts", "reacquisitions",
+            "tracking_fps", "model_fps", "decode_ms_per_frame"]
+    click.echo("clip  " + " ".join(f"{k:>12.12s}" for k in keys))
+    for i, row in zip(picks, rows):
+        click.echo(f"{os.path.basename(test.paths[i]):6.6s}" + " ".join(f"{row[k]:12.4g}" for k in keys))
+    click.echo("mean  " + " ".join(f"{means[k]:12.4g}" for k in keys))
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump({"clips": [os.path.basename(test.paths[i]) for i in picks], "rows": rows, "mean": means}, f,
+                      indent=1)
 
 
 def _register_package_commands():

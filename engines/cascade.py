@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import ModelConfig
 from .geometry import crop_matrix, torso_diameters
-from .joints import NUM_JOINTS
+from .joints import FLIP_PERMUTATION, NUM_JOINTS
 
 CONF_SCALE = 0.15
 
@@ -43,14 +43,14 @@ class _CropBuffer:
 
 
 def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: int, out: np.ndarray,
-               bgr: bool = False):
+               bgr: bool = False, flip: bool = False):
     """One warpAffine per crop, written straight into the NCHW RGB batch `out`.
 
     A BGR image is reordered per crop, never as a whole frame (a 720p cvtColor costs more than all crops).
     """
     channels = (2, 1, 0) if bgr else (0, 1, 2)
     for k in range(len(centres)):
-        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size)
+        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size, flip=flip)
         patch = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
         for dst, src in enumerate(channels):
             out[k, dst] = patch[:, :, src]
@@ -58,8 +58,10 @@ def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: 
 
 
 class Cascade:
-    def __init__(self, backend, config: ModelConfig, stages: int | None = None):
-        self.backend, self.config = backend, config
+    """`flip_test`: stage 1 also sees the mirrored crop and averages both answers (twice its cost)."""
+
+    def __init__(self, backend, config: ModelConfig, stages: int | None = None, flip_test: bool = False):
+        self.backend, self.config, self.flip_test = backend, config, flip_test
         self.num_stages = config.num_stages if stages is None else min(stages, config.num_stages)
         self._stage1_buf = _CropBuffer(config.stage1_input)
         self._refine_buf = _CropBuffer(config.refiner_input)
@@ -69,8 +71,7 @@ class Cascade:
         boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
         p = len(boxes)
         bgr = not rgb
-        batch = fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.stage1_input, self._stage1_buf.get(p), bgr)
-        coords, spread = self.backend.run(0, batch)
+        coords, spread = self._stage1(image, bgr, boxes)
         joints = coords[:, :, :2] * boxes[:, None, 2:3] + boxes[:, None, :2]
         spread_px = spread * boxes[:, 2:3]
         stages = [joints.copy()]
@@ -80,6 +81,18 @@ class Cascade:
         diam = self._torso(joints, boxes)
         confidence = np.exp(-spread_px / (CONF_SCALE * diam[:, None])).astype(np.float32)
         return CascadeResult(joints.astype(np.float32), confidence, stages)
+
+    def _stage1(self, image, bgr: bool, boxes):
+        p, size = len(boxes), self.config.stage1_input
+        n = 2 * p if self.flip_test else p
+        batch = self._stage1_buf.get(n)
+        fill_crops(image, boxes[:, :2], boxes[:, 2], size, batch[:p], bgr)
+        if not self.flip_test:
+            return self.backend.run(0, batch)
+        fill_crops(image, boxes[:, :2], boxes[:, 2], size, batch[p:], bgr, flip=True)
+        coords, spread = self.backend.run(0, batch)
+        mirrored = coords[p:, FLIP_PERMUTATION] * np.array([-1.0, 1.0], np.float32)
+        return (coords[:p] + mirrored) / 2, (spread[:p] + spread[p:, FLIP_PERMUTATION]) / 2
 
     def _torso(self, joints, boxes):
         # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.

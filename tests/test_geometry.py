@@ -67,3 +67,21 @@ def test_boxes_and_torso():
     # Diagonals l_shoulder-r_hip and r_shoulder-l_hip of the standing pose.
     d1 = np.linalg.norm(STANDING[9] - STANDING[2]); d2 = np.linalg.norm(STANDING[8] - STANDING[3])
     assert abs(torso_diameter(STANDING) - (d1 + d2) / 2) < 1e-4
+
+
+def test_flip_test_averages_a_mirrored_crop_back_into_place():
+    from engines.cascade import Cascade
+    from engines.config import ModelConfig
+
+    class MirrorAware:
+        """Answers the true pose for the plain crop and the mirrored, left/right-swapped pose for the flipped one."""
+        def run(self, stage, batch):
+            p = len(batch) // 2
+            truth = np.tile(normalize(STANDING, box)[None], (p, 1, 1))
+            mirrored = truth[:, list(FLIP_PERMUTATION)] * np.array([-1, 1], np.float32)
+            return np.concatenate([truth, mirrored]), np.zeros((2 * p, 14), np.float32)
+
+    box = (60.0, 80.0, 170.0)
+    cascade = Cascade(MirrorAware(), ModelConfig(stage1_input=32, num_stages=1), flip_test=True)
+    result = cascade.predict(np.zeros((160, 120, 3), np.uint8), np.array([box]))
+    np.testing.assert_allclose(result.joints[0], STANDING, atol=1e-3)
