@@ -151,8 +151,8 @@ _output_options = [
     click.option("--udp", metavar="HOST:PORT", help="One JSON datagram per frame."),
     click.option("--render", "render_out", metavar="OUT.mp4|DIR/", help="Annotated video."),
     click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
-    click.option("--engine", type=click.Path(dir_okay=False), default=None,
-                 help="Checkpoint/engine file (default: the shipped model)."),
+    click.option("--engine", type=click.Path(), default=None,
+                 help="Engine bundle from build-engine (default: the shipped model on ONNX Runtime)."),
 ]
 
 

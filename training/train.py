@@ -43,7 +43,7 @@ class TrainConfig:
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
     bank_images: int = 2000         # training images used to measure a stage's error distribution
     cache_size: int = 224
-    cache_dir: str = "cache"
+    cache_dir: str | None = "cache"   # None: keep the crops in memory only
     pretrained: bool = True
     threads: int = 2
     seed: int = 0
@@ -61,7 +61,7 @@ class TrainConfig:
 
 
 TINY = dict(epochs=1, refiner_epochs=1, batch_size=8, refiner_batch_images=4, max_images=24, val_images=8,
-            bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False)
+            bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False, cache_dir=None)
 
 
 class _Prefetch:
