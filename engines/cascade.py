@@ -4,9 +4,10 @@ A backend runs one stage on a float32 NCHW batch (RGB, 0-255) and returns (coord
 in the crop's normalised coordinates. Stage 1 sees one crop per person box; each refinement stage sees
 the crops of all joints of all persons in ONE call and keeps, for the crop of joint i, channel i.
 
-Confidence: exp(-spread / CONF_SCALE), with spread the standard deviation of the final stage's soft-argmax
-distribution expressed in torso diameters. 1 = a sharp, certain peak; 0.37 = a spread of CONF_SCALE
-torso diameters; it falls towards 0 as the network's heatmap gets diffuse (occluded or absent joints).
+Confidence: the estimated probability that the joint lies within 0.2 torso diameters of the truth (the PCK@0.2
+criterion). It is a logistic function of two signals, both in torso diameters: the spread (standard deviation)
+of the final stage's soft-argmax distribution, and how far the cascade moved the joint from stage 1's answer.
+Its three coefficients are fitted on training images when training ends (`ModelConfig.confidence`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from .config import ModelConfig
 from .geometry import crop_matrix, torso_diameters
 from .joints import FLIP_PERMUTATION, NUM_JOINTS
 
-CONF_SCALE = 0.15
 
 
 @dataclasses.dataclass
@@ -27,6 +27,18 @@ class CascadeResult:
     joints: np.ndarray          # (P, 14, 2) pixels, final stage
     confidence: np.ndarray      # (P, 14) in [0, 1]
     stages: list                # per stage (P, 14, 2) pixels
+    spread: np.ndarray | None = None   # (P, 14) final-stage soft-argmax spread, pixels
+
+
+def confidence_features(spread, moved):
+    """(..., 3) features of the confidence model from spread and stage movement in torso diameters."""
+    spread = np.asarray(spread, np.float64)
+    return np.stack([np.ones_like(spread), np.log(np.maximum(spread, 1e-4)), np.log(0.02 + np.asarray(moved))], -1)
+
+
+def joint_confidence(coefficients, spread, moved) -> np.ndarray:
+    z = confidence_features(spread, moved) @ np.asarray(coefficients, np.float64)
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
 class _CropBuffer:
@@ -78,9 +90,10 @@ class Cascade:
         for s in range(1, self.num_stages):
             joints, spread_px = self._refine(s, image, bgr, joints, boxes)
             stages.append(joints.copy())
-        diam = self._torso(joints, boxes)
-        confidence = np.exp(-spread_px / (CONF_SCALE * diam[:, None])).astype(np.float32)
-        return CascadeResult(joints.astype(np.float32), confidence, stages)
+        diam = self._torso(joints, boxes)[:, None]
+        moved = np.linalg.norm(joints - stages[0], axis=-1)
+        confidence = joint_confidence(self.config.confidence, spread_px / diam, moved / diam)
+        return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32))
 
     def _stage1(self, image, bgr: bool, boxes):
         p, size = len(boxes), self.config.stage1_input

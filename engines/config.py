@@ -21,13 +21,16 @@ class ModelConfig:
     sigma: float = 2.0                 # refiner crop side = sigma x torso diameter
     num_stages: int = 3
     joint_names: tuple = JOINT_NAMES
+    # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
+    # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.
+    confidence: tuple = (-1.9, -1.0, 0.0)
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["joint_names"] = list(self.joint_names)
-        d["mean"], d["std"] = list(self.mean), list(self.std)
+        d["mean"], d["std"], d["confidence"] = list(self.mean), list(self.std), list(self.confidence)
         return d
 
     @classmethod
@@ -37,7 +40,7 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         d = dict(d)
-        for key in ("joint_names", "mean", "std"):
+        for key in ("joint_names", "mean", "std", "confidence"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)

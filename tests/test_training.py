@@ -50,3 +50,16 @@ def test_tiny_training_run_loss_falls_and_resumes(fake_lsp, tmp_path):
     # A finished run resumes to nothing more to do, and keeps its history.
     Trainer(cfg, log=lambda m: None).run()
     assert len(json.load(open(tmp_path / "run" / "history.json"))) == len(history)
+
+
+def test_confidence_fit_recovers_a_known_logistic_model():
+    from engines.cascade import confidence_features, joint_confidence
+    from training.confidence import fit_logistic
+
+    rng = np.random.default_rng(0)
+    spread = np.exp(rng.uniform(-4, 0, 20000)); moved = np.exp(rng.uniform(-5, 0, 20000))
+    truth = np.array([-2.0, -1.5, -0.5])
+    p = joint_confidence(truth, spread, moved)
+    labels = (rng.random(20000) < p).astype(float)
+    w = fit_logistic(confidence_features(spread, moved), labels)
+    np.testing.assert_allclose(w, truth, atol=0.15)

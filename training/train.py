@@ -117,7 +117,7 @@ class Trainer:
             state = payload["train_state"]
             saved, wanted = payload["config"].to_dict(), self.model_cfg.to_dict()
             refiner_keys = {"refiner_input", "refiner_blocks", "sigma", "num_stages"}
-            changed = {k for k in wanted if saved[k] != wanted[k]}
+            changed = {k for k in wanted if saved[k] != wanted[k] and k != "confidence"}
             if changed and not (changed <= refiner_keys and state["phase"] <= 1):
                 raise ValueError(f"{self.ckpt_path} was trained with another model config "
                                  f"({', '.join(sorted(changed))}); use another --out")
@@ -133,6 +133,7 @@ class Trainer:
                 self.log(f"refiner settings changed ({', '.join(sorted(changed))}): refiners start afresh")
             else:
                 self.model = build_model(payload)
+            self.model_cfg.confidence = tuple(saved["confidence"])
             self.state = state
             self.log(f"resuming {self.ckpt_path}: phase {self.state['phase']}, step {self.state['epoch_step']}")
         else:
@@ -195,12 +196,8 @@ class Trainer:
         cascade = self.cascade(stages)
         self._start_bar(f"stage {stages} errors", len(idx))
         errors = [[] for _ in range(NUM_JOINTS)]
-        for i in idx:
-            valid = self.valid[i] if self.valid[i].any() else np.ones(NUM_JOINTS, bool)
-            pts = self.joints[i][valid]
-            lo, hi = pts.min(0), pts.max(0)
-            box = np.array([[*(lo + hi) / 2.0, max(hi - lo) * EVAL_BOX_SCALE]], np.float32)
-            pred = cascade.predict(self.images[i], box, rgb=True).joints[0]
+        for i, box in zip(idx, self._eval_boxes(idx)):
+            pred = cascade.predict(self.images[i], box[None], rgb=True).joints[0]
             if self.progress:
                 self.progress(1)
             diam = float(torso_diameters(self.joints[i][None])[0])
@@ -214,13 +211,40 @@ class Trainer:
         self.log(f"stage {stages} median error per joint (torso diameters): " + " ".join(f"{m:.2f}" for m in med))
         return bank
 
+    def _eval_boxes(self, idx):
+        boxes = []
+        for i in idx:
+            valid = self.valid[i] if self.valid[i].any() else np.ones(NUM_JOINTS, bool)
+            pts = self.joints[i][valid]
+            lo, hi = pts.min(0), pts.max(0)
+            boxes.append([*(lo + hi) / 2.0, max(hi - lo) * EVAL_BOX_SCALE])
+        return np.array(boxes, np.float32)
+
+    def _fit_confidence(self):
+        from .confidence import fit_confidence
+
+        rng = np.random.default_rng(self.cfg.seed + 99)
+        idx = rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+        self._start_bar("confidence", len(idx))
+        coefs, stats = fit_confidence(self.cascade(self.model_cfg.num_stages), (self.images[i] for i in idx),
+                                      self.joints[idx], self.valid[idx], self._eval_boxes(idx),
+                                      progress=self.progress)
+        self.model.train()
+        self.model_cfg.confidence = coefs
+        self.state["confidence"] = {"coefficients": coefs, **stats}
+        self.log(f"confidence model {np.round(coefs, 3).tolist()}: {stats}")
+
     # -- phases ---------------------------------------------------------------------------------------
     def run(self):
         self._load_cache()
-        total_phases = 1 + 2 * (self.model_cfg.num_stages - 1)
-        while self.state["phase"] < total_phases:
+        training_phases = 1 + 2 * (self.model_cfg.num_stages - 1)
+        while self.state["phase"] <= training_phases:
             phase = self.state["phase"]
-            if phase == 0:
+            if phase == training_phases:
+                self._fit_confidence()
+                self.state["phase"] += 1
+                self._save()
+            elif phase == 0:
                 self._train_stage(0)
             elif phase % 2 == 1:
                 stage = (phase + 1) // 2          # bank of stages 1..stage for refiner stage+1
