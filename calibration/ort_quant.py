@@ -93,10 +93,15 @@ def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cach
             class Reader(_Reader, CalibrationDataReader):
                 pass
             reader = Reader(input_name, crops, batch_size)
+        # ONNX Runtime's calibrator flushes every k batches and then fails with "No data is collected" when
+        # the batch count is a multiple of k: pick a k that leaves a remainder.
+        flush_every = 8
+        while reader is not None and len(reader) % flush_every == 0:
+            flush_every += 1
         quantize_static(src, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         nodes_to_exclude=exclude, calibrate_method=calib_method,
                         calibration_cache_path=cache_path,
-                        extra_options={"CalibMaxIntermediateOutputs": 8})
+                        extra_options={"CalibMaxIntermediateOutputs": flush_every})
     return {"method": method, "per_channel": per_channel, "format": "QDQ", "activations": "uint8",
             "weights": "int8", "fp32_nodes": len(exclude), "calibration_crops": 0 if crops is None else len(crops)}

@@ -118,7 +118,8 @@ class Trainer:
             saved, wanted = payload["config"].to_dict(), self.model_cfg.to_dict()
             refiner_keys = {"refiner_input", "refiner_blocks", "sigma", "num_stages"}
             changed = {k for k in wanted if saved[k] != wanted[k] and k != "confidence"}
-            if changed and not (changed <= refiner_keys and state["phase"] <= 1):
+            refiners_untouched = state["phase"] <= 1 or (state["phase"] == 2 and state["epoch_step"] == 0)
+            if changed and not (changed <= refiner_keys and refiners_untouched):
                 raise ValueError(f"{self.ckpt_path} was trained with another model config "
                                  f"({', '.join(sorted(changed))}); use another --out")
             if changed:
@@ -129,7 +130,6 @@ class Trainer:
                 for stage in list(self.model)[1:]:
                     if cfg.pretrained:
                         stage.backbone.load_imagenet()
-                state["banks"] = {}
                 self.log(f"refiner settings changed ({', '.join(sorted(changed))}): refiners start afresh")
             else:
                 self.model = build_model(payload)
