@@ -18,7 +18,7 @@ class ModelConfig:
     refiner_input: int = 48
     refiner_blocks: int = 8            # EfficientNet-Lite0 blocks kept in the refiner backbone
     head_channels: int = 64
-    sigma: float = 2.0                 # refiner crop side = sigma x torso diameter
+    sigma: float = 1.5                 # refiner crop side = sigma x torso diameter (the paper: 2.0 on LSP)
     num_stages: int = 3
     joint_names: tuple = JOINT_NAMES
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso

@@ -31,8 +31,8 @@ from .losses import LOSSES
 class TrainConfig:
     data: str = "../shared/data"
     out: str = "runs/main"
-    epochs: float = 12              # stage 1 passes over the training set
-    refiner_epochs: float = 3       # passes per refiner (each image gives a crop per valid joint)
+    epochs: float = 16              # stage 1 passes over the training set
+    refiner_epochs: float = 2       # passes per refiner (each image gives a crop per valid joint)
     batch_size: int = 32
     refiner_batch_images: int = 12
     lr: float = 2e-3
@@ -51,7 +51,7 @@ class TrainConfig:
     stage1_input: int = 128
     refiner_input: int = 48
     refiner_blocks: int = 8
-    sigma: float = 2.0
+    sigma: float = 1.5
     num_stages: int = 3
 
     def model_config(self) -> ModelConfig:
