@@ -32,8 +32,11 @@ def _errors():
               show_default=True, help="ONNX Runtime INT8 range method (TensorRT always uses entropy).")
 @click.option("--threads", type=int, default=None, help="ONNX Runtime threads for checks and calibration.")
 @click.option("--workspace-mb", type=int, default=1024, show_default=True, help="TensorRT builder workspace.")
+@click.option("--int8-stages", default=None,
+              help="ONNX Runtime int8: the stages to quantise, e.g. '1' (the rest stay fp32). Default: all.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Engine bundle folder to write.")
-def build_engine(checkpoint, backend, precision, calib, calib_images, calib_method, threads, workspace_mb, out):
+def build_engine(checkpoint, backend, precision, calib, calib_images, calib_method, threads, workspace_mb,
+                 int8_stages, out):
     """Export CHECKPOINT (default: the shipped one) to an engine bundle: one engine per stage + manifest.json."""
     from .export import export_bundle
 
@@ -43,8 +46,13 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
     if precision == "int8" and calib is None and not os.path.isdir(os.path.join(out, "calibration")):
         raise click.UsageError("--precision int8 needs --calib (an image folder or a video)")
     try:
+        stages = None if int8_stages is None else {int(v) for v in int8_stages.split(",") if v.strip()}
+    except ValueError:
+        raise click.UsageError(f"--int8-stages takes stage numbers like '1' or '1,2', not {int8_stages!r}")
+    try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
                              calib_images=calib_images, calib_method=calib_method, threads=threads,
+                             int8_stages=stages,
                              workspace_bytes=workspace_mb << 20, log=lambda m: click.echo(m, err=True))
     except _errors() as exc:
         raise click.ClickException(str(exc))

@@ -92,13 +92,14 @@ def _compare(a_backend, b_backend, crops_per_stage, limit: int = 256) -> list:
 def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", calib: str | None = None,
                   backend: str = "onnxruntime", *, calib_images: int = CALIB_IMAGES, calib_method: str = "minmax",
                   stages: int | None = None, workspace_bytes: int | None = None, threads: int | None = None,
-                  log=None) -> str:
+                  int8_stages=None, log=None) -> str:
     """Export the checkpoint's stages into the bundle folder out_dir; returns out_dir.
 
     precision: fp32 | int8 (onnxruntime), fp32 | fp16 | int8 (tensorrt). INT8 calibrates on `calib`, an image
     folder or a video (the cascade's own crops of up to calib_images frames); when calib is None an existing
     calibration cache in out_dir/calibration is reused. stages: export only the first k stages.
     threads: ONNX Runtime threads for the checks and the calibration (None = all cores).
+    int8_stages: with onnxruntime int8, the stage numbers to quantise (None = all); the others stay fp32.
     """
     import torch
 
@@ -160,6 +161,13 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
 
                 files, quant = [], []
                 for s, src in enumerate(onnx_files):
+                    if int8_stages is not None and s + 1 not in int8_stages:
+                        name = f"stage{s + 1}.onnx"
+                        shutil.copyfile(src, os.path.join(out_dir, name))
+                        quant.append({"precision": "fp32"})
+                        files.append(name)
+                        log(f"stage {s + 1} stays fp32")
+                        continue
                     name = f"stage{s + 1}.int8.onnx"
                     cache = os.path.join(calib_dir, calibration["range_caches"][s])
                     log(f"quantising stage {s + 1} to INT8 (QDQ, per-channel, {calib_method} ranges"
