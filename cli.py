@@ -58,28 +58,16 @@ def train(tiny, export, **options):
         click.echo(f"ONNX Runtime bundle: {bundle}")
 
 
-def _load_cascade(engine, checkpoint, stages=None):
+def _load_cascade(engine, checkpoint):
     """A built engine bundle (--engine), a torch checkpoint (--checkpoint), or the shipped default."""
+    from engines.bundle import BundleError
+    from engines.cascade import load_cascade
     from engines.checkpoint import CheckpointError
 
     try:
-        if checkpoint:
-            from engines.cascade import Cascade
-            from engines.checkpoint import build_model, load_checkpoint
-            from engines.torch_backend import TorchBackend
-
-            payload = load_checkpoint(checkpoint)
-            return Cascade(TorchBackend(build_model(payload)), payload["config"], stages=stages)
-        from engines.backends import load_cascade
-        return load_cascade(engine)
-    except CheckpointError as exc:
+        return load_cascade(checkpoint or engine)
+    except (BundleError, CheckpointError) as exc:
         raise click.ClickException(str(exc))
-    except ImportError as exc:
-        raise click.ClickException(f"{exc}; the torch backend needs: pip install 'pose-track[train]'")
-    except Exception as exc:
-        if type(exc).__name__ in ("BundleError", "BackendNotInstalled"):
-            raise click.ClickException(str(exc))
-        raise
 
 
 engine_option = click.option("--engine", type=click.Path(), default=None,

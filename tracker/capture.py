@@ -29,6 +29,10 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+# OpenCV's own warnings (a camera that does not open, a file it cannot parse) would bury our one-line errors.
+if hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                         ".ts", ".mts", ".3gp", ".ogv"})
