@@ -1,13 +1,10 @@
 """pose-track: the command-line interface. Thin: parses options, builds objects, calls into the packages."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 
 import click
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @click.group()
@@ -60,14 +57,9 @@ def train(tiny, export, **options):
 
 def _load_cascade(engine, checkpoint):
     """A built engine bundle (--engine), a torch checkpoint (--checkpoint), or the shipped default."""
-    from engines.bundle import BundleError
-    from engines.cascade import load_cascade
-    from engines.checkpoint import CheckpointError
+    from tracker.commands import load_cascade
 
-    try:
-        return load_cascade(checkpoint or engine)
-    except (BundleError, CheckpointError) as exc:
-        raise click.ClickException(str(exc))
+    return load_cascade(checkpoint or engine)
 
 
 engine_option = click.option("--engine", type=click.Path(), default=None,
@@ -196,6 +188,7 @@ def bench_tracking(data, clips, frames, workdir, json_out, engine):
     import json
 
     import cv2
+    import numpy as np
 
     from tracker.bench import benchmark_clips
     from training.datasets import DatasetError, lsp_test, resolve_data_root
@@ -205,7 +198,7 @@ def bench_tracking(data, clips, frames, workdir, json_out, engine):
         test = lsp_test(lsp_root)
     except DatasetError as exc:
         raise click.ClickException(str(exc))
-    picks = [int(i) for i in (len(test) * (0.5 + __import__("numpy").arange(clips)) / clips)]
+    picks = [int(i) for i in (len(test) * (0.5 + np.arange(clips)) / clips)]
     stills = [(cv2.imread(test.paths[i]), test.joints[i]) for i in picks]
     cascade = _load_cascade(engine, None)
     os.makedirs(workdir, exist_ok=True)

@@ -81,7 +81,6 @@ class Cascade:
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
         """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
-        p = len(boxes)
         bgr = not rgb
         coords, spread = self._stage1(image, bgr, boxes)
         joints = coords[:, :, :2] * boxes[:, None, 2:3] + boxes[:, None, :2]
@@ -123,10 +122,3 @@ class Cascade:
         delta = coords[idx, chan, :2] * sides[:, None]
         refined = (centres + delta).reshape(p, NUM_JOINTS, 2)
         return refined, (spread[idx, chan] * sides).reshape(p, NUM_JOINTS)
-
-
-def load_cascade(engine_path: str | None = None, backend: str | None = None) -> Cascade:
-    """A built engine bundle, or the shipped model on ONNX Runtime (see engines.backends)."""
-    from .backends import load_cascade as _load
-
-    return _load(engine_path, backend=backend)

@@ -56,7 +56,7 @@ def test_images_errors_are_one_line(tiny_checkpoint, tmp_path):
 def test_bad_checkpoint_is_one_line(fake_lsp, tmp_path, content):
     path = tmp_path / "model.pt"
     if content is None:          # a valid torch file of another architecture
-        from engines.checkpoint import load_checkpoint, save_checkpoint
+        from engines.checkpoint import save_checkpoint
         from engines.config import ModelConfig
         from engines.model import build_stages
         cfg = ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=5)

@@ -17,22 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from engines.geometry import torso_diameters, whole_image_box
+from training import metrics
 
 from .capture import open_source
 from .clipmaker import make_clip
 from .loop import Tracker
+from .run import timed_frames
 from .smoothing import DEFAULT_PARAMS, KalmanParams, acceleration_error, lag_frames, make_smoother, rts_smooth
 
 
 def pck(pred, gt, alpha: float = 0.2) -> float:
-    """Fraction of (visible) joints within alpha x torso diameter of the truth."""
-    pred = np.asarray(pred, np.float64)
+    """training.metrics.pck over the joints the truth has; a joint the tracker did not give (NaN) is a miss."""
     gt = np.asarray(gt, np.float64)
-    torso = torso_diameters(gt)[:, None]
-    ok = np.isfinite(gt).all(-1)
-    d = np.linalg.norm(pred - gt, axis=-1)
-    hit = np.where(np.isfinite(d), d <= alpha * torso, False)
-    return float(hit[ok].mean()) if ok.any() else float("nan")
+    return metrics.pck(pred, gt, np.isfinite(gt).all(-1), alpha)
 
 
 def benchmark_clip(cascade, image, joints, workdir, n_frames: int = 300, fps: float = 30.0, seed: int = 0,
@@ -46,17 +43,11 @@ def benchmark_clip(cascade, image, joints, workdir, n_frames: int = 300, fps: fl
     src = open_source(str(video))
     tracker = Tracker(cascade, smoother=make_smoother("kalman", params), **tracker_kwargs)
     results, decode_s = [], 0.0
-    frames = src.frames()
     t_track = 0.0
     single = []
-    while True:
-        t0 = time.perf_counter()
-        try:
-            frame = next(frames)
-        except StopIteration:
-            break
+    for frame, frame_decode_s in timed_frames(src.frames()):
+        decode_s += frame_decode_s
         t1 = time.perf_counter()
-        decode_s += t1 - t0
         results.append(tracker.step(frame))
         t_track += time.perf_counter() - t1
         if single_image:

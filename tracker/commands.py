@@ -30,9 +30,10 @@ from .smoothing import MODES
 
 
 def load_cascade(engine):
-    """The model (engines.cascade.load_cascade), imported lazily; one-line ClickException on failure."""
+    """The model (engines.backends.load_cascade: a bundle, a checkpoint, or the shipped default), imported
+    lazily; one-line ClickException on failure."""
     try:
-        from engines.cascade import load_cascade as _load
+        from engines.backends import load_cascade as _load
     except ImportError as e:
         raise click.ClickException(f"the model runtime is not available ({e})") from None
     try:

@@ -61,6 +61,17 @@ class RunStats:
         return s
 
 
+def timed_frames(frames):
+    """Yields (frame, seconds spent decoding it) from a frame iterator."""
+    while True:
+        t0 = time.perf_counter()
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        yield frame, time.perf_counter() - t0
+
+
 def _write(sinks, frame, result) -> None:
     for s in sinks:
         s.write(frame, result)
@@ -118,13 +129,8 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     t_start = time.perf_counter()
     frames = src.frames(stop)
     try:
-        while True:
-            t0 = time.perf_counter()
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            stats.decode_s += time.perf_counter() - t0
+        for frame, decode_s in timed_frames(frames):
+            stats.decode_s += decode_s
             result = tracker.step(frame)
             stats.frames += 1
             stats.reacquired += int(result.reacquired)

@@ -20,7 +20,7 @@ def _normalised_in_crop(matrix, points, size):
 
 def flip_joints(joints: np.ndarray) -> np.ndarray:
     """Left/right swap for a mirrored image: the person's right joint becomes the mirrored person's left."""
-    return joints[..., FLIP, :] if joints.ndim >= 2 and joints.shape[-1] == 2 else joints[..., FLIP]
+    return joints[..., FLIP, :]
 
 
 def stage1_sample(image, joints, valid, size, rng, augment=True):
@@ -41,7 +41,7 @@ def stage1_sample(image, joints, valid, size, rng, augment=True):
     target = _normalised_in_crop(m, joints, size)
     mask = valid.copy()
     if flip:
-        target, mask = target[FLIP], mask[FLIP]
+        target, mask = flip_joints(target), mask[FLIP]
     mask &= np.all(np.abs(target) <= 0.5, axis=1)
     return out, target.astype(np.float32), mask
 

@@ -1,5 +1,4 @@
 """Regression losses on normalised coordinates, masked per joint."""
-import torch
 
 
 def masked_l1(pred, target, mask):

@@ -301,7 +301,7 @@ class Trainer:
         self._start_bar(f"stage {stage + 1}", total - start)
         self.log(f"stage {stage + 1}: {total} steps ({epochs} epochs of {steps_per_epoch}), from step {start}")
         running, count, t0 = 0.0, 0, time.time()
-        save_every = max(1, min(steps_per_epoch // 2, int(300 / max(1e-3, 0.5))))
+        save_every = max(1, min(steps_per_epoch // 2, 600))
         aug_rng = np.random.default_rng(rng_seed + start)
         for k, (x, target, mask, channels) in enumerate(_Prefetch(make_batch, total - start)):
             step = start + k
