@@ -22,6 +22,10 @@ def cli():
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--lr", default=2e-3, show_default=True)
 @click.option("--loss", type=click.Choice(["l1", "l2"]), default="l1", show_default=True)
+@click.option("--heatmap-weight", default=0.0, show_default=True,
+              help="Weight of the heatmap shape loss (KL to a Gaussian at the joint) for integral heads.")
+@click.option("--init-from", type=click.Path(), default=None,
+              help="Start a new run from this checkpoint's weights (those whose shapes fit).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",
               show_default=True, help="Stage-1 head: soft-argmax heatmaps, or the paper's fully connected kind.")
 @click.option("--input-size", "stage1_input", default=128, show_default=True, help="Stage-1 crop side (px).")
@@ -36,6 +40,7 @@ def cli():
               help="Write the ONNX Runtime bundle next to the checkpoint when training ends.")
 def train(tiny, export, **options):
     """Train the cascade (stage 1, then each refiner); resumes from OUT/checkpoint.pt."""
+    from engines.checkpoint import CheckpointError
     from training.datasets import DatasetError
     from training.train import TINY, TrainConfig, Trainer
 
@@ -46,7 +51,7 @@ def train(tiny, export, **options):
     try:
         trainer = Trainer(cfg, progress=None, log=lambda m: click.echo(m, err=True))
         path = _run_with_bar(trainer)
-    except DatasetError as exc:
+    except (DatasetError, CheckpointError) as exc:
         raise click.ClickException(str(exc))
     click.echo(f"checkpoint: {path}")
     if export:

@@ -94,13 +94,17 @@ class Lite0Backbone(nn.Module):
         return len(picked)
 
 
+def cell_centres(cells: int, input_size: int, stride: int, like: torch.Tensor) -> torch.Tensor:
+    """Centres of a heatmap row's cells in crop-normalised units."""
+    half = (input_size - 1) / 2.0
+    return (torch.arange(cells, dtype=like.dtype, device=like.device) * stride + (stride - 1) / 2.0 - half) / input_size
+
+
 def soft_argmax(logits: torch.Tensor, input_size: int, stride: int):
     """Integral regression: expected location and spread under softmax(logits), in crop-normalised units."""
     b, j, h, w = logits.shape
     prob = torch.softmax(logits.reshape(b, j, h * w), dim=-1).reshape(b, j, h, w)
-    half = (input_size - 1) / 2.0
-    xs = (torch.arange(w, dtype=logits.dtype, device=logits.device) * stride + (stride - 1) / 2.0 - half) / input_size
-    ys = (torch.arange(h, dtype=logits.dtype, device=logits.device) * stride + (stride - 1) / 2.0 - half) / input_size
+    xs, ys = cell_centres(w, input_size, stride, logits), cell_centres(h, input_size, stride, logits)
     px, py = prob.sum(2), prob.sum(3)            # marginals (b, j, w) and (b, j, h)
     ex, ey = (px * xs).sum(-1), (py * ys).sum(-1)
     vx = (px * xs * xs).sum(-1) - ex * ex
@@ -122,11 +126,13 @@ class FPNHeatmapHead(nn.Module):
         self.heatmap = nn.Conv2d(channels, NUM_JOINTS, 1)
         self.input_size, self.stride = input_size, finest_stride
 
-    def forward(self, feats):
+    def forward(self, feats, with_logits: bool = False):
         x = self.lateral[-1](feats[-1])
         for lat, f in zip(reversed(self.lateral[:-1]), reversed(feats[:-1])):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat(f)
-        return soft_argmax(self.heatmap(self.smooth(x)), self.input_size, self.stride)
+        logits = self.heatmap(self.smooth(x))
+        coords, spread = soft_argmax(logits, self.input_size, self.stride)
+        return (coords, spread, logits) if with_logits else (coords, spread)
 
 
 class FCHead(nn.Module):
@@ -142,11 +148,12 @@ class FCHead(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(fan_in, hidden), nn.ReLU(), nn.Dropout(0.2),
                                  nn.Linear(hidden, NUM_JOINTS * 2))
 
-    def forward(self, feats):
+    def forward(self, feats, with_logits: bool = False):
         x = feats[-1]
         x = x.flatten(1) if self.grid else x.mean((2, 3))
         coords = self.mlp(x).reshape(-1, NUM_JOINTS, 2)
-        return coords, torch.zeros(coords.shape[:2], dtype=coords.dtype, device=coords.device)
+        spread = torch.zeros(coords.shape[:2], dtype=coords.dtype, device=coords.device)
+        return (coords, spread, None) if with_logits else (coords, spread)
 
 
 class _Normalize(nn.Module):
@@ -178,8 +185,9 @@ class Stage1Net(nn.Module):
         else:
             raise ValueError(f"unknown stage-1 head {cfg.stage1_head!r} (integral, fc or grid)")
 
-    def forward(self, x):
-        return self.head(self.backbone(self.norm(x)))
+    def forward(self, x, with_logits: bool = False):
+        """(coords, spread), plus the heatmap logits (None for FC heads) when training asks for them."""
+        return self.head(self.backbone(self.norm(x)), with_logits)
 
 
 class RefinerNet(nn.Module):
@@ -203,8 +211,9 @@ class RefinerNet(nn.Module):
         if len(taps) == 2 and strides[last + 1] != 2 * strides[s8 + 1]:
             raise ValueError("refiner_blocks must end at stride 8 or 16")
 
-    def forward(self, x):
-        return self.head(self.backbone(self.norm(x)))
+    def forward(self, x, with_logits: bool = False):
+        """(coords, spread), plus the heatmap logits (None for FC heads) when training asks for them."""
+        return self.head(self.backbone(self.norm(x)), with_logits)
 
 
 def build_stages(cfg: ModelConfig) -> nn.ModuleList:

@@ -63,3 +63,45 @@ def test_confidence_fit_recovers_a_known_logistic_model():
     labels = (rng.random(20000) < p).astype(float)
     w = fit_logistic(confidence_features(spread, moved), labels)
     np.testing.assert_allclose(w, truth, atol=0.15)
+
+
+def test_heatmap_kl_is_zero_at_the_target_gaussian_and_pulls_towards_it():
+    from engines.model import cell_centres
+    from training.losses import heatmap_kl
+
+    size, stride = 64, 8
+    target = torch.tensor([[[0.1, -0.2], [0.0, 0.3]]])          # (1, 2 joints, 2)
+    mask = torch.ones(1, 2)
+    xs = cell_centres(8, size, stride, target)
+    var = 2.0 * (stride / size) ** 2
+    exact = -((xs[None, None, None, :] - target[..., 0, None, None]) ** 2
+              + (xs[None, None, :, None] - target[..., 1, None, None]) ** 2) / var
+    assert heatmap_kl(exact, target, mask, size, stride).item() == pytest.approx(0.0, abs=1e-5)
+    flat = torch.zeros(1, 2, 8, 8, requires_grad=True)
+    loss = heatmap_kl(flat, target, mask, size, stride)
+    assert loss.item() > 1.0
+    loss.backward()
+    # Gradient descent raises the logit of the cell nearest the target, lowers a far one.
+    near = (int(torch.argmin((xs - 0.1).abs())), int(torch.argmin((xs + 0.2).abs())))
+    assert flat.grad[0, 0, near[1], near[0]] < 0 < flat.grad[0, 0, 7, 0]
+    # A masked joint contributes nothing.
+    assert heatmap_kl(flat, target, torch.tensor([[0.0, 0.0]]), size, stride).item() == 0.0
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(fake_lsp, tmp_path):
+    base = {**TINY, "data": fake_lsp, "cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2,
+            "epochs": 0.01, "refiner_epochs": 0.01, "bank_images": 4}
+    first = Trainer(TrainConfig(**base, out=str(tmp_path / "a")), log=lambda m: None)
+    first_path = first.run()
+    # A larger input size keeps every tensor (the heads are convolutional).
+    logs = []
+    second = Trainer(TrainConfig(**{**base, "stage1_input": 96}, out=str(tmp_path / "b"), init_from=first_path,
+                                 heatmap_weight=0.1), log=logs.append)
+    for a, b in zip(first.model.state_dict().items(), second.model.state_dict().items()):
+        assert a[0] == b[0] and torch.equal(a[1], b[1])
+    assert any("of" in m and "tensors from" in m for m in logs)
+    second.run()
+    from engines.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError):
+        Trainer(TrainConfig(**base, out=str(tmp_path / "c"), init_from=str(tmp_path / "missing.pt")),
+                log=lambda m: None)

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from engines.cascade import Cascade
-from engines.checkpoint import build_model, load_checkpoint, save_checkpoint
+from engines.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
 from engines.config import ModelConfig
 from engines.geometry import torso_diameters
 from engines.joints import NUM_JOINTS
@@ -24,7 +24,7 @@ from .augment import EVAL_BOX_SCALE, colour_jitter, refiner_samples, stage1_samp
 from .cache import build_cache
 from .curves import write_curves
 from .datasets import lsp_test, resolve_data_root, training_set
-from .losses import LOSSES
+from .losses import LOSSES, heatmap_kl
 
 
 @dataclasses.dataclass
@@ -39,6 +39,8 @@ class TrainConfig:
     refiner_lr: float = 2e-3
     weight_decay: float = 1e-4
     loss: str = "l1"
+    heatmap_weight: float = 0.0     # weight of the heatmap shape loss (integral heads; 0 = coordinates only)
+    init_from: str | None = None    # a checkpoint whose matching weights start a fresh run (fine-tuning)
     max_images: int | None = None   # a subset of the training set (tiny runs)
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
     bank_images: int = 2000         # training images used to measure a stage's error distribution
@@ -120,7 +122,7 @@ class Trainer:
             changed = {k for k in wanted if saved[k] != wanted[k] and k != "confidence"}
             refiners_untouched = state["phase"] <= 1 or (state["phase"] == 2 and state["epoch_step"] == 0)
             if changed and not (changed <= refiner_keys and refiners_untouched):
-                raise ValueError(f"{self.ckpt_path} was trained with another model config "
+                raise CheckpointError(f"{self.ckpt_path} was trained with another model config "
                                  f"({', '.join(sorted(changed))}); use another --out")
             if changed:
                 # Refiners not trained yet: keep stage 1, start the refiners afresh with the new settings.
@@ -142,6 +144,20 @@ class Trainer:
             if cfg.pretrained:
                 for stage in self.model:
                     stage.backbone.load_imagenet()
+            if cfg.init_from:
+                self._init_from(cfg.init_from)
+
+    def _init_from(self, path: str):
+        """Start from another run's weights wherever the tensors fit (a new input size keeps every weight)."""
+        payload = load_checkpoint(path)
+        for i, (stage, saved) in enumerate(zip(self.model, payload["stages"])):
+            own = stage.state_dict()
+            fits = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+            own.update(fits)
+            stage.load_state_dict(own)
+            self.log(f"stage {i + 1}: {len(fits)} of {len(own)} tensors from {path}")
+            if not fits:
+                raise CheckpointError(f"{path}: no weights fit stage {i + 1} of this model config")
 
     # -- data -----------------------------------------------------------------------------------------
     def _load_cache(self):
@@ -282,6 +298,7 @@ class Trainer:
         if start and self.state.get("optimizer"):
             optimizer.load_state_dict(self.state["optimizer"])
         loss_fn = LOSSES[cfg.loss]
+        heatmap_weight = cfg.heatmap_weight if getattr(net.head, "stride", None) else 0.0
         size = self.model_cfg.stage1_input if stage == 0 else self.model_cfg.refiner_input
         rng_seed = cfg.seed * 1000 + stage * 100
 
@@ -308,12 +325,15 @@ class Trainer:
             for g in optimizer.param_groups:
                 g["lr"] = _lr_at(step, total, base_lr)
             colour_jitter(x, aug_rng)
-            coords, _ = net(x)
-            if channels is not None:
-                coords = coords[torch.arange(len(channels)), channels]
-                loss = loss_fn(coords[:, None], target[:, None], mask[:, None])
-            else:
-                loss = loss_fn(coords, target, mask)
+            coords, _, logits = net(x, with_logits=True)
+            if channels is not None:       # a refiner: crop k is about joint channels[k]
+                pick = torch.arange(len(channels))
+                coords, logits = coords[pick, channels][:, None], logits[pick, channels][:, None]
+                target, mask = target[:, None], mask[:, None]
+            loss = loss_fn(coords, target, mask)
+            if heatmap_weight:
+                loss = loss + heatmap_weight * heatmap_kl(logits, target, mask, net.head.input_size,
+                                                          net.head.stride)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
