@@ -26,6 +26,8 @@ def cli():
               help="Weight of the heatmap shape loss (KL to a Gaussian at the joint) for integral heads.")
 @click.option("--init-from", type=click.Path(), default=None,
               help="Start a new run from this checkpoint's weights (those whose shapes fit).")
+@click.option("--refit", is_flag=True,
+              help="A finished run: redo the fits made after training (refinement gains, confidence).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",
               show_default=True, help="Stage-1 head: soft-argmax heatmaps, or the paper's fully connected kind.")
 @click.option("--input-size", "stage1_input", default=128, show_default=True, help="Stage-1 crop side (px).")

@@ -77,6 +77,9 @@ class Cascade:
         self.num_stages = config.num_stages if stages is None else min(stages, config.num_stages)
         self._stage1_buf = _CropBuffer(config.stage1_input)
         self._refine_buf = _CropBuffer(config.refiner_input)
+        self._gains = np.ones((max(0, config.num_stages - 1), NUM_JOINTS), np.float32)
+        if config.refine_gain:
+            self._gains[:] = np.asarray(config.refine_gain, np.float32)
 
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
         """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels."""
@@ -87,7 +90,7 @@ class Cascade:
         spread_px = spread * boxes[:, 2:3]
         stages = [joints.copy()]
         for s in range(1, self.num_stages):
-            joints, spread_px = self._refine(s, image, bgr, joints, boxes)
+            joints, spread_px = self._refine(s, image, bgr, joints, spread_px, boxes)
             stages.append(joints.copy())
         diam = self._torso(joints, boxes)[:, None]
         moved = np.linalg.norm(joints - stages[0], axis=-1)
@@ -110,7 +113,7 @@ class Cascade:
         # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.
         return np.clip(torso_diameters(joints), 0.12 * boxes[:, 2], 0.6 * boxes[:, 2])
 
-    def _refine(self, stage: int, image, bgr: bool, joints, boxes):
+    def _refine(self, stage: int, image, bgr: bool, joints, spread_px, boxes):
         p = len(joints)
         size = self.config.refiner_input
         sides = np.repeat(self.config.sigma * self._torso(joints, boxes), NUM_JOINTS)
@@ -119,6 +122,8 @@ class Cascade:
         coords, spread = self.backend.run(stage, batch)
         idx = np.arange(p * NUM_JOINTS)
         chan = np.tile(np.arange(NUM_JOINTS), p)
-        delta = coords[idx, chan, :2] * sides[:, None]
+        gain = np.tile(self._gains[stage - 1], p)
+        delta = coords[idx, chan, :2] * (sides * gain)[:, None]
         refined = (centres + delta).reshape(p, NUM_JOINTS, 2)
-        return refined, (spread[idx, chan] * sides).reshape(p, NUM_JOINTS)
+        new_spread = spread[idx, chan] * sides * gain + spread_px.reshape(-1) * (1 - gain)
+        return refined, new_spread.reshape(p, NUM_JOINTS)

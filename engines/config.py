@@ -24,6 +24,10 @@ class ModelConfig:
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
     # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.
     confidence: tuple = (-1.9, -1.0, 0.0)
+    # Per refinement stage, per joint: the share of the refiner's displacement applied (fitted on training
+    # images after training; empty = 1 everywhere). A refiner that only sees a small crop can make joints
+    # that need the whole body (hips) worse; the gain lets the cascade keep the earlier estimate there.
+    refine_gain: tuple = ()
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
 
@@ -31,6 +35,7 @@ class ModelConfig:
         d = dataclasses.asdict(self)
         d["joint_names"] = list(self.joint_names)
         d["mean"], d["std"], d["confidence"] = list(self.mean), list(self.std), list(self.confidence)
+        d["refine_gain"] = [list(g) for g in self.refine_gain]
         return d
 
     @classmethod
@@ -43,6 +48,8 @@ class ModelConfig:
         for key in ("joint_names", "mean", "std", "confidence"):
             if key in d:
                 d[key] = tuple(d[key])
+        if "refine_gain" in d:
+            d["refine_gain"] = tuple(tuple(float(v) for v in g) for g in d["refine_gain"])
         return cls(**d)
 
     def to_json(self) -> str:

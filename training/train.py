@@ -40,6 +40,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     loss: str = "l1"
     heatmap_weight: float = 0.0     # weight of the heatmap shape loss (integral heads; 0 = coordinates only)
+    refit: bool = False             # a finished run: redo the fits made after training (gains, confidence)
     init_from: str | None = None    # a checkpoint whose matching weights start a fresh run (fine-tuning)
     max_images: int | None = None   # a subset of the training set (tiny runs)
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
@@ -61,6 +62,8 @@ class TrainConfig:
                            refiner_input=self.refiner_input, refiner_blocks=self.refiner_blocks,
                            sigma=self.sigma, num_stages=self.num_stages)
 
+
+FITTED_AFTER_TRAINING = ("confidence", "refine_gain")
 
 TINY = dict(epochs=1, refiner_epochs=1, batch_size=8, refiner_batch_images=4, max_images=24, val_images=8,
             bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False, cache_dir=None)
@@ -119,7 +122,7 @@ class Trainer:
             state = payload["train_state"]
             saved, wanted = payload["config"].to_dict(), self.model_cfg.to_dict()
             refiner_keys = {"refiner_input", "refiner_blocks", "sigma", "num_stages"}
-            changed = {k for k in wanted if saved[k] != wanted[k] and k != "confidence"}
+            changed = {k for k in wanted if saved[k] != wanted[k] and k not in FITTED_AFTER_TRAINING}
             refiners_untouched = state["phase"] <= 1 or (state["phase"] == 2 and state["epoch_step"] == 0)
             if changed and not (changed <= refiner_keys and refiners_untouched):
                 raise CheckpointError(f"{self.ckpt_path} was trained with another model config "
@@ -136,7 +139,11 @@ class Trainer:
             else:
                 self.model = build_model(payload)
             self.model_cfg.confidence = tuple(saved["confidence"])
+            self.model_cfg.refine_gain = payload["config"].refine_gain
             self.state = state
+            final = 1 + 2 * (self.model_cfg.num_stages - 1)
+            if cfg.refit and self.state["phase"] > final:
+                self.state["phase"] = final
             self.log(f"resuming {self.ckpt_path}: phase {self.state['phase']}, step {self.state['epoch_step']}")
         else:
             from engines.model import build_stages
@@ -236,6 +243,24 @@ class Trainer:
             boxes.append([*(lo + hi) / 2.0, max(hi - lo) * EVAL_BOX_SCALE])
         return np.array(boxes, np.float32)
 
+    def _fit_refine_gains(self):
+        """Stage by stage: how much of each refiner's displacement helps each joint on training images."""
+        from .refine_gain import best_gains, collect_stage
+
+        rng = np.random.default_rng(self.cfg.seed + 77)
+        idx = rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+        gains = [[1.0] * NUM_JOINTS for _ in range(self.model_cfg.num_stages - 1)]
+        for stage in range(2, self.model_cfg.num_stages + 1):
+            self.model_cfg.refine_gain = tuple(tuple(g) for g in gains)
+            self._start_bar(f"stage {stage} gains", len(idx))
+            before, after = collect_stage(self.cascade(stage), (self.images[i] for i in idx), self._eval_boxes(idx),
+                                          progress=self.progress)
+            gains[stage - 2] = best_gains(before, after - before, self.joints[idx], self.valid[idx]).tolist()
+            self.log(f"stage {stage} refinement gain per joint: " + " ".join(f"{g:.2f}" for g in gains[stage - 2]))
+        self.model.train()
+        self.model_cfg.refine_gain = tuple(tuple(g) for g in gains)
+        self.state["refine_gain"] = gains
+
     def _fit_confidence(self):
         from .confidence import fit_confidence
 
@@ -257,6 +282,7 @@ class Trainer:
         while self.state["phase"] <= training_phases:
             phase = self.state["phase"]
             if phase == training_phases:
+                self._fit_refine_gains()
                 self._fit_confidence()
                 self.state["phase"] += 1
                 self._save()
