@@ -1,0 +1,27 @@
+"""The model files in the repository belong together: both bundles were built from the shipped checkpoint."""
+import os
+
+import numpy as np
+import pytest
+
+from engines.backends import DEFAULT_CHECKPOINT, DEFAULT_MODEL_DIR, load_cascade
+from engines.bundle import check_checkpoint, read_manifest
+
+from conftest import STANDING, draw_person
+
+BUNDLES = ("onnx", "int8")
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_shipped_bundle_was_built_from_the_shipped_checkpoint(name):
+    path = os.path.join(DEFAULT_MODEL_DIR, name)
+    check_checkpoint(read_manifest(path), DEFAULT_CHECKPOINT, path)      # raises on a stale bundle
+
+
+def test_shipped_fp32_and_int8_bundles_agree_on_a_drawn_person():
+    image = draw_person(STANDING)
+    h, w = image.shape[:2]
+    box = np.array([[w / 2, h / 2, max(h, w)]], np.float32)
+    fp32, int8 = (load_cascade(os.path.join(DEFAULT_MODEL_DIR, n)).predict(image, box).joints[0] for n in BUNDLES)
+    diam = np.linalg.norm(STANDING[8] - STANDING[3])
+    assert np.median(np.linalg.norm(fp32 - int8, axis=-1)) < 0.1 * diam
