@@ -138,12 +138,11 @@ class Trainer:
                 self.log(f"refiner settings changed ({', '.join(sorted(changed))}): refiners start afresh")
             else:
                 self.model = build_model(payload)
-            self.model_cfg.confidence = tuple(saved["confidence"])
-            self.model_cfg.refine_gain = payload["config"].refine_gain
+            for key in FITTED_AFTER_TRAINING:
+                setattr(self.model_cfg, key, getattr(payload["config"], key))
             self.state = state
-            final = 1 + 2 * (self.model_cfg.num_stages - 1)
-            if cfg.refit and self.state["phase"] > final:
-                self.state["phase"] = final
+            if cfg.refit and self.state["phase"] > self.fit_phase:
+                self.state["phase"] = self.fit_phase
             self.log(f"resuming {self.ckpt_path}: phase {self.state['phase']}, step {self.state['epoch_step']}")
         else:
             from engines.model import build_stages
@@ -165,6 +164,11 @@ class Trainer:
             self.log(f"stage {i + 1}: {len(fits)} of {len(own)} tensors from {path}")
             if not fits:
                 raise CheckpointError(f"{path}: no weights fit stage {i + 1} of this model config")
+
+    @property
+    def fit_phase(self) -> int:
+        """The phase after every network is trained: fit the refinement gains and the confidence."""
+        return 1 + 2 * (self.model_cfg.num_stages - 1)
 
     # -- data -----------------------------------------------------------------------------------------
     def _load_cache(self):
@@ -214,8 +218,7 @@ class Trainer:
 
     def _error_bank(self, stages: int):
         """Errors of the first `stages` stages on training images, per joint, in torso diameters."""
-        rng = np.random.default_rng(self.cfg.seed + stages)
-        idx = rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+        idx = self._training_sample(stages)
         cascade = self.cascade(stages)
         self._start_bar(f"stage {stages} errors", len(idx))
         errors = [[] for _ in range(NUM_JOINTS)]
@@ -234,6 +237,11 @@ class Trainer:
         self.log(f"stage {stages} median error per joint (torso diameters): " + " ".join(f"{m:.2f}" for m in med))
         return bank
 
+    def _training_sample(self, seed_offset: int) -> np.ndarray:
+        """`bank_images` training images drawn without replacement; one seed offset per use."""
+        rng = np.random.default_rng(self.cfg.seed + seed_offset)
+        return rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+
     def _eval_boxes(self, idx):
         boxes = []
         for i in idx:
@@ -247,8 +255,7 @@ class Trainer:
         """Stage by stage: how much of each refiner's displacement helps each joint on training images."""
         from .refine_gain import best_gains, collect_stage
 
-        rng = np.random.default_rng(self.cfg.seed + 77)
-        idx = rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+        idx = self._training_sample(77)
         gains = [[1.0] * NUM_JOINTS for _ in range(self.model_cfg.num_stages - 1)]
         for stage in range(2, self.model_cfg.num_stages + 1):
             self.model_cfg.refine_gain = tuple(tuple(g) for g in gains)
@@ -264,8 +271,7 @@ class Trainer:
     def _fit_confidence(self):
         from .confidence import fit_confidence
 
-        rng = np.random.default_rng(self.cfg.seed + 99)
-        idx = rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+        idx = self._training_sample(99)
         self._start_bar("confidence", len(idx))
         coefs, stats = fit_confidence(self.cascade(self.model_cfg.num_stages), (self.images[i] for i in idx),
                                       self.joints[idx], self.valid[idx], self._eval_boxes(idx),
@@ -278,10 +284,9 @@ class Trainer:
     # -- phases ---------------------------------------------------------------------------------------
     def run(self):
         self._load_cache()
-        training_phases = 1 + 2 * (self.model_cfg.num_stages - 1)
-        while self.state["phase"] <= training_phases:
+        while self.state["phase"] <= self.fit_phase:
             phase = self.state["phase"]
-            if phase == training_phases:
+            if phase == self.fit_phase:
                 self._fit_refine_gains()
                 self._fit_confidence()
                 self.state["phase"] += 1
@@ -324,7 +329,6 @@ class Trainer:
         if start and self.state.get("optimizer"):
             optimizer.load_state_dict(self.state["optimizer"])
         loss_fn = LOSSES[cfg.loss]
-        heatmap_weight = cfg.heatmap_weight if getattr(net.head, "stride", None) else 0.0
         size = self.model_cfg.stage1_input if stage == 0 else self.model_cfg.refiner_input
         rng_seed = cfg.seed * 1000 + stage * 100
 
@@ -357,9 +361,9 @@ class Trainer:
                 coords, logits = coords[pick, channels][:, None], logits[pick, channels][:, None]
                 target, mask = target[:, None], mask[:, None]
             loss = loss_fn(coords, target, mask)
-            if heatmap_weight:
-                loss = loss + heatmap_weight * heatmap_kl(logits, target, mask, net.head.input_size,
-                                                          net.head.stride)
+            if cfg.heatmap_weight and logits is not None:      # FC heads have no heatmap
+                loss = loss + cfg.heatmap_weight * heatmap_kl(logits, target, mask, net.head.input_size,
+                                                              net.head.stride)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
