@@ -20,7 +20,8 @@ def cli():
 @click.option("--epochs", default=16.0, show_default=True, help="Stage-1 passes over the training set.")
 @click.option("--refiner-epochs", default=2.0, show_default=True, help="Passes per refinement stage.")
 @click.option("--batch-size", default=32, show_default=True)
-@click.option("--lr", default=2e-3, show_default=True)
+@click.option("--lr", default=2e-3, show_default=True, help="Stage-1 peak learning rate (cosine schedule).")
+@click.option("--refiner-lr", default=2e-3, show_default=True, help="Refiner peak learning rate.")
 @click.option("--loss", type=click.Choice(["l1", "l2"]), default="l1", show_default=True)
 @click.option("--heatmap-weight", default=0.0, show_default=True,
               help="Weight of the heatmap shape loss (KL to a Gaussian at the joint) for integral heads.")

@@ -15,9 +15,17 @@ torch = pytest.importorskip("torch")
 @pytest.fixture(scope="session")
 def tiny_checkpoint(fake_lsp, tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny_run")
-    result = CliRunner().invoke(cli, ["train", "--tiny", "--data", fake_lsp, "--out", str(out), "--no-export"])
+    result = CliRunner().invoke(cli, ["train", "--tiny", "--data", fake_lsp, "--out", str(out), "--no-export",
+                                      "--lr", "3e-3", "--refiner-lr", "7e-4"])
     assert result.exit_code == 0, result.output
     return str(out / "checkpoint.pt")
+
+
+def test_train_records_both_learning_rates(tiny_checkpoint):
+    from engines.checkpoint import load_checkpoint
+
+    recorded = load_checkpoint(tiny_checkpoint)["train_config"]
+    assert (recorded["lr"], recorded["refiner_lr"]) == (3e-3, 7e-4)
 
 
 def test_train_reports_a_missing_data_folder_in_one_line(tmp_path):
