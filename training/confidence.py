@@ -5,6 +5,7 @@ import numpy as np
 
 from engines.cascade import confidence_features
 from engines.geometry import torso_diameters
+from .evaluate import predict_each
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1e-3, iterations: int = 50) -> np.ndarray:
@@ -24,8 +25,8 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1e-3, ite
 def fit_confidence(cascade, images, joints, valid, boxes, rgb: bool = True, progress=None) -> tuple:
     """Runs the cascade on (image, box) pairs and fits the confidence coefficients; returns (coefs, stats)."""
     feats, labels = [], []
-    for image, gt, ok, box in zip(images, joints, valid, boxes):
-        result = cascade.predict(image, np.asarray(box, np.float32)[None], rgb=rgb)
+    results = predict_each(cascade, zip(images, boxes), rgb=rgb, progress=progress)
+    for result, gt, ok in zip(results, joints, valid):
         diam = float(torso_diameters(gt[None])[0])
         if diam < 1 or result.spread is None:
             continue
@@ -33,8 +34,6 @@ def fit_confidence(cascade, images, joints, valid, boxes, rgb: bool = True, prog
         moved = np.linalg.norm(pred - result.stages[0][0], axis=-1) / diam
         f = confidence_features(result.spread[0] / diam, moved)
         feats.append(f[ok]); labels.append((np.linalg.norm(pred - gt, axis=-1) / diam <= 0.2)[ok])
-        if progress:
-            progress(1)
     x, y = np.concatenate(feats), np.concatenate(labels).astype(np.float64)
     w = fit_logistic(x, y)
     p = 1.0 / (1.0 + np.exp(-x @ w))

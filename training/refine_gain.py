@@ -5,6 +5,7 @@ import numpy as np
 
 from engines.geometry import torso_diameters
 from engines.joints import NUM_JOINTS
+from .evaluate import predict_each
 
 GAIN_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -31,10 +32,5 @@ def best_gains(before, delta, truth, valid, grid=GAIN_GRID, threshold: float = 0
 
 def collect_stage(cascade, images, boxes, rgb: bool = True, progress=None):
     """The last two stages' joints of `cascade` on each image: (before (N, 14, 2), after (N, 14, 2))."""
-    before, after = [], []
-    for image, box in zip(images, boxes):
-        result = cascade.predict(image, np.asarray(box, np.float32)[None], rgb=rgb)
-        before.append(result.stages[-2][0]); after.append(result.stages[-1][0])
-        if progress:
-            progress(1)
-    return np.array(before), np.array(after)
+    results = list(predict_each(cascade, zip(images, boxes), rgb=rgb, progress=progress))
+    return (np.array([r.stages[-2][0] for r in results]), np.array([r.stages[-1][0] for r in results]))

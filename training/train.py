@@ -24,6 +24,7 @@ from .augment import EVAL_BOX_SCALE, colour_jitter, refiner_samples, stage1_samp
 from .cache import build_cache
 from .curves import write_curves
 from .datasets import lsp_test, resolve_data_root, training_set
+from .evaluate import predict_each, predict_set
 from .losses import LOSSES, heatmap_kl
 
 
@@ -210,7 +211,6 @@ class Trainer:
         return Cascade(TorchBackend(self.model), self.model_cfg, stages=stages)
 
     def validate(self, stages: int) -> float:
-        from .evaluate import predict_set
         from .metrics import pck
         preds = predict_set(self.cascade(stages), self.val_set)
         self.model.train()
@@ -219,13 +219,12 @@ class Trainer:
     def _error_bank(self, stages: int):
         """Errors of the first `stages` stages on training images, per joint, in torso diameters."""
         idx = self._training_sample(stages)
-        cascade = self.cascade(stages)
         self._start_bar(f"stage {stages} errors", len(idx))
         errors = [[] for _ in range(NUM_JOINTS)]
-        for i, box in zip(idx, self._eval_boxes(idx)):
-            pred = cascade.predict(self.images[i], box[None], rgb=True).joints[0]
-            if self.progress:
-                self.progress(1)
+        results = predict_each(self.cascade(stages), zip((self.images[i] for i in idx), self._eval_boxes(idx)),
+                               rgb=True, progress=self.progress)
+        for i, result in zip(idx, results):
+            pred = result.joints[0]
             diam = float(torso_diameters(self.joints[i][None])[0])
             if diam < 1:
                 continue
