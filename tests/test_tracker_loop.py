@@ -40,7 +40,8 @@ def test_tracker_follows_a_clip():
     sm = np.array([r.smoothed for r in results])
     assert np.nanmean(np.linalg.norm(sm - gt, axis=-1) / torso[:, None]) < 0.15
     assert results[5].box[2] < 0.8 * max(W, H)  # a person box, not the whole frame
-    assert tracker.cascade_calls == N + 1  # + the refinement pass of the first frame
+    # + the refinement pass of the first frame + one drift check (frame 30) that finds no drift
+    assert tracker.cascade_calls == N + 2 and tracker.reacquisitions == 1
 
 
 def test_tracker_reacquires_after_forced_loss():
@@ -71,6 +72,50 @@ def test_reacquire_uses_detector_box_and_independent_mode():
     still = Tracker(FakeCascade(gt), track=False, detector=detector)
     rs = [still.step(f) for f in frames]
     assert all(x.box == (31.5, 23.5, 64.0) for x in rs) and len(boxes) == 1  # whole image, no detector
+
+
+class LockedOnWrongPose(FakeCascade):
+    """From frame `lock_from` on, every crop smaller than the frame answers a confident pose one torso to the
+    right of the person; the whole-frame box still answers the truth."""
+
+    def __init__(self, gt, lock_from: int, **kw):
+        super().__init__(gt, **kw)
+        self.lock_from = lock_from
+        self.shift = float(np.median(torso_diameters(np.asarray(gt))))
+
+    def predict(self, image_bgr, boxes):
+        res = super().predict(image_bgr, boxes)
+        if self.frame >= self.lock_from:
+            small = np.asarray(boxes, np.float32).reshape(-1, 3)[:, 2] < max(W, H)
+            res.joints[small, :, 0] += self.shift
+            res.confidence[small] = self.conf
+        return res
+
+
+@pytest.mark.parametrize("check_every", [0, 5])
+def test_drift_check_reacquires_a_confident_wrong_track(check_every):
+    frames, gt = _clip(seed=4)
+    tracker = Tracker(LockedOnWrongPose(gt, lock_from=10, noise=0.0), detector=None, refine_reacquire=False,
+                      check_every=check_every)
+    results = [tracker.step(f) for f in frames]
+    torso = torso_diameters(gt)
+    err = [np.linalg.norm(r.raw - g, axis=-1).mean() / t for r, g, t in zip(results, gt, torso)]
+    assert all(r.lost is None for r in results)          # confident and plausible: the loss checks see nothing
+    assert max(err[:10]) < 0.2 and min(err[11:15]) > 0.5     # between checks the crop locks on again
+    if check_every:
+        assert results[10].reacquired and err[10] < 0.2   # the check on frame 10 finds the person again
+        assert [i for i, r in enumerate(results) if r.reacquired] == [0, 10, 15, 20, 25, 30, 35]
+    else:
+        assert [i for i, r in enumerate(results) if r.reacquired] == [0] and err[15] > 0.5
+
+
+def test_drifted_compares_with_the_fresh_torso():
+    t = Tracker(FakeCascade(np.zeros((1, 14, 2))), detector=None, drift_torso=0.5)
+    pose = synthetic_person(W, H)[1].astype(np.float32)
+    diam = torso_diameters(pose[None])[0]
+    assert not t.drifted(pose + [0.4 * diam, 0.0], pose)
+    assert t.drifted(pose + [0.6 * diam, 0.0], pose)
+    assert not t.drifted(np.full_like(pose, np.nan), pose)
 
 
 def test_outside_and_implausible_poses_are_lost():
