@@ -17,14 +17,14 @@ largest person found by OpenCV's HOG people detector (`cv2.HOGDescriptor_getDefa
 OpenCV 4.x; OpenCV 5 dropped it, in which case this step is skipped) as a square, else the whole frame
 (`engines.geometry.whole_image_box`). With `refine_reacquire` the cascade then runs a second time on the box
 around its first answer (a whole-frame box is a poor crop for a small person); the better of the two (mean
-confidence) is kept. Both smoothers restart on a re-acquired frame.
+confidence) is kept. Both smoothers restart on a re-acquired frame. Independent stills (`track=False`, image
+folders) use the whole image every frame.
 
 Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; when the tracked
 joints are on average more than `drift_torso` torso diameters from that fresh estimate, the frame is treated as
 re-acquired from it. A seeded crop can lock onto a wrong pose that stays confident (LSP clip im1851: confidence
 0.70 while every joint was wrong), which the loss checks above cannot see. On 20 tuning clips every 30 frames
-raised tracking PCK@0.2 from 0.723 to 0.732 for one extra cascade call per 30 frames. Independent stills (`track=False`, image
-folders) use the whole image every frame.
+raised tracking PCK@0.2 from 0.723 to 0.732 for one extra cascade call per 30 frames.
 
 What the tracker does with the confidence (per joint, in [0, 1], from `CascadeResult.confidence`, e.g. the
 agreement between cascade stages; when the cascade gives none, `stage_agreement_confidence` is used):
@@ -232,8 +232,8 @@ class Tracker:
             box = self.reacquire_box(image) if self.track else whole_image_box(h, w)
             self.reacquisitions += 1
         joints, conf = self._predict(image, box)
-        self._since_check = 0 if reacquired else self._since_check + 1
-        if self.track and not reacquired and self.check_every and self._since_check >= self.check_every:
+        self._since_check = 0 if reacquired else self._since_check + 1     # stills are always re-acquired
+        if self.check_every and self._since_check >= self.check_every:
             self._since_check = 0
             fresh_box = self.reacquire_box(image)
             fresh, fresh_conf = self._predict(image, fresh_box)
