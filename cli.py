@@ -81,10 +81,16 @@ checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None
               help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
 @click.option("--limit", type=int, default=None, help="Only the first N test images.")
 @click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop (twice its cost).")
+@click.option("--recrop/--no-recrop", default=True, show_default=True,
+              help="Run again on the box around each answer while it moves, as `images` does (up to 3 passes).")
+@click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
+              help="Centre each image on a black canvas this many times its size (a smaller person).")
 @engine_option
 @checkpoint_option
-def evaluate(data, limit, flip_test, engine, checkpoint):
+def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
+    import numpy as np
+
     from engines.joints import JOINT_NAMES
     from training.datasets import DatasetError, lsp_test, resolve_data_root
     from training.evaluate import predict_set
@@ -98,12 +104,14 @@ def evaluate(data, limit, flip_test, engine, checkpoint):
         cascade = _load_cascade(engine, checkpoint)
         cascade.flip_test = flip_test
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
-            per_stage = predict_set(cascade, test, progress=bar.update)
+            passes = []
+            per_stage = predict_set(cascade, test, progress=bar.update, recrop=recrop, pad=pad, passes=passes)
     except DatasetError as exc:
         raise click.ClickException(str(exc))
     results = [metrics(p, test.joints, test.valid) for p in per_stage]
-    click.echo(f"LSP test, {len(test)} images, whole image as the person box"
-               + (", flip test" if flip_test else ""))
+    click.echo(f"LSP test, {len(test)} images, whole image as the first person box"
+               + (f" (padded {pad:g}x)" if pad > 1 else "") + (", flip test" if flip_test else "")
+               + (f", recropped ({np.mean(passes):.2f} passes per image)" if recrop else ", one pass"))
     click.echo(format_report(results, JOINT_NAMES))
 
 
@@ -111,10 +119,13 @@ def evaluate(data, limit, flip_test, engine, checkpoint):
 @click.argument("folder", type=click.Path())
 @click.option("--csv", "csv_out", required=True, type=click.Path(), help="Output CSV ('-' for stdout).")
 @click.option("--render", "render_dir", type=click.Path(), default=None, help="Write annotated images here.")
+@click.option("--recrop/--no-recrop", default=True, show_default=True,
+              help="Run again on the box around the answer while it moves (up to 3 passes): a person who fills "
+                   "only part of the image is found at a useful size.")
 @engine_option
 @checkpoint_option
-def images(folder, csv_out, render_dir, engine, checkpoint):
-    """Pose of the person in each image of FOLDER (whole image as the box) to the CSV schema."""
+def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
+    """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
     from tracker.capture import CaptureError, ImageFolderSource
     from tracker.images import process_images
     from tracker.sinks import SinkError
@@ -123,11 +134,12 @@ def images(folder, csv_out, render_dir, engine, checkpoint):
         total = len(ImageFolderSource(folder).files)
         cascade = _load_cascade(engine, checkpoint)
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
-            stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update)
+            stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update, recrop=recrop)
     except (CaptureError, SinkError) as exc:
         raise click.ClickException(str(exc))
     ms = 1000 * stats["model_s"] / max(stats["images"], 1)
-    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the cascade", err=True)
+    passes = stats["passes"] / max(stats["images"], 1)
+    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the cascade ({passes:.2f} passes)", err=True)
     if stats["skipped"]:
         raise click.ClickException(f"{len(stats['skipped'])} unreadable image(s) skipped: "
                                    + ", ".join(stats["skipped"][:5]) + (" ..." if len(stats["skipped"]) > 5 else ""))

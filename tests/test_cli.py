@@ -83,3 +83,27 @@ def test_eval_prints_every_stage_and_the_paper(lsp_data, tiny_checkpoint):
     assert result.exit_code == 0, result.output
     for text in ("stage 1", "stage 2", "stage 3", "paper", "PCK@0.2", "0.610"):
         assert text in result.output
+
+
+def test_images_passes_are_reported_and_no_recrop_runs_once(fake_lsp, tiny_checkpoint, tmp_path):
+    folder = os.path.join(fake_lsp, "images")
+    once = CliRunner().invoke(cli, ["images", folder, "--csv", str(tmp_path / "a.csv"), "--no-recrop",
+                                    "--checkpoint", tiny_checkpoint])
+    assert once.exit_code == 0, once.output
+    assert "(1.00 passes)" in once.stderr
+    again = CliRunner().invoke(cli, ["images", folder, "--csv", str(tmp_path / "b.csv"), "--checkpoint",
+                                     tiny_checkpoint])
+    assert again.exit_code == 0, again.output
+    passes = float(again.stderr.split("(")[-1].split()[0])
+    assert 1.0 <= passes <= 3.0
+
+
+def test_eval_says_whether_it_recropped_and_padded(lsp_data, tiny_checkpoint):
+    result = CliRunner().invoke(cli, ["eval", "--data", lsp_data, "--limit", "3", "--recrop",
+                                      "--checkpoint", tiny_checkpoint])
+    assert result.exit_code == 0, result.output
+    assert "recropped" in result.output and "PCK@0.2" in result.output
+    once = CliRunner().invoke(cli, ["eval", "--data", lsp_data, "--limit", "3", "--no-recrop", "--pad", "1.5",
+                                    "--checkpoint", tiny_checkpoint])
+    assert once.exit_code == 0, once.output
+    assert "one pass" in once.output and "padded 1.5x" in once.output

@@ -69,9 +69,13 @@ def test_reacquire_uses_detector_box_and_independent_mode():
     tracker = Tracker(FakeCascade(gt), detector=detector, refine_reacquire=False)
     r = tracker.step(frames[0])
     assert r.box == (W / 2, H / 2, 40.0) and len(boxes) == 1
-    still = Tracker(FakeCascade(gt), track=False, detector=detector)
+    still = Tracker(FakeCascade(gt), track=False, detector=detector, refine_reacquire=False)
     rs = [still.step(f) for f in frames]
     assert all(x.box == (31.5, 23.5, 64.0) for x in rs) and len(boxes) == 1  # whole image, no detector
+    recropping = Tracker(FakeCascade(gt), track=False, detector=detector)
+    rs = [recropping.step(f) for f in frames]
+    assert len(boxes) == 1 and all(x.reacquired for x in rs)
+    assert all(x.box[2] < 64.0 for x in rs)   # the person is smaller than the frame: later passes crop closer
 
 
 class LockedOnWrongPose(FakeCascade):
@@ -202,7 +206,7 @@ def test_image_folder_is_independent_stills(tmp_path):
     sink.close()
     data = read_pose_csv(out)
     assert stats.frames == 4 and stats.reacquired == 4 and list(data) == [f"im{i}.png" for i in range(1, 5)]
-    assert cascade.calls == 4  # whole image, no refinement pass
+    assert 4 < cascade.calls <= 4 * 3  # the whole image, then engines.recrop's closer passes
 
 
 def test_hog_detector_degrades_gracefully():

@@ -18,7 +18,7 @@ OpenCV 4.x; OpenCV 5 dropped it, in which case this step is skipped) as a square
 (`engines.geometry.whole_image_box`). With `refine_reacquire` the cascade then runs a second time on the box
 around its first answer (a whole-frame box is a poor crop for a small person); the better of the two (mean
 confidence) is kept. Both smoothers restart on a re-acquired frame. Independent stills (`track=False`, image
-folders) use the whole image every frame.
+folders) start from the whole image every frame and, with `refine_reacquire`, take `engines.recrop`'s passes.
 
 Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; when the tracked
 joints are on average more than `drift_torso` torso diameters from that fresh estimate, the frame is treated as
@@ -47,6 +47,7 @@ import numpy as np
 
 from engines.geometry import box_from_joints, torso_diameter, whole_image_box
 from engines.joints import NUM_JOINTS
+from engines.recrop import MAX_PASSES, recrop
 
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother, make_smoother
 
@@ -159,6 +160,13 @@ class Tracker:
             conf = np.asarray(conf, np.float32)[0]
         return joints, np.clip(conf, 0.0, 1.0).astype(np.float32)
 
+    def _predict_still(self, image: np.ndarray, box):
+        def run(b):
+            joints, conf = self._predict(image, b)
+            return joints, (joints, conf)
+        (joints, conf), box, _ = recrop(run, box, max_passes=MAX_PASSES if self.refine_reacquire else 1)
+        return joints, conf, box
+
     def _clamp_box(self, box, h: int, w: int):
         cx, cy, side = (float(v) for v in box)
         big = float(max(h, w))
@@ -231,7 +239,10 @@ class Tracker:
         if reacquired:
             box = self.reacquire_box(image) if self.track else whole_image_box(h, w)
             self.reacquisitions += 1
-        joints, conf = self._predict(image, box)
+        if self.track:
+            joints, conf = self._predict(image, box)
+        else:
+            joints, conf, box = self._predict_still(image, box)
         self._since_check = 0 if reacquired else self._since_check + 1     # stills are always re-acquired
         if self.check_every and self._since_check >= self.check_every:
             self._since_check = 0
