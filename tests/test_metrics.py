@@ -104,3 +104,16 @@ def test_format_report_has_stage_and_paper_columns():
     assert loose_avg.split()[-1] == "0.610"
     strict_avg = next(line for line in text.splitlines() if line.startswith("strict PCP@0.5 avg"))
     assert strict_avg.split()[-1] == "-"
+
+
+def test_left_right_swap_is_counted_and_forgiven():
+    from engines.joints import FLIP_PERMUTATION
+    from training.metrics import left_right_swaps
+    gt = gt_poses(4)
+    pred = gt.copy()
+    pred[0] = gt[0][list(FLIP_PERMUTATION)]        # image 0: every left joint where the right one is
+    res = left_right_swaps(pred, gt)
+    assert res["share"] == 0.25
+    assert res["pck_forgiven"] == 1.0
+    assert pck(pred, gt) == pytest.approx((3 * 14 + 2) / 56)    # only neck and head_top survive the swap
+    assert left_right_swaps(gt.copy(), gt) == {"share": 0.0, "pck_forgiven": 1.0}
