@@ -80,7 +80,7 @@ checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None
 @click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
               help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
 @click.option("--limit", type=int, default=None, help="Only the first N test images.")
-@click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop (twice its cost).")
+@click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop and keeps the sharper answer (twice its cost).")
 @click.option("--recrop/--no-recrop", default=True, show_default=True,
               help="Run again on the box around each answer while it moves, as `images` does (up to 3 passes).")
 @click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
@@ -122,9 +122,11 @@ def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
 @click.option("--recrop/--no-recrop", default=True, show_default=True,
               help="Run again on the box around the answer while it moves (up to 3 passes): a person who fills "
                    "only part of the image is found at a useful size.")
+@click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop and keeps the sharper answer "
+                                                "(twice its cost; LSP test PCK@0.2 0.774 -> 0.784).")
 @engine_option
 @checkpoint_option
-def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
+def images(folder, csv_out, render_dir, recrop, flip_test, engine, checkpoint):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
     from tracker.capture import CaptureError, ImageFolderSource
     from tracker.images import process_images
@@ -133,6 +135,7 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
     try:
         total = len(ImageFolderSource(folder).files)
         cascade = _load_cascade(engine, checkpoint)
+        cascade.flip_test = flip_test
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update, recrop=recrop)
     except (CaptureError, SinkError) as exc:

@@ -69,7 +69,7 @@ def test_boxes_and_torso():
     assert abs(torso_diameter(STANDING) - (d1 + d2) / 2) < 1e-4
 
 
-def test_flip_test_averages_a_mirrored_crop_back_into_place():
+def test_flip_test_maps_a_mirrored_crop_back_into_place():
     from engines.cascade import Cascade
     from engines.config import ModelConfig
 
@@ -85,3 +85,25 @@ def test_flip_test_averages_a_mirrored_crop_back_into_place():
     cascade = Cascade(MirrorAware(), ModelConfig(stage1_input=32, num_stages=1), flip_test=True)
     result = cascade.predict(np.zeros((160, 120, 3), np.uint8), np.array([box]))
     np.testing.assert_allclose(result.joints[0], STANDING, atol=1e-3)
+
+
+def test_flip_test_keeps_the_sharper_view_when_the_views_disagree():
+    from engines.cascade import Cascade
+    from engines.config import ModelConfig
+
+    box = (60.0, 80.0, 170.0)
+    truth = normalize(STANDING, box)
+
+    class BackViewConfusion:
+        """The plain crop answers left/right swapped with a wide spread; the mirrored crop answers the truth
+        (mirrored) with a narrow one."""
+        def run(self, stage, batch):
+            swapped = truth[list(FLIP_PERMUTATION)][None]
+            mirrored_truth = (truth[list(FLIP_PERMUTATION)] * np.array([-1, 1], np.float32))[None]
+            spread = np.array([np.full(14, 0.2), np.full(14, 0.05)], np.float32)
+            return np.concatenate([swapped, mirrored_truth]), spread
+
+    cascade = Cascade(BackViewConfusion(), ModelConfig(stage1_input=32, num_stages=1), flip_test=True)
+    result = cascade.predict(np.zeros((160, 120, 3), np.uint8), np.array([box]))
+    np.testing.assert_allclose(result.joints[0], STANDING, atol=1e-3)
+    np.testing.assert_allclose(result.spread[0], 0.05 * box[2], rtol=1e-5)
