@@ -89,8 +89,6 @@ checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None
 @checkpoint_option
 def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
-    import numpy as np
-
     from engines.joints import JOINT_NAMES
     from training.datasets import DatasetError, lsp_test, resolve_data_root
     from training.evaluate import predict_set
@@ -111,7 +109,8 @@ def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
     results = [metrics(p, test.joints, test.valid) for p in per_stage]
     click.echo(f"LSP test, {len(test)} images, whole image as the first person box"
                + (f" (padded {pad:g}x)" if pad > 1 else "") + (", flip test" if flip_test else "")
-               + (f", recropped ({np.mean(passes):.2f} passes per image)" if recrop else ", one pass"))
+               + (f", recropped ({sum(passes) / max(len(passes), 1):.2f} passes per image)" if recrop
+                  else ", one pass"))
     click.echo(format_report(results, JOINT_NAMES))
 
 

@@ -7,7 +7,6 @@ import math
 import os
 import time
 
-
 from engines.geometry import whole_image_box
 from engines.recrop import MAX_PASSES, predict_recropped
 from .capture import ImageFolderSource

@@ -40,10 +40,7 @@ def predict_set(cascade, data, progress=None, recrop: bool = False, pad: float =
         if pad > 1.0:
             image, offset = pad_image(image, pad)
         box = whole_image_box(*image.shape[:2])
-        if recrop:
-            result, _, n = predict_recropped(cascade, image, box, max_passes=MAX_PASSES)
-        else:
-            result, n = cascade.predict(image, np.asarray(box, np.float32).reshape(1, 3)), 1
+        result, _, n = predict_recropped(cascade, image, box, max_passes=MAX_PASSES if recrop else 1)
         if passes is not None:
             passes.append(n)
         if per_stage is None:
