@@ -36,6 +36,13 @@ def cli():
 @click.option("--sigma", default=1.5, show_default=True, help="Refiner crop side in torso diameters.")
 @click.option("--stages", "num_stages", default=3, show_default=True, help="Cascade stages S.")
 @click.option("--refiner-blocks", default=8, show_default=True, help="EfficientNet-Lite0 blocks in each refiner.")
+@click.option("--decode-window", default=0, show_default=True,
+              help="At inference, soft-argmax over the heatmap cells within this many of the peak (0: whole map).")
+@click.option("--refiner-decode-window", default=0, show_default=True, help="The same for the refiners.")
+@click.option("--flip-average/--no-flip-average", "stage1_flip", default=False, show_default=True,
+              help="At inference, stage 1 averages its heatmaps with the mirrored crop's (twice its cost).")
+@click.option("--refiner-flip-average/--no-refiner-flip-average", "refiner_flip", default=False, show_default=True,
+              help="The same for the refiners.")
 @click.option("--cache-size", default=224, show_default=True, help="Side of the cached training crops (px).")
 @click.option("--max-images", type=int, default=None, help="Train on a subset of this many images.")
 @click.option("--tiny", is_flag=True, help="A seconds-long configuration for tests.")
@@ -76,18 +83,25 @@ checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None
                                  help="Run a torch checkpoint directly (needs the train extra).")
 
 
+def _decoding(cfg) -> str:
+    """How the model decodes its heatmaps, for report headers."""
+    parts = (["stage 1 flip-averaged"] if cfg.stage1_flip else []) + (["refiners flip-averaged"] if cfg.refiner_flip else [])
+    if cfg.decode_window:
+        parts.append(f"peak window {cfg.decode_window}")
+    return "".join(f", {p}" for p in parts)
+
+
 @cli.command("eval")
 @click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
               help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
 @click.option("--limit", type=int, default=None, help="Only the first N test images.")
-@click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop and keeps the sharper answer (twice its cost).")
 @click.option("--recrop/--no-recrop", default=True, show_default=True,
               help="Run again on the box around each answer while it moves, as `images` does (up to 3 passes).")
 @click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
               help="Centre each image on a black canvas this many times its size (a smaller person).")
 @engine_option
 @checkpoint_option
-def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
+def evaluate(data, limit, recrop, pad, engine, checkpoint):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
     from engines.joints import JOINT_NAMES
     from training.datasets import DatasetError, lsp_test, resolve_data_root
@@ -100,7 +114,6 @@ def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
         if limit:
             test = test.subset(range(min(limit, len(test))))
         cascade = _load_cascade(engine, checkpoint)
-        cascade.flip_test = flip_test
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
             passes = []
             per_stage = predict_set(cascade, test, progress=bar.update, recrop=recrop, pad=pad, passes=passes)
@@ -108,7 +121,7 @@ def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
         raise click.ClickException(str(exc))
     results = [metrics(p, test.joints, test.valid) for p in per_stage]
     click.echo(f"LSP test, {len(test)} images, whole image as the first person box"
-               + (f" (padded {pad:g}x)" if pad > 1 else "") + (", flip test" if flip_test else "")
+               + (f" (padded {pad:g}x)" if pad > 1 else "") + _decoding(cascade.config)
                + (f", recropped ({sum(passes) / max(len(passes), 1):.2f} passes per image)" if recrop
                   else ", one pass"))
     click.echo(format_report(results, JOINT_NAMES))
@@ -121,11 +134,9 @@ def evaluate(data, limit, flip_test, recrop, pad, engine, checkpoint):
 @click.option("--recrop/--no-recrop", default=True, show_default=True,
               help="Run again on the box around the answer while it moves (up to 3 passes): a person who fills "
                    "only part of the image is found at a useful size.")
-@click.option("--flip-test", is_flag=True, help="Stage 1 also sees the mirrored crop and keeps the sharper answer "
-                                                "(twice its cost; LSP test PCK@0.2 0.774 -> 0.784).")
 @engine_option
 @checkpoint_option
-def images(folder, csv_out, render_dir, recrop, flip_test, engine, checkpoint):
+def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
     from tracker.capture import CaptureError, ImageFolderSource
     from tracker.images import process_images
@@ -134,7 +145,6 @@ def images(folder, csv_out, render_dir, recrop, flip_test, engine, checkpoint):
     try:
         total = len(ImageFolderSource(folder).files)
         cascade = _load_cascade(engine, checkpoint)
-        cascade.flip_test = flip_test
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update, recrop=recrop)
     except (CaptureError, SinkError) as exc:

@@ -18,8 +18,7 @@ import numpy as np
 
 from .config import ModelConfig
 from .geometry import crop_matrix, torso_diameters
-from .joints import FLIP_PERMUTATION, NUM_JOINTS
-
+from .joints import NUM_JOINTS
 
 
 @dataclasses.dataclass
@@ -55,14 +54,14 @@ class _CropBuffer:
 
 
 def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: int, out: np.ndarray,
-               bgr: bool = False, flip: bool = False):
+               bgr: bool = False):
     """One warpAffine per crop, written straight into the NCHW RGB batch `out`.
 
     A BGR image is reordered per crop, never as a whole frame (a 720p cvtColor costs more than all crops).
     """
     channels = (2, 1, 0) if bgr else (0, 1, 2)
     for k in range(len(centres)):
-        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size, flip=flip)
+        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size)
         patch = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
         for dst, src in enumerate(channels):
             out[k, dst] = patch[:, :, src]
@@ -70,11 +69,8 @@ def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: 
 
 
 class Cascade:
-    """`flip_test`: stage 1 also sees the mirrored crop and keeps, per person, the sharper of the two answers
-    (twice its cost)."""
-
-    def __init__(self, backend, config: ModelConfig, stages: int | None = None, flip_test: bool = False):
-        self.backend, self.config, self.flip_test = backend, config, flip_test
+    def __init__(self, backend, config: ModelConfig, stages: int | None = None):
+        self.backend, self.config = backend, config
         self.num_stages = config.num_stages if stages is None else min(stages, config.num_stages)
         self._stage1_buf = _CropBuffer(config.stage1_input)
         self._refine_buf = _CropBuffer(config.refiner_input)
@@ -99,22 +95,9 @@ class Cascade:
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32))
 
     def _stage1(self, image, bgr: bool, boxes):
-        p, size = len(boxes), self.config.stage1_input
-        n = 2 * p if self.flip_test else p
-        batch = self._stage1_buf.get(n)
-        fill_crops(image, boxes[:, :2], boxes[:, 2], size, batch[:p], bgr)
-        if not self.flip_test:
-            return self.backend.run(0, batch)
-        fill_crops(image, boxes[:, :2], boxes[:, 2], size, batch[p:], bgr, flip=True)
-        coords, spread = self.backend.run(0, batch)
-        mirrored = coords[p:, FLIP_PERMUTATION] * np.array([-1.0, 1.0], np.float32)
-        mirrored_spread = spread[p:, FLIP_PERMUTATION]
-        # Keep the sharper view (lower mean soft-argmax spread) instead of averaging the two: on 6 % of LSP test
-        # images the views disagree on which side is the person's left, and the mean of such answers is neither
-        # (LSP test, stage 1 PCK@0.2: average 0.767, sharper view 0.775, plain crop 0.769).
-        use_mirror = mirrored_spread.mean(1) < spread[:p].mean(1)
-        return (np.where(use_mirror[:, None, None], mirrored, coords[:p]),
-                np.where(use_mirror[:, None], mirrored_spread, spread[:p]))
+        batch = self._stage1_buf.get(len(boxes))
+        fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.stage1_input, batch, bgr)
+        return self.backend.run(0, batch)
 
     def _torso(self, joints, boxes):
         # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.

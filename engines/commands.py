@@ -34,9 +34,12 @@ def _errors():
 @click.option("--workspace-mb", type=int, default=1024, show_default=True, help="TensorRT builder workspace.")
 @click.option("--int8-stages", default=None,
               help="ONNX Runtime int8: the stages to quantise, e.g. '1' (the rest stay fp32). Default: all.")
+@click.option("--flip-average/--no-flip-average", "stage1_flip", default=None,
+              help="Stage 1 averages its heatmaps with the mirrored crop's (default: as the checkpoint says; "
+                   "--no-flip-average halves stage 1's cost).")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Engine bundle folder to write.")
 def build_engine(checkpoint, backend, precision, calib, calib_images, calib_method, threads, workspace_mb,
-                 int8_stages, out):
+                 int8_stages, stage1_flip, out):
     """Export CHECKPOINT (default: the shipped one) to an engine bundle: one engine per stage + manifest.json."""
     from .export import export_bundle
 
@@ -52,7 +55,7 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
     try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
                              calib_images=calib_images, calib_method=calib_method, threads=threads,
-                             int8_stages=stages,
+                             int8_stages=stages, stage1_flip=stage1_flip,
                              workspace_bytes=workspace_mb << 20, log=lambda m: click.echo(m, err=True))
     except _errors() as exc:
         raise click.ClickException(str(exc))

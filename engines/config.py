@@ -20,6 +20,12 @@ class ModelConfig:
     head_channels: int = 64
     sigma: float = 1.5                 # refiner crop side = sigma x torso diameter (the paper: 2.0 on LSP)
     num_stages: int = 3
+    # Inference-time decoding (no retraining): soft-argmax over the cells within this many of each heatmap's
+    # peak (0 = the whole map, as trained), and each stage averaging its heatmaps with the mirrored crop's.
+    decode_window: int = 0
+    refiner_decode_window: int = 0
+    stage1_flip: bool = False
+    refiner_flip: bool = False
     joint_names: tuple = JOINT_NAMES
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
     # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.

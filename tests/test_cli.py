@@ -107,17 +107,3 @@ def test_eval_says_whether_it_recropped_and_padded(lsp_data, tiny_checkpoint):
                                     "--checkpoint", tiny_checkpoint])
     assert once.exit_code == 0, once.output
     assert "one pass" in once.output and "padded 1.5x" in once.output
-
-
-def test_images_flip_test_writes_rows_that_differ_from_the_plain_run(fake_lsp, tiny_checkpoint, tmp_path):
-    folder = os.path.join(fake_lsp, "images")
-    tables = []
-    for name, extra in (("plain", []), ("flip", ["--flip-test"])):
-        out = tmp_path / f"{name}.csv"
-        result = CliRunner().invoke(cli, ["images", folder, "--csv", str(out), "--no-recrop",
-                                          "--checkpoint", tiny_checkpoint] + extra)
-        assert result.exit_code == 0, result.output
-        rows = list(csv.reader(open(out)))[1:]
-        assert len(rows) == 12
-        tables.append(np.array([r[3:] for r in rows], float))
-    assert not np.allclose(tables[0], tables[1])     # the mirrored view was seen and chosen at least once

