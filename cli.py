@@ -70,24 +70,29 @@ def train(tiny, export, **options):
         click.echo(f"ONNX Runtime bundle: {bundle}")
 
 
-def _load_cascade(engine, checkpoint):
-    """A built engine bundle (--engine), a torch checkpoint (--checkpoint), or the shipped default."""
+def _load_cascade(engine, checkpoint, stills: bool = False):
+    """A built engine bundle (--engine), a torch checkpoint (--checkpoint), or the shipped default (for still
+    images its mirror-view build)."""
     from tracker.commands import load_cascade
 
-    return load_cascade(checkpoint or engine)
+    return load_cascade(checkpoint or engine, stills=stills)
 
 
 engine_option = click.option("--engine", type=click.Path(), default=None,
                              help="A built engine bundle (default: the shipped model on ONNX Runtime, CPU).")
+stills_engine_option = click.option(
+    "--engine", type=click.Path(), default=None,
+    help="A built engine bundle (default: the shipped model's mirror-view build, models/deeppose_lsp/onnx_mirror, "
+         "on ONNX Runtime, CPU).")
 checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None,
                                  help="Run a torch checkpoint directly (needs the train extra).")
 
 
 def _decoding(cfg) -> str:
     """How the model decodes its heatmaps, for report headers."""
-    parts = (["stage 1 flip-averaged"] if cfg.stage1_flip else []) + (["refiners flip-averaged"] if cfg.refiner_flip else [])
-    if cfg.decode_window:
-        parts.append(f"peak window {cfg.decode_window}")
+    parts = [name for name, on in (("stage 1 flip-averaged", cfg.stage1_flip),
+                                   ("refiners flip-averaged", cfg.refiner_flip),
+                                   (f"peak window {cfg.decode_window}", cfg.decode_window)) if on]
     return "".join(f", {p}" for p in parts)
 
 
@@ -99,7 +104,7 @@ def _decoding(cfg) -> str:
               help="Run again on the box around each answer while it moves, as `images` does (up to 3 passes).")
 @click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
               help="Centre each image on a black canvas this many times its size (a smaller person).")
-@engine_option
+@stills_engine_option
 @checkpoint_option
 def evaluate(data, limit, recrop, pad, engine, checkpoint):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
@@ -113,7 +118,7 @@ def evaluate(data, limit, recrop, pad, engine, checkpoint):
         test = lsp_test(lsp_root)
         if limit:
             test = test.subset(range(min(limit, len(test))))
-        cascade = _load_cascade(engine, checkpoint)
+        cascade = _load_cascade(engine, checkpoint, stills=True)
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
             passes = []
             per_stage = predict_set(cascade, test, progress=bar.update, recrop=recrop, pad=pad, passes=passes)
@@ -134,7 +139,7 @@ def evaluate(data, limit, recrop, pad, engine, checkpoint):
 @click.option("--recrop/--no-recrop", default=True, show_default=True,
               help="Run again on the box around the answer while it moves (up to 3 passes): a person who fills "
                    "only part of the image is found at a useful size.")
-@engine_option
+@stills_engine_option
 @checkpoint_option
 def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
@@ -144,7 +149,7 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
 
     try:
         total = len(ImageFolderSource(folder).files)
-        cascade = _load_cascade(engine, checkpoint)
+        cascade = _load_cascade(engine, checkpoint, stills=True)
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update, recrop=recrop)
     except (CaptureError, SinkError) as exc:

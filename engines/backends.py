@@ -1,6 +1,7 @@
 """Pick a backend and make a cascade from an engine bundle or a checkpoint.
 
     load_cascade()                         the shipped model on ONNX Runtime, CPU (no torch imported)
+    load_cascade(stills=True)              the same with stage 1's mirror view (still images: slower, more accurate)
     load_cascade("engines/int8")           a built bundle, on the backend it was built for
     make_backend("torch", "models/deeppose_lsp/checkpoint.pt", device="cuda", half=True, cuda_graphs=True)
 
@@ -18,6 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL_DIR = os.path.join(REPO, "models", "deeppose_lsp")
 DEFAULT_CHECKPOINT = os.path.join(DEFAULT_MODEL_DIR, "checkpoint.pt")
 DEFAULT_BUNDLE = os.path.join(DEFAULT_MODEL_DIR, "onnx")
+STILLS_BUNDLE = os.path.join(DEFAULT_MODEL_DIR, "onnx_mirror")   # the default of `images` and `eval`
 BACKENDS = ("onnxruntime", "tensorrt", "torch")
 TORCH_HINT = "pip install 'pose-track[train]'"
 OPTIONS = {"onnxruntime": ("device", "threads", "io_binding", "spinning"), "tensorrt": ("verbose",),
@@ -81,12 +83,15 @@ def _torch_backend(path: str, device: str = "cpu", half: bool = False, cuda_grap
     return runner
 
 
-def load_cascade(engine_path: str | None = None, backend: str | None = None, **options) -> Cascade:
-    """A Cascade over an engine bundle (default: the shipped ONNX Runtime bundle) or a checkpoint (torch)."""
-    path = engine_path or DEFAULT_BUNDLE
+def load_cascade(engine_path: str | None = None, backend: str | None = None, stills: bool = False,
+                 **options) -> Cascade:
+    """A Cascade over an engine bundle or a checkpoint (torch). Default: the shipped ONNX Runtime bundle; with
+    `stills`, its mirror-view build (stage 1 at twice the cost, for still images, where time matters less)."""
+    path = engine_path or (STILLS_BUNDLE if stills else DEFAULT_BUNDLE)
     if engine_path is None and not os.path.isdir(path):
+        flag = "--flip-average" if stills else "--no-flip-average"
         raise BundleError(f"the shipped model is missing ({path}); build it with `pose-track build-engine "
-                          f"{DEFAULT_CHECKPOINT} -o {path}` or pass --engine")
+                          f"{DEFAULT_CHECKPOINT} {flag} -o {path}` or pass --engine")
     runner = make_backend(backend, path, **options)
     stages = len(runner.manifest["stages"]) if runner.manifest else None
     return Cascade(runner, runner.config, stages=stages)

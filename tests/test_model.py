@@ -40,8 +40,9 @@ def test_peak_window_keeps_the_stronger_of_two_modes():
     logits = torch.full((1, 14, 8, 8), -50.0)
     logits[0, :, 2, 1] = 10.0                     # the stronger mode
     logits[0, :, 2, 6] = 9.0                      # a second limb, five cells away
-    whole, _ = soft_argmax(logits, 64, 8)
-    local, _ = soft_argmax(logits, 64, 8, window=2)
+    whole, whole_spread = soft_argmax(logits, 64, 8)
+    local, local_spread = soft_argmax(logits, 64, 8, window=2)
+    assert torch.equal(whole_spread, local_spread)    # the spread (the confidence's input) is the whole map's
     x1, x6 = (1 * 8 + 3.5 - 31.5) / 64, (6 * 8 + 3.5 - 31.5) / 64
     assert x1 < float(whole[0, 0, 0]) < x6 - 0.1  # the whole map's mean lies between the two limbs
     assert float(local[0, 0, 0]) == pytest.approx(x1, abs=1e-4)

@@ -29,15 +29,15 @@ from .sinks import CsvSink, NdjsonSink, SinkError, UdpSink, close_all
 from .smoothing import MODES
 
 
-def load_cascade(engine):
-    """The model (engines.backends.load_cascade: a bundle, a checkpoint, or the shipped default), imported
-    lazily; one-line ClickException on failure."""
+def load_cascade(engine, stills: bool = False):
+    """The model (engines.backends.load_cascade: a bundle, a checkpoint, or the shipped default; `stills`: its
+    mirror-view build), imported lazily; one-line ClickException on failure."""
     try:
         from engines.backends import load_cascade as _load
     except ImportError as e:
         raise click.ClickException(f"the model runtime is not available ({e})") from None
     try:
-        return _load(engine)
+        return _load(engine, stills=stills)
     except click.ClickException:
         raise
     except Exception as e:  # noqa: BLE001 - any load failure becomes one line for the user
