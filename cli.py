@@ -25,8 +25,9 @@ def cli():
 @click.option("--loss", type=click.Choice(["l1", "l2"]), default="l1", show_default=True)
 @click.option("--heatmap-weight", default=0.0, show_default=True,
               help="Weight of the heatmap shape loss (KL to a Gaussian at the joint) for integral heads.")
-@click.option("--init-from", type=click.Path(), default=None,
-              help="Start a new run from this checkpoint's weights (those whose shapes fit).")
+@click.option("--init-from", type=click.Path(), multiple=True,
+              help="Start a new run from this checkpoint's weights (those whose shapes fit); repeated: from the "
+                   "mean of their weights (checkpoints of one lineage).")
 @click.option("--refit", is_flag=True,
               help="A finished run: redo the fits made after training (refinement gains, confidence).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",
@@ -43,6 +44,8 @@ def cli():
               help="At inference, stage 1 averages its heatmaps with the mirrored crop's (twice its cost).")
 @click.option("--refiner-flip-average/--no-refiner-flip-average", "refiner_flip", default=False, show_default=True,
               help="The same for the refiners.")
+@click.option("--scales", "stage1_scales", default="", show_default=True,
+              help="With --flip-average: more stage-1 input sizes read at inference, e.g. '224,160'.")
 @click.option("--cache-size", default=224, show_default=True, help="Side of the cached training crops (px).")
 @click.option("--max-images", type=int, default=None, help="Train on a subset of this many images.")
 @click.option("--tiny", is_flag=True, help="A seconds-long configuration for tests.")
@@ -55,6 +58,11 @@ def train(tiny, export, **options):
     from training.train import TINY, TrainConfig, Trainer
 
     values = {k: v for k, v in options.items() if v is not None}
+    values["init_from"] = list(options["init_from"]) or None
+    try:
+        values["stage1_scales"] = tuple(int(v) for v in options["stage1_scales"].split(",") if v.strip())
+    except ValueError:
+        raise click.UsageError(f"--scales takes input sizes like '224,160', not {options['stage1_scales']!r}")
     if tiny:
         values.update({k: v for k, v in TINY.items() if k not in ("max_images",) or options["max_images"] is None})
     cfg = TrainConfig(**values)

@@ -37,9 +37,12 @@ def _errors():
 @click.option("--flip-average/--no-flip-average", "stage1_flip", default=None,
               help="Stage 1 averages its heatmaps with the mirrored crop's (default: as the checkpoint says; "
                    "--no-flip-average halves stage 1's cost).")
+@click.option("--scales", default=None,
+              help="With the mirror view: more stage-1 input sizes, e.g. '224,160' (each with its mirror; heatmaps "
+                   "averaged; 'none' for the main size only). Default: as the checkpoint says.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Engine bundle folder to write.")
 def build_engine(checkpoint, backend, precision, calib, calib_images, calib_method, threads, workspace_mb,
-                 int8_stages, stage1_flip, out):
+                 int8_stages, stage1_flip, scales, out):
     """Export CHECKPOINT (default: the shipped one) to an engine bundle: one engine per stage + manifest.json."""
     from .export import export_bundle
 
@@ -53,9 +56,16 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
     except ValueError:
         raise click.UsageError(f"--int8-stages takes stage numbers like '1' or '1,2', not {int8_stages!r}")
     try:
+        sizes = None if scales is None else () if scales.strip().lower() == "none" else \
+            tuple(int(v) for v in scales.split(",") if v.strip())
+    except ValueError:
+        raise click.UsageError(f"--scales takes input sizes like '224,160' or 'none', not {scales!r}")
+    if sizes and any(v % 32 for v in sizes):
+        raise click.UsageError(f"--scales: each size must be a multiple of 32 (the backbone's stride), not {scales!r}")
+    try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
                              calib_images=calib_images, calib_method=calib_method, threads=threads,
-                             int8_stages=stages, stage1_flip=stage1_flip,
+                             int8_stages=stages, stage1_flip=stage1_flip, stage1_scales=sizes,
                              workspace_bytes=workspace_mb << 20, log=lambda m: click.echo(m, err=True))
     except _errors() as exc:
         raise click.ClickException(str(exc))

@@ -26,6 +26,9 @@ class ModelConfig:
     refiner_decode_window: int = 0
     stage1_flip: bool = False
     refiner_flip: bool = False
+    # With stage1_flip: more input sizes at which stage 1 also reads the crop (and its mirror), resized in the
+    # graph; their heatmaps are resized to the main grid and averaged in. () = the main size only.
+    stage1_scales: tuple = ()
     joint_names: tuple = JOINT_NAMES
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
     # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.
@@ -41,6 +44,7 @@ class ModelConfig:
         d = dataclasses.asdict(self)
         d["joint_names"] = list(self.joint_names)
         d["mean"], d["std"], d["confidence"] = list(self.mean), list(self.std), list(self.confidence)
+        d["stage1_scales"] = list(self.stage1_scales)
         d["refine_gain"] = [list(g) for g in self.refine_gain]
         return d
 
@@ -51,7 +55,7 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         d = dict(d)
-        for key in ("joint_names", "mean", "std", "confidence"):
+        for key in ("joint_names", "mean", "std", "confidence", "stage1_scales"):
             if key in d:
                 d[key] = tuple(d[key])
         if "refine_gain" in d:

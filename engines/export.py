@@ -92,7 +92,7 @@ def _compare(a_backend, b_backend, crops_per_stage, limit: int = 256) -> list:
 def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", calib: str | None = None,
                   backend: str = "onnxruntime", *, calib_images: int = CALIB_IMAGES, calib_method: str = "minmax",
                   stages: int | None = None, workspace_bytes: int | None = None, threads: int | None = None,
-                  int8_stages=None, stage1_flip: bool | None = None, log=None) -> str:
+                  int8_stages=None, stage1_flip: bool | None = None, stage1_scales=None, log=None) -> str:
     """Export the checkpoint's stages into the bundle folder out_dir; returns out_dir.
 
     precision: fp32 | int8 (onnxruntime), fp32 | fp16 | int8 (tensorrt). INT8 calibrates on `calib`, an image
@@ -101,6 +101,7 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     threads: ONNX Runtime threads for the checks and the calibration (None = all cores).
     int8_stages: with onnxruntime int8, the stage numbers to quantise (None = all); the others stay fp32.
     stage1_flip: override the checkpoint's stage-1 flip averaging in this bundle (False: half the stage-1 cost).
+    stage1_scales: override the extra stage-1 input sizes of the flip averaging (a tuple; () for none).
     """
     import torch
 
@@ -123,6 +124,8 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     cfg = payload["config"]
     if stage1_flip is not None:
         cfg.stage1_flip = stage1_flip
+    if stage1_scales is not None:
+        cfg.stage1_scales = tuple(int(v) for v in stage1_scales)
     sha = file_sha256(checkpoint_path)
     n_stages = cfg.num_stages if stages is None else max(1, min(stages, cfg.num_stages))
     model = build_model(payload)

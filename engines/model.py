@@ -211,12 +211,14 @@ class _StageNet(nn.Module):
     its mirror image's (`flip_average`, at inference only, integral heads only)."""
 
     flip_average = False
+    extra_sizes = ()
 
-    def _enable_flip_average(self, input_size: int, stride: int):
+    def _enable_flip_average(self, input_size: int, stride: int, extra_sizes=()):
         """Constant index tensors (not ranges computed from traced shapes, which the ONNX export gets wrong)."""
-        self.flip_average = True
-        self.register_buffer("mirror_pixels", torch.arange(input_size - 1, -1, -1), persistent=False)
-        self.register_buffer("mirror_cells", torch.arange(input_size // stride - 1, -1, -1), persistent=False)
+        self.flip_average, self.input_size, self.extra_sizes = True, input_size, tuple(int(v) for v in extra_sizes)
+        for size in (input_size,) + self.extra_sizes:
+            self.register_buffer(f"mirror_pixels_{size}", torch.arange(size - 1, -1, -1), persistent=False)
+            self.register_buffer(f"mirror_cells_{size}", torch.arange(size // stride - 1, -1, -1), persistent=False)
         self.register_buffer("mirror_joints", torch.tensor(FLIP_PERMUTATION), persistent=False)
 
     def forward(self, x, with_logits: bool = False):
@@ -225,17 +227,28 @@ class _StageNet(nn.Module):
             return self.head(self.backbone(self.norm(x)), with_logits)
         return self._flip_averaged(x, with_logits)
 
+    def _view_pair(self, x, size: int):
+        """Mean logits of the crop (`size` px) and of its mirror image, mirrored back."""
+        both = torch.cat([x, x.index_select(3, getattr(self, f"mirror_pixels_{size}"))], 0)
+        logits = self.head.logits(self.backbone(self.norm(both)))
+        _, j, h, w = logits.shape
+        views = logits.reshape(2, -1, j, h, w)      # a reshape, not a slice at the traced batch size
+        mirrored = views[1].index_select(1, self.mirror_joints).index_select(3, getattr(self, f"mirror_cells_{size}"))
+        return 0.5 * (views[0] + mirrored)
+
     def _flip_averaged(self, x, with_logits: bool):
         """The crop and its mirror image in one batch; the mirror's heatmaps are mirrored back (columns reversed,
         left and right joints exchanged) and the two views' logits averaged before decoding. Averaging maps
         rather than coordinates keeps one mode where the views disagree on which side is the person's left.
-        index_select rather than flip: a Gather, which every ONNX consumer supports."""
-        both = torch.cat([x, x.index_select(3, self.mirror_pixels)], 0)
-        logits = self.head.logits(self.backbone(self.norm(both)))
-        _, j, h, w = logits.shape
-        views = logits.reshape(2, -1, j, h, w)      # a reshape, not a slice at the traced batch size
-        mirrored = views[1].index_select(1, self.mirror_joints).index_select(3, self.mirror_cells)
-        logits = 0.5 * (views[0] + mirrored)
+        index_select rather than flip: a Gather, which every ONNX consumer supports. Each extra size reads the
+        same crop resized in the graph; its grid is resized back to the main one (align_corners=False keeps pixel
+        and cell centres where the crop-normalised coordinates put them) and averaged in."""
+        logits = self._view_pair(x, self.input_size)
+        for size in self.extra_sizes:
+            other = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+            other = self._view_pair(other, size)
+            logits = logits + F.interpolate(other, size=logits.shape[2:], mode="bilinear", align_corners=False)
+        logits = logits / (1 + len(self.extra_sizes))
         coords, spread = self.head.decode(logits)
         return (coords, spread, logits) if with_logits else (coords, spread)
 
@@ -249,7 +262,7 @@ class Stage1Net(_StageNet):
             self.head = FPNHeatmapHead(self.backbone.tap_channels, cfg.head_channels, cfg.stage1_input, 8,
                                        cfg.decode_window)
             if cfg.stage1_flip:
-                self._enable_flip_average(cfg.stage1_input, 8)
+                self._enable_flip_average(cfg.stage1_input, 8, cfg.stage1_scales)
         elif cfg.stage1_head in ("fc", "grid"):
             self.backbone = Lite0Backbone(16, (15,))
             cells = (cfg.stage1_input // 32) ** 2

@@ -242,6 +242,10 @@ def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_pat
         plain, _ = model[0].head(model[0].backbone(model[0].norm(torch.from_numpy(x))))
     oc, _ = backend.run(0, x)
     assert np.abs(oc - tc.numpy()).max() <= 1e-3 and np.abs(oc - plain.numpy()).max() > 1e-2
+    scaled = export_bundle(path, str(tmp_path / "scaled"), stages=1, threads=1, stage1_scales=(96,))
+    assert read_manifest(scaled)["model_config"]["stage1_scales"] == [96]
+    sc, _ = load_bundle(scaled, threads=1)[0].run(0, x)       # the export checked parity with torch itself
+    assert np.abs(sc - oc).max() > 1e-3
     fast = export_bundle(path, str(tmp_path / "fast"), stages=1, threads=1, stage1_flip=False)
     assert read_manifest(fast)["model_config"]["stage1_flip"] is False
     fc, _ = load_bundle(fast, threads=1)[0].run(0, x)

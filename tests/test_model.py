@@ -54,11 +54,11 @@ def _mirror(coords):
     return coords[:, list(FLIP_PERMUTATION)] * torch.tensor([-1.0, 1.0])
 
 
-@pytest.mark.parametrize("stage", [0, 1])
-def test_flip_averaging_answers_a_mirrored_crop_with_the_mirrored_pose(stage):
+@pytest.mark.parametrize("stage,scales", [(0, ()), (0, (96, 32)), (1, ())])
+def test_flip_averaging_answers_a_mirrored_crop_with_the_mirrored_pose(stage, scales):
     torch.manual_seed(0)
     cfg = ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=5, num_stages=2, decode_window=2,
-                      refiner_decode_window=2, stage1_flip=True, refiner_flip=True)
+                      refiner_decode_window=2, stage1_flip=True, refiner_flip=True, stage1_scales=scales)
     net = build_stages(cfg)[stage].eval()
     size = 64 if stage == 0 else 32
     x = torch.rand(3, 3, size, size) * 255

@@ -128,3 +128,18 @@ def test_zero_epochs_keep_the_weights_and_inference_settings_may_change_on_resum
     from engines.checkpoint import CheckpointError
     with pytest.raises(CheckpointError):
         Trainer(TrainConfig(**{**base, "stage1_input": 96}, out=str(tmp_path / "b")), log=lambda m: None)
+
+
+def test_init_from_several_checkpoints_starts_from_the_mean_of_their_weights(fake_lsp, tmp_path):
+    base = {**TINY, "data": fake_lsp, "cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2,
+            "epochs": 0.01, "refiner_epochs": 0.01, "bank_images": 4}
+    paths = [Trainer(TrainConfig(**{**base, "seed": seed}, out=str(tmp_path / f"r{seed}")), log=lambda m: None).run()
+             for seed in (0, 1)]
+    soup = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0}, out=str(tmp_path / "soup"),
+                               init_from=paths), log=lambda m: None)
+    from engines.checkpoint import load_checkpoint
+    a, b = (load_checkpoint(p)["stages"][0] for p in paths)
+    mine = soup.model[0].state_dict()
+    key = "head.heatmap.weight"
+    assert not torch.equal(a[key], b[key])
+    assert torch.allclose(mine[key], (a[key] + b[key]) / 2)

@@ -42,7 +42,7 @@ class TrainConfig:
     loss: str = "l1"
     heatmap_weight: float = 0.0     # weight of the heatmap shape loss (integral heads; 0 = coordinates only)
     refit: bool = False             # a finished run: redo the fits made after training (gains, confidence)
-    init_from: str | None = None    # a checkpoint whose matching weights start a fresh run (fine-tuning)
+    init_from: str | list | None = None   # checkpoint(s) whose matching weights start a fresh run; several: their mean
     max_images: int | None = None   # a subset of the training set (tiny runs)
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
     bank_images: int = 2000         # training images used to measure a stage's error distribution
@@ -61,18 +61,19 @@ class TrainConfig:
     refiner_decode_window: int = 0
     stage1_flip: bool = False
     refiner_flip: bool = False
+    stage1_scales: tuple = ()
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(stage1_head=self.stage1_head, stage1_input=self.stage1_input,
                            refiner_input=self.refiner_input, refiner_blocks=self.refiner_blocks,
                            sigma=self.sigma, num_stages=self.num_stages, decode_window=self.decode_window,
                            refiner_decode_window=self.refiner_decode_window, stage1_flip=self.stage1_flip,
-                           refiner_flip=self.refiner_flip)
+                           refiner_flip=self.refiner_flip, stage1_scales=tuple(self.stage1_scales))
 
 
 FITTED_AFTER_TRAINING = ("confidence", "refine_gain")
 # How the trained networks are run, not what they learned: a resumed run may change these freely.
-INFERENCE_ONLY = ("decode_window", "refiner_decode_window", "stage1_flip", "refiner_flip")
+INFERENCE_ONLY = ("decode_window", "refiner_decode_window", "stage1_flip", "refiner_flip", "stage1_scales")
 
 TINY = dict(epochs=1, refiner_epochs=1, batch_size=8, refiner_batch_images=4, max_images=24, val_images=8,
             bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False, cache_dir=None)
@@ -94,6 +95,11 @@ class _Prefetch:
     def __iter__(self):
         while (item := self.q.get()) is not None:
             yield item
+
+
+def torch_mean(tensors: list):
+    import torch
+    return torch.stack([t.float() for t in tensors]).mean(0)
 
 
 def _to_tensor(crops: np.ndarray):
@@ -163,19 +169,25 @@ class Trainer:
                 for stage in self.model:
                     stage.backbone.load_imagenet()
             if cfg.init_from:
-                self._init_from(cfg.init_from)
+                self._init_from([cfg.init_from] if isinstance(cfg.init_from, str) else list(cfg.init_from))
 
-    def _init_from(self, path: str):
-        """Start from another run's weights wherever the tensors fit (a new input size keeps every weight)."""
-        payload = load_checkpoint(path)
-        for i, (stage, saved) in enumerate(zip(self.model, payload["stages"])):
+    def _init_from(self, paths: list):
+        """Start from other runs' weights wherever the tensors fit (a new input size keeps every weight). Several
+        checkpoints: the mean of their weights (runs of one lineage, e.g. a run and its fine-tune: a "model soup")."""
+        payloads = [load_checkpoint(p) for p in paths]
+        for i, stage in enumerate(self.model):
             own = stage.state_dict()
-            fits = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+            saved = [p["stages"][i] for p in payloads if i < len(p["stages"])]
+            fits = {}
+            for k, v in own.items():
+                found = [s[k] for s in saved if k in s and s[k].shape == v.shape]
+                if found:
+                    fits[k] = (torch_mean(found) if v.is_floating_point() else found[0]).to(v.dtype)
             own.update(fits)
             stage.load_state_dict(own)
-            self.log(f"stage {i + 1}: {len(fits)} of {len(own)} tensors from {path}")
-            if not fits:
-                raise CheckpointError(f"{path}: no weights fit stage {i + 1} of this model config")
+            self.log(f"stage {i + 1}: {len(fits)} of {len(own)} tensors from {', '.join(paths)}")
+            if not fits and saved:
+                raise CheckpointError(f"{', '.join(paths)}: no weights fit stage {i + 1} of this model config")
 
     @property
     def fit_phase(self) -> int:
