@@ -250,3 +250,12 @@ def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_pat
     assert read_manifest(fast)["model_config"]["stage1_flip"] is False
     fc, _ = load_bundle(fast, threads=1)[0].run(0, x)
     assert np.abs(fc - oc).max() > 1e-2
+
+
+def test_build_engine_refuses_bad_scales_in_one_line(tiny_checkpoint, tmp_path):
+    from click.testing import CliRunner
+    from engines.commands import build_engine
+
+    for bad, says in (("abc", "input sizes like"), ("100", "multiple of 32")):
+        result = CliRunner().invoke(build_engine, [tiny_checkpoint, "--scales", bad, "-o", str(tmp_path / "b")])
+        assert result.exit_code != 0 and says in result.output and "Traceback" not in result.output
