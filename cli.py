@@ -54,15 +54,16 @@ def cli():
 def train(tiny, export, **options):
     """Train the cascade (stage 1, then each refiner); resumes from OUT/checkpoint.pt."""
     from engines.checkpoint import CheckpointError
+    from engines.config import parse_sizes
     from training.datasets import DatasetError
     from training.train import TINY, TrainConfig, Trainer
 
     values = {k: v for k, v in options.items() if v is not None}
     values["init_from"] = list(options["init_from"]) or None
     try:
-        values["stage1_scales"] = tuple(int(v) for v in options["stage1_scales"].split(",") if v.strip())
-    except ValueError:
-        raise click.UsageError(f"--scales takes input sizes like '224,160', not {options['stage1_scales']!r}")
+        values["stage1_scales"] = parse_sizes(options["stage1_scales"])
+    except ValueError as exc:
+        raise click.UsageError(str(exc))
     if tiny:
         values.update({k: v for k, v in TINY.items() if k not in ("max_images",) or options["max_images"] is None})
     cfg = TrainConfig(**values)

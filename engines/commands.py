@@ -7,6 +7,7 @@ import os
 import click
 
 from .backends import DEFAULT_BUNDLE, DEFAULT_CHECKPOINT
+from .config import parse_sizes
 
 def _errors():
     """The one-line exceptions of the engines and calibration packages, turned into ClickException."""
@@ -56,12 +57,9 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
     except ValueError:
         raise click.UsageError(f"--int8-stages takes stage numbers like '1' or '1,2', not {int8_stages!r}")
     try:
-        sizes = None if scales is None else () if scales.strip().lower() == "none" else \
-            tuple(int(v) for v in scales.split(",") if v.strip())
-    except ValueError:
-        raise click.UsageError(f"--scales takes input sizes like '224,160' or 'none', not {scales!r}")
-    if sizes and any(v % 32 for v in sizes):
-        raise click.UsageError(f"--scales: each size must be a multiple of 32 (the backbone's stride), not {scales!r}")
+        sizes = None if scales is None else parse_sizes(scales)
+    except ValueError as exc:
+        raise click.UsageError(str(exc))
     try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
                              calib_images=calib_images, calib_method=calib_method, threads=threads,

@@ -64,3 +64,16 @@ class ModelConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def parse_sizes(text: str) -> tuple:
+    """The `--scales` option: '224,160' -> (224, 160); '' or 'none' -> (). ValueError with a one-line message."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        sizes = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"--scales takes input sizes like '224,160' or 'none', not {text!r}") from None
+    if any(v % 32 for v in sizes):
+        raise ValueError(f"--scales: each size must be a multiple of 32 (the backbone's stride), not {text!r}")
+    return sizes

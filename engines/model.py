@@ -215,7 +215,7 @@ class _StageNet(nn.Module):
 
     def _enable_flip_average(self, input_size: int, stride: int, extra_sizes=()):
         """Constant index tensors (not ranges computed from traced shapes, which the ONNX export gets wrong)."""
-        self.flip_average, self.input_size, self.extra_sizes = True, input_size, tuple(int(v) for v in extra_sizes)
+        self.flip_average, self.extra_sizes = True, tuple(int(v) for v in extra_sizes)
         for size in (input_size,) + self.extra_sizes:
             self.register_buffer(f"mirror_pixels_{size}", torch.arange(size - 1, -1, -1), persistent=False)
             self.register_buffer(f"mirror_cells_{size}", torch.arange(size // stride - 1, -1, -1), persistent=False)
@@ -243,7 +243,7 @@ class _StageNet(nn.Module):
         index_select rather than flip: a Gather, which every ONNX consumer supports. Each extra size reads the
         same crop resized in the graph; its grid is resized back to the main one (align_corners=False keeps pixel
         and cell centres where the crop-normalised coordinates put them) and averaged in."""
-        logits = self._view_pair(x, self.input_size)
+        logits = self._view_pair(x, self.head.input_size)
         for size in self.extra_sizes:
             other = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
             other = self._view_pair(other, size)

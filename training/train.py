@@ -97,11 +97,6 @@ class _Prefetch:
             yield item
 
 
-def torch_mean(tensors: list):
-    import torch
-    return torch.stack([t.float() for t in tensors]).mean(0)
-
-
 def _to_tensor(crops: np.ndarray):
     import torch
     return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
@@ -137,8 +132,7 @@ class Trainer:
             state = payload["train_state"]
             saved, wanted = payload["config"].to_dict(), self.model_cfg.to_dict()
             refiner_keys = {"refiner_input", "refiner_blocks", "sigma", "num_stages"}
-            changed = {k for k in wanted if saved.get(k) != wanted[k]
-                       and k not in FITTED_AFTER_TRAINING + INFERENCE_ONLY}
+            changed = {k for k in wanted if saved[k] != wanted[k] and k not in FITTED_AFTER_TRAINING + INFERENCE_ONLY}
             refiners_untouched = state["phase"] <= 1 or (state["phase"] == 2 and state["epoch_step"] == 0)
             if changed and not (changed <= refiner_keys and refiners_untouched):
                 raise CheckpointError(f"{self.ckpt_path} was trained with another model config "
@@ -174,6 +168,8 @@ class Trainer:
     def _init_from(self, paths: list):
         """Start from other runs' weights wherever the tensors fit (a new input size keeps every weight). Several
         checkpoints: the mean of their weights (runs of one lineage, e.g. a run and its fine-tune: a "model soup")."""
+        import torch
+
         payloads = [load_checkpoint(p) for p in paths]
         for i, stage in enumerate(self.model):
             own = stage.state_dict()
@@ -182,7 +178,8 @@ class Trainer:
             for k, v in own.items():
                 found = [s[k] for s in saved if k in s and s[k].shape == v.shape]
                 if found:
-                    fits[k] = (torch_mean(found) if v.is_floating_point() else found[0]).to(v.dtype)
+                    mean = torch.stack([t.float() for t in found]).mean(0) if v.is_floating_point() else found[0]
+                    fits[k] = mean.to(v.dtype)
             own.update(fits)
             stage.load_state_dict(own)
             self.log(f"stage {i + 1}: {len(fits)} of {len(own)} tensors from {', '.join(paths)}")
