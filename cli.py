@@ -28,6 +28,11 @@ def cli():
 @click.option("--init-from", type=click.Path(), multiple=True,
               help="Start a new run from this checkpoint's weights (those whose shapes fit); repeated: from the "
                    "mean of their weights (checkpoints of one lineage).")
+@click.option("--clean-labels", type=click.Path(), default=None,
+              help="An engine bundle or checkpoint whose answers repair the crowd (LSP-extended) labels: images "
+                   "whose left and right are exchanged, joints placed far off (left out of the loss).")
+@click.option("--clean-max-error", default=0.75, show_default=True,
+              help="With --clean-labels: drop crowd-labelled joints this many torso diameters from its answer.")
 @click.option("--refit", is_flag=True,
               help="A finished run: redo the fits made after training (refinement gains, confidence).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",

@@ -18,6 +18,7 @@ def test_lsp_layout_marks_every_joint_valid(tmp_path):
     data = load_folder(str(tmp_path))
     assert data.joints.shape == (5, 14, 2) and data.valid.all()
     assert data.paths[0].endswith("im0001.jpg")
+    assert not data.crowd.any()
 
 
 def test_lspet_layout_masks_invisible_and_junk_joints(tmp_path):
@@ -27,6 +28,7 @@ def test_lspet_layout_masks_invisible_and_junk_joints(tmp_path):
     _write(tmp_path, arr)
     data = load_folder(str(tmp_path))
     assert not data.valid[0, 2] and not data.valid[1, 4] and data.valid.sum() == 14 * 3 - 2
+    assert data.crowd.all()       # LSP-extended's labels come from Mechanical Turk
 
 
 def test_unexpected_shape_is_a_clear_error(tmp_path):
@@ -47,3 +49,5 @@ def test_real_lsp_and_lspet_layouts(lsp_data):
     data = training_set(os.path.dirname(lsp_data))
     assert len(data) == 11000
     assert data.valid[:1000].all() and 0.7 < data.valid[1000:].mean() < 1.0
+    assert not data.crowd[:1000].any() and data.crowd[1000:].all()
+    assert list(data.subset([5, 2000]).crowd) == [False, True]

@@ -2,6 +2,7 @@
 
 - lsp/joints.mat:   `joints` 3 x 14 x 2000, third row 1 = occluded (every joint is annotated: all valid).
 - lspet/joints.mat: `joints` 14 x 3 x 10000, third column 1 = visible (0 may carry junk: masked out).
+  Its labels come from Mechanical Turk (`crowd`), LSP's from the dataset's authors.
 """
 from __future__ import annotations
 
@@ -20,18 +21,23 @@ class PoseSet:
     paths: list
     joints: np.ndarray     # (N, 14, 2) float32 pixels
     valid: np.ndarray      # (N, 14) bool: counted in the loss / metrics
+    crowd: np.ndarray = None   # (N,) bool: labelled by crowd workers (LSP-extended), not by the dataset's authors
+
+    def __post_init__(self):
+        if self.crowd is None:
+            self.crowd = np.zeros(len(self.paths), bool)
 
     def __len__(self):
         return len(self.paths)
 
     def subset(self, index) -> "PoseSet":
         index = np.asarray(index)
-        return PoseSet([self.paths[i] for i in index], self.joints[index], self.valid[index])
+        return PoseSet([self.paths[i] for i in index], self.joints[index], self.valid[index], self.crowd[index])
 
     @staticmethod
     def concat(sets) -> "PoseSet":
         return PoseSet(sum((s.paths for s in sets), []), np.concatenate([s.joints for s in sets]),
-                       np.concatenate([s.valid for s in sets]))
+                       np.concatenate([s.valid for s in sets]), np.concatenate([s.crowd for s in sets]))
 
 
 def _load_mat(path: str) -> np.ndarray:
@@ -50,11 +56,11 @@ def _load_mat(path: str) -> np.ndarray:
 def _lsp_layout(joints: np.ndarray, path: str):
     if joints.ndim == 3 and joints.shape[:2] == (3, 14):
         arr = joints.transpose(2, 1, 0)          # N x 14 x 3, flag 1 = occluded
-        return arr[..., :2], np.ones(arr.shape[:2], bool)
+        return arr[..., :2], np.ones(arr.shape[:2], bool), False
     if joints.ndim == 3 and joints.shape[:2] == (14, 3):
         arr = joints.transpose(2, 0, 1)          # N x 14 x 3, flag 1 = visible
         valid = (arr[..., 2] > 0.5) & (arr[..., 0] >= 0) & (arr[..., 1] >= 0)
-        return arr[..., :2], valid
+        return arr[..., :2], valid, True
     raise DatasetError(f"{path}: joints array of shape {joints.shape}, expected 3x14xN (LSP) or 14x3xN (LSP-extended)")
 
 
@@ -62,14 +68,14 @@ def load_folder(root: str, first: int = 1, last: int | None = None) -> PoseSet:
     """Images im<k>.jpg for k in [first, last] of an LSP-style folder (images/ + joints.mat)."""
     if not os.path.isdir(root):
         raise DatasetError(f"data folder not found: {root}")
-    joints, valid = _lsp_layout(_load_mat(os.path.join(root, "joints.mat")), os.path.join(root, "joints.mat"))
+    joints, valid, crowd = _lsp_layout(_load_mat(os.path.join(root, "joints.mat")), os.path.join(root, "joints.mat"))
     n = len(joints)
     last = n if last is None else min(last, n)
     digits = 4 if n <= 9999 else 5
     first = min(first, last + 1)
     paths = [os.path.join(root, "images", f"im{k:0{digits}d}.jpg") for k in range(first, last + 1)]
     sl = slice(first - 1, last)
-    return PoseSet(paths, joints[sl].astype(np.float32), valid[sl])
+    return PoseSet(paths, joints[sl].astype(np.float32), valid[sl], np.full(len(paths), crowd))
 
 
 def resolve_data_root(data: str) -> tuple[str | None, str | None]:

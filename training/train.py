@@ -43,6 +43,8 @@ class TrainConfig:
     heatmap_weight: float = 0.0     # weight of the heatmap shape loss (integral heads; 0 = coordinates only)
     refit: bool = False             # a finished run: redo the fits made after training (gains, confidence)
     init_from: str | list | None = None   # checkpoint(s) whose matching weights start a fresh run; several: their mean
+    clean_labels: str | None = None  # engine bundle or checkpoint whose answers repair crowd labels (label_cleaning)
+    clean_max_error: float = 0.75   # crowd-labelled joints this many torso diameters from its answer: out of the loss
     max_images: int | None = None   # a subset of the training set (tiny runs)
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
     bank_images: int = 2000         # training images used to measure a stage's error distribution
@@ -199,6 +201,38 @@ class Trainer:
         images, joints = build_cache(self.train_set, self.cfg.cache_size, self.cfg.cache_dir,
                                      progress=self.progress)
         self.images, self.joints, self.valid = images, joints, self.train_set.valid
+        if self.cfg.clean_labels:
+            self._clean_labels()
+
+    def _clean_labels(self):
+        """Repair crowd labels against a reference model's answers, once per run (kept in the train state)."""
+        from .label_cleaning import apply_fixes, find_label_errors
+
+        fixes = self.state.get("label_fixes")
+        if fixes is None:
+            from engines.backends import load_cascade
+
+            idx = np.flatnonzero(self.train_set.crowd)
+            self._start_bar("checking crowd labels", len(idx))
+            cascade = load_cascade(self.cfg.clean_labels)
+            pred = np.zeros((len(self.images), NUM_JOINTS, 2), np.float32)
+            results = predict_each(cascade, zip((self.images[i] for i in idx), self._eval_boxes(idx)), rgb=True,
+                                   progress=self.progress)
+            for i, result in zip(idx, results):
+                pred[i] = result.joints[0]
+            swapped, dropped = find_label_errors(pred, self.joints, self.valid, self.train_set.crowd,
+                                                 self.cfg.clean_max_error)
+            fixes = {"swapped": np.flatnonzero(swapped).tolist(), "dropped": np.argwhere(dropped).tolist()}
+            self.state["label_fixes"] = fixes
+        swapped = np.zeros(len(self.images), bool)
+        swapped[fixes["swapped"]] = True
+        dropped = np.zeros_like(self.valid)
+        for i, j in fixes["dropped"]:
+            dropped[i, j] = True
+        self.joints, self.valid = apply_fixes(self.joints, self.valid, swapped, dropped)
+        crowd_joints = max(int(self.train_set.valid[self.train_set.crowd].sum()), 1)
+        self.log(f"crowd labels: {swapped.sum()} images left/right swapped, {dropped.sum()} joints "
+                 f"({dropped.sum() / crowd_joints:.1%}) left out of the loss")
 
     def _start_bar(self, label: str, total: int):
         if self.progress is not None and hasattr(self.progress, "start"):
