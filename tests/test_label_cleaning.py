@@ -44,3 +44,13 @@ def test_swap_then_drop_are_judged_on_the_swapped_labels():
     joints[0, 8] += [60, 0]                      # labelled r_shoulder: the l_shoulder once swapped back, far off
     swapped, dropped = find_label_errors(pred, joints, valid, [True], max_error=0.75)
     assert swapped[0] and np.argwhere(dropped).tolist() == [[0, 9]]
+
+
+def test_an_invisible_torso_joint_with_junk_coordinates_does_not_make_everything_agree():
+    # LSP-extended: a joint flagged invisible may hold junk such as (-1, -1); after exchanging the sides it
+    # must not enter the torso diameter (a huge diameter would make any labelling agree with any answer).
+    joints, valid = _labels(1)
+    pred = joints + [15.0, 0.0]                  # every answer 0.3 torso diameters off: no joint agrees
+    joints[0, 3] = [-1000, -1000]; valid[0, 3] = False     # l_hip invisible, junk
+    swapped, dropped = find_label_errors(pred, joints, valid, [True], max_error=0.75)
+    assert not swapped.any() and not dropped.any()

@@ -19,9 +19,13 @@ FLIP = np.array(FLIP_PERMUTATION)
 HIT_ALPHA = 0.2
 
 
-def _errors(pred, joints, valid):
-    """(N, 14) distance of each prediction from its label in torso diameters of the labelled pose."""
-    diam = np.array([max(torso_diameter(j, v), 1.0) for j, v in zip(joints, valid)], np.float64)
+def _diameters(joints, valid):
+    """(N,) torso diameter of each labelled pose; computed once, as exchanging the sides must not change it."""
+    return np.array([max(torso_diameter(j, v), 1.0) for j, v in zip(joints, valid)], np.float64)
+
+
+def _errors(pred, joints, diam):
+    """(N, 14) distance of each prediction from its label in torso diameters."""
     return np.linalg.norm(np.asarray(pred, np.float64) - joints, axis=-1) / diam[:, None]
 
 
@@ -29,11 +33,12 @@ def find_label_errors(pred, joints, valid, candidates, max_error: float, swap_ma
     """Returns swapped (N,) bool and dropped (N, 14) bool, both only where `candidates` (N,) is true."""
     pred, joints, valid = np.asarray(pred), np.asarray(joints), np.asarray(valid, bool)
     candidates = np.asarray(candidates, bool)
-    as_is = ((_errors(pred, joints, valid) <= HIT_ALPHA) & valid).sum(1)
-    exchanged = ((_errors(pred, joints[:, FLIP], valid) <= HIT_ALPHA) & valid[:, FLIP]).sum(1)
+    diam = _diameters(joints, valid)
+    as_is = ((_errors(pred, joints, diam) <= HIT_ALPHA) & valid).sum(1)
+    exchanged = ((_errors(pred, joints[:, FLIP], diam) <= HIT_ALPHA) & valid[:, FLIP]).sum(1)
     swapped = candidates & (exchanged >= as_is + swap_margin)
     fixed_joints, fixed_valid = apply_fixes(joints, valid, swapped, np.zeros_like(valid))
-    dropped = candidates[:, None] & fixed_valid & (_errors(pred, fixed_joints, fixed_valid) > max_error)
+    dropped = candidates[:, None] & fixed_valid & (_errors(pred, fixed_joints, diam) > max_error)
     return swapped, dropped
 
 
