@@ -50,7 +50,7 @@ def test_an_invisible_torso_joint_with_junk_coordinates_does_not_make_everything
     # LSP-extended: a joint flagged invisible may hold junk such as (-1, -1); after exchanging the sides it
     # must not enter the torso diameter (a huge diameter would make any labelling agree with any answer).
     joints, valid = _labels(1)
-    pred = joints + [15.0, 0.0]                  # every answer 0.3 torso diameters off: no joint agrees
+    pred = joints + [0.0, 15.0]                  # every answer 0.3 torso diameters off: no joint agrees
     joints[0, 3] = [-1000, -1000]; valid[0, 3] = False     # l_hip invisible, junk
     swapped, dropped = find_label_errors(pred, joints, valid, [True], max_error=0.75)
     assert not swapped.any() and not dropped.any()
