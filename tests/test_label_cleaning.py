@@ -54,3 +54,13 @@ def test_an_invisible_torso_joint_with_junk_coordinates_does_not_make_everything
     joints[0, 3] = [-1000, -1000]; valid[0, 3] = False     # l_hip invisible, junk
     swapped, dropped = find_label_errors(pred, joints, valid, [True], max_error=0.75)
     assert not swapped.any() and not dropped.any()
+
+
+def test_an_image_left_with_too_few_joints_leaves_the_loss_whole():
+    joints, valid = _labels(2)
+    valid[1, :8] = False                         # fewer than 7 labelled from the start: kept as it is
+    dropped = np.zeros_like(valid)
+    dropped[0, :8] = True                        # 6 left after cleaning: the image goes
+    _, fixed_valid = apply_fixes(joints, valid, np.zeros(2, bool), dropped)
+    assert not fixed_valid[0].any()
+    assert fixed_valid[1].sum() == 6

@@ -17,6 +17,9 @@ from engines.joints import FLIP_PERMUTATION
 
 FLIP = np.array(FLIP_PERMUTATION)
 HIT_ALPHA = 0.2
+# An image that loses joints and keeps fewer than this leaves the loss whole: its remaining joints would no
+# longer frame the person (training crops and error-bank boxes are cut around the valid joints).
+MIN_KEPT = 7
 
 
 def _diameters(joints, valid):
@@ -45,6 +48,9 @@ def find_label_errors(pred, joints, valid, candidates, max_error: float, swap_ma
 def apply_fixes(joints, valid, swapped, dropped):
     """Labels with the swapped images' left and right exchanged and the dropped joints out of `valid`."""
     joints, valid = np.array(joints, copy=True), np.array(valid, bool, copy=True)
+    dropped = np.asarray(dropped, bool)
     joints[swapped] = joints[swapped][:, FLIP]
     valid[swapped] = valid[swapped][:, FLIP]
-    return joints, valid & ~np.asarray(dropped, bool)
+    valid &= ~dropped
+    valid[dropped.any(1) & (valid.sum(1) < MIN_KEPT)] = False
+    return joints, valid
