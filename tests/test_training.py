@@ -143,3 +143,60 @@ def test_init_from_several_checkpoints_starts_from_the_mean_of_their_weights(fak
     key = "head.heatmap.weight"
     assert not torch.equal(a[key], b[key])
     assert torch.allclose(mine[key], (a[key] + b[key]) / 2)
+
+
+def _fake_lsp_and_lspet(root, n=6):
+    """root/lsp (authors' layout, LSP train) and root/lspet (crowd layout) of one drawn pose; the crowd labels of
+    odd images have left and right exchanged."""
+    import cv2
+    import scipy.io
+    from engines.joints import FLIP_PERMUTATION
+    from conftest import draw_person, make_fake_lsp
+
+    make_fake_lsp(os.path.join(root, "lsp"), n=n)
+    os.makedirs(os.path.join(root, "lspet", "images"))
+    joints = np.zeros((14, 3, n))
+    for i in range(n):
+        cv2.imwrite(os.path.join(root, "lspet", "images", f"im{i + 1:04d}.jpg"), draw_person(STANDING, seed=i))
+        labels = STANDING[list(FLIP_PERMUTATION)] if i % 2 else STANDING
+        joints[:, :2, i], joints[:, 2, i] = labels, 1
+    scipy.io.savemat(os.path.join(root, "lspet", "joints.mat"), {"joints": joints})
+    return root
+
+
+class _AnswersStanding:
+    """A cascade that always answers the drawn pose, placed in the box it is given."""
+
+    def predict(self, image, boxes, rgb=False):
+        from engines.cascade import CascadeResult
+        from engines.geometry import box_from_joints
+
+        cx, cy, side = box_from_joints(STANDING, 1.32)
+        box = np.asarray(boxes, np.float32).reshape(3)
+        joints = ((STANDING - [cx, cy]) / side * box[2] + box[:2])[None]
+        return CascadeResult(joints=joints, confidence=np.ones((1, 14)), stages=[joints])
+
+
+def test_clean_labels_swaps_crowd_labels_back_once_and_resumes_with_the_same_fixes(tmp_path, monkeypatch):
+    import engines.backends
+
+    data = _fake_lsp_and_lspet(str(tmp_path / "data"))
+    monkeypatch.setattr(engines.backends, "load_cascade", lambda path: _AnswersStanding())
+    cfg = TrainConfig(**{**TINY, "data": data, "out": str(tmp_path / "run"), "clean_labels": "reference",
+                         "max_images": None, "val_images": 2})
+    trainer = Trainer(cfg, log=lambda m: None)
+    trainer._load_cache()
+    crowd = np.flatnonzero(trainer.train_set.crowd)
+    assert len(crowd) == 6 and trainer.state["label_fixes"]["swapped"] == crowd[1::2].tolist()
+    assert trainer.state["label_fixes"]["dropped"] == []
+    # After the repair every crowd image carries the same labels, as the drawings are all the same person.
+    np.testing.assert_allclose(trainer.joints[crowd], np.repeat(trainer.joints[crowd[:1]], 6, 0), atol=1e-3)
+    trainer._save()
+
+    def no_second_check(path):
+        raise AssertionError("the labels were checked again on resume")
+
+    monkeypatch.setattr(engines.backends, "load_cascade", no_second_check)
+    resumed = Trainer(cfg, log=lambda m: None)
+    resumed._load_cache()
+    np.testing.assert_array_equal(resumed.joints, trainer.joints)
