@@ -107,3 +107,11 @@ def test_eval_says_whether_it_recropped_and_padded(lsp_data, tiny_checkpoint):
                                     "--checkpoint", tiny_checkpoint])
     assert once.exit_code == 0, once.output
     assert "one pass" in once.output and "padded 1.5x" in once.output
+
+
+def test_train_with_a_reference_model_that_does_not_load_is_one_line(fake_lsp, tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--tiny", "--data", fake_lsp, "--out", str(tmp_path / "run"),
+                                      "--no-export", "--clean-labels", str(tmp_path / "no_such_bundle")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.strip().startswith("Error: cannot load the model") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
