@@ -72,8 +72,6 @@ def train(tiny, export, **options):
     if tiny:
         values.update({k: v for k, v in TINY.items() if k not in ("max_images",) or options["max_images"] is None})
     cfg = TrainConfig(**values)
-    if cfg.clean_labels:
-        _load_cascade(cfg.clean_labels, None)      # a reference model that does not load fails now, in one line
     try:
         trainer = Trainer(cfg, progress=None, log=lambda m: click.echo(m, err=True))
         path = _run_with_bar(trainer)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from engines.geometry import torso_diameter
-from engines.joints import FLIP_PERMUTATION
+from .augment import FLIP
 
-FLIP = np.array(FLIP_PERMUTATION)
 HIT_ALPHA = 0.2
 # An image that loses joints and keeps fewer than this leaves the loss whole: its remaining joints would no
 # longer frame the person (training crops and error-bank boxes are cut around the valid joints).

@@ -166,6 +166,21 @@ class Trainer:
                     stage.backbone.load_imagenet()
             if cfg.init_from:
                 self._init_from([cfg.init_from] if isinstance(cfg.init_from, str) else list(cfg.init_from))
+        # Loaded now, so that a reference that does not load fails before the crops are cached; a resumed run
+        # keeps its fixes in the train state and needs no reference at all.
+        self.reference = None
+        if cfg.clean_labels and "label_fixes" not in self.state:
+            self.reference = self._load_reference(cfg.clean_labels)
+
+    @staticmethod
+    def _load_reference(path: str):
+        from engines.backends import load_cascade
+        from engines.bundle import BundleError
+
+        try:
+            return load_cascade(path)
+        except (BundleError, CheckpointError) as exc:
+            raise CheckpointError(f"cannot load the model: {exc}") from None
 
     def _init_from(self, paths: list):
         """Start from other runs' weights wherever the tensors fit (a new input size keeps every weight). Several
@@ -210,13 +225,10 @@ class Trainer:
 
         fixes = self.state.get("label_fixes")
         if fixes is None:
-            from engines.backends import load_cascade
-
             idx = np.flatnonzero(self.train_set.crowd)
             self._start_bar("checking crowd labels", len(idx))
-            cascade = load_cascade(self.cfg.clean_labels)
             pred = np.zeros((len(self.images), NUM_JOINTS, 2), np.float32)
-            results = predict_each(cascade, zip((self.images[i] for i in idx), self._eval_boxes(idx)), rgb=True,
+            results = predict_each(self.reference, zip((self.images[i] for i in idx), self._eval_boxes(idx)), rgb=True,
                                    progress=self.progress)
             for i, result in zip(idx, results):
                 pred[i] = result.joints[0]
@@ -227,8 +239,7 @@ class Trainer:
         swapped = np.zeros(len(self.images), bool)
         swapped[fixes["swapped"]] = True
         dropped = np.zeros_like(self.valid)
-        for i, j in fixes["dropped"]:
-            dropped[i, j] = True
+        dropped[tuple(np.asarray(fixes["dropped"], int).reshape(-1, 2).T)] = True
         self.joints, self.valid = apply_fixes(self.joints, self.valid, swapped, dropped)
         crowd_joints = max(int(self.train_set.valid[self.train_set.crowd].sum()), 1)
         self.log(f"crowd labels: {swapped.sum()} images left/right swapped, {dropped.sum()} joints "
