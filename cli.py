@@ -53,6 +53,8 @@ def cli():
               help="With --flip-average: more stage-1 input sizes read at inference, e.g. '224,160'.")
 @click.option("--cache-size", default=224, show_default=True, help="Side of the cached training crops (px).")
 @click.option("--max-images", type=int, default=None, help="Train on a subset of this many images.")
+@click.option("--seed", default=0, show_default=True,
+              help="Seed of the batch order, the augmentation and the training images the fits are made on.")
 @click.option("--tiny", is_flag=True, help="A seconds-long configuration for tests.")
 @click.option("--export/--no-export", default=True, show_default=True,
               help="Write the ONNX Runtime bundle next to the checkpoint when training ends.")

@@ -115,3 +115,20 @@ def test_train_with_a_reference_model_that_does_not_load_is_one_line(fake_lsp, t
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert result.output.strip().startswith("Error: cannot load the model") and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_train_seed_is_recorded_and_sets_the_batches(fake_lsp, tmp_path):
+    from engines.checkpoint import load_checkpoint
+
+    def run(name, seed):
+        out = tmp_path / name
+        result = CliRunner().invoke(cli, ["train", "--tiny", "--data", fake_lsp, "--out", str(out), "--no-export",
+                                          "--stages", "2", "--refiner-epochs", "0", "--seed", str(seed)])
+        assert result.exit_code == 0, result.output
+        return load_checkpoint(str(out / "checkpoint.pt"))
+
+    first, again, other = run("a", 1), run("b", 1), run("c", 0)
+    assert first["train_config"]["seed"] == 1
+    weights = [p["stages"][0] for p in (first, again, other)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
