@@ -43,6 +43,26 @@ def test_best_gains_keep_what_helps_and_drop_what_hurts():
     delta[:, 2] = 0.5 * (truth[:, 2] - before[:, 2])         # joint 2: half way is as good as it gets
     gains = best_gains(before, delta, truth, np.ones((200, 14), bool))
     assert gains[0] == 1.0 and gains[1] == 0.0 and gains[2] == 1.0
-    # A joint with no valid annotation keeps the default.
-    valid = np.ones((200, 14), bool); valid[:, 1] = False
+    # A joint with no valid annotation, nor its mirror twin, keeps the default.
+    valid = np.ones((200, 14), bool); valid[:, [1, 4]] = False
     assert best_gains(before, delta, truth, valid)[1] == 1.0
+
+
+def test_best_gains_fit_mirror_twins_together_unless_asked_not_to():
+    rng = np.random.default_rng(1)
+    truth = np.repeat(STANDING[None], 300, 0).astype(np.float64)
+    diam = 40.0
+    before = truth + rng.normal(0, 0.15 * diam, truth.shape)
+    delta = np.zeros_like(truth)
+    delta[:, 2] = truth[:, 2] - before[:, 2]                 # r_hip: the refiner finds the truth
+    delta[:, 3] = 0.2 * (truth[:, 3] - before[:, 3])         # l_hip: it helps a little
+    separate = best_gains(before, delta, truth, np.ones((300, 14), bool), symmetric=False)
+    assert separate[2] == 1.0 and separate[3] == 1.0
+    delta[:, 3] = rng.normal(0, 0.3 * diam, (300, 2))        # l_hip: it only adds noise
+    separate = best_gains(before, delta, truth, np.ones((300, 14), bool), symmetric=False)
+    pooled = best_gains(before, delta, truth, np.ones((300, 14), bool))
+    assert separate[2] == 1.0 and separate[3] == 0.0
+    assert pooled[2] == pooled[3] and 0.0 < pooled[2] < 1.0
+    # Only one side annotated: the twin's gain comes from it.
+    valid = np.ones((300, 14), bool); valid[:, 3] = False
+    assert best_gains(before, delta, truth, valid)[3] == 1.0
