@@ -1,8 +1,13 @@
-"""The checkpoint file: one torch file holding the model config and the weights of every stage."""
+"""The checkpoint file: one torch file holding the model config and the weights of every stage.
+
+Saved and loaded as plain tensors and values only (`torch.load(weights_only=True)`): a model file that would
+run code when unpickled is refused, never executed.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 
 from .config import ModelConfig
 
@@ -25,11 +30,24 @@ def file_sha256(path: str) -> str:
 def save_checkpoint(path: str, cfg: ModelConfig, stage_states: list, trained_stages: int, **extra) -> None:
     import torch
 
-    payload = {"format": FORMAT, "version": VERSION, "config": cfg.to_dict(), "stages": stage_states,
-               "trained_stages": trained_stages, **extra}
+    payload = _plain({"format": FORMAT, "version": VERSION, "config": cfg.to_dict(), "stages": stage_states,
+                      "trained_stages": trained_stages, **extra})
     tmp = path + ".tmp"
     torch.save(payload, tmp)
     os.replace(tmp, path)   # never leave a half-written checkpoint behind
+
+
+def _plain(value):
+    """numpy scalars and arrays as Python values, so that the file loads with weights_only=True."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
 
 
 def load_checkpoint(path: str) -> dict:
@@ -38,7 +56,10 @@ def load_checkpoint(path: str) -> dict:
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"refused {path}: it holds Python objects, not just weights, and loading it could "
+                              f"run code; pose-track reads only plain-tensor checkpoints") from None
     except Exception as exc:
         raise CheckpointError(f"{path} is not a readable pose-track checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
