@@ -1,10 +1,27 @@
 """pose-track: the command-line interface. Thin: parses options, builds objects, calls into the packages."""
 from __future__ import annotations
 
-import os
+import signal
 import sys
 
-import click
+
+def _quiet_exit(signum, frame):
+    sys.exit(130)
+
+
+# Ctrl-C during the imports below (a second or two) ends quietly too; main() handles it from then on.
+_sigint = signal.getsignal(signal.SIGINT)
+if _sigint is signal.default_int_handler:
+    try:
+        signal.signal(signal.SIGINT, _quiet_exit)
+    except ValueError:      # imported outside the main thread
+        _sigint = None
+
+import os  # noqa: E402
+
+import click  # noqa: E402
+
+from engines.outputs import check_outputs, write_text  # noqa: E402
 
 
 @click.group()
@@ -51,6 +68,16 @@ def cli():
               help="The same for the refiners.")
 @click.option("--scales", "stage1_scales", default="", show_default=True,
               help="With --flip-average: more stage-1 input sizes read at inference, e.g. '224,160'.")
+@click.option("--person-head/--no-person-head", default=True, show_default=True,
+              help="Stage 1 also learns whether a person is framed (presence) and which joints are in the picture.")
+@click.option("--negative-share", default=0.35, show_default=True, help="Share of stage-1 crops with nobody framed.")
+@click.option("--truncate-share", default=0.3, show_default=True,
+              help="Share of person crops cut as cameras cut bodies (waist-up, chest-up, knees-up, a side).")
+@click.option("--real-video/--no-real-video", default=True, show_default=True,
+              help="Tracker-like box jitter, rotation to 45 degrees, motion blur, noise, compression.")
+@click.option("--person-weight", default=0.1, show_default=True, help="Weight of the presence and in-picture loss.")
+@click.option("--holdout", default=500, show_default=True,
+              help="Last LSP-extended images held out of training: the validation split.")
 @click.option("--cache-size", default=224, show_default=True, help="Side of the cached training crops (px).")
 @click.option("--max-images", type=int, default=None, help="Train on a subset of this many images.")
 @click.option("--seed", default=0, show_default=True,
@@ -60,6 +87,13 @@ def cli():
               help="Write the ONNX Runtime bundle next to the checkpoint when training ends.")
 def train(tiny, export, **options):
     """Train the cascade (stage 1, then each refiner); resumes from OUT/checkpoint.pt."""
+    from engines.commands import require_train_extra
+
+    out = options["out"]
+    written = [os.path.join(out, n) for n in ("", "checkpoint.pt", "model.pt", "history.json", "curves.png")]
+    check_outputs([("--out", p) for p in written + ([os.path.join(out, "onnx", "")] if export else [])],
+                  inputs=[*options["init_from"], options["clean_labels"]], input_folders=[options["data"]])
+    require_train_extra("train", ("torch", "onnx") if export else ("torch",))
     from engines.checkpoint import CheckpointError
     from engines.config import parse_sizes
     from training.datasets import DatasetError
@@ -160,11 +194,12 @@ def evaluate(data, limit, recrop, pad, engine, checkpoint):
 def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
     from tracker.capture import CaptureError, ImageFolderSource
-    from tracker.images import process_images
+    from tracker.images import process_images, refuse_overwriting_inputs
     from tracker.sinks import SinkError
 
     try:
         total = len(ImageFolderSource(folder).files)
+        refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
         cascade = _load_cascade(engine, checkpoint, stills=True)
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, cascade, csv_out, render_dir, progress=bar.update, recrop=recrop)
@@ -215,6 +250,8 @@ def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
     from tracker.demo import DemoError, make_sample_clip
 
+    check_outputs([("--out", os.path.join(out, n)) for n in ("", "astronaut.mp4", "astronaut.csv",
+                                                             "astronaut_tracked.mp4")], inputs=[engine])
     try:
         clip = make_sample_clip(out, frames)
     except DemoError as exc:
@@ -246,6 +283,8 @@ def bench_tracking(data, clips, frames, workdir, json_out, engine):
     from tracker.bench import benchmark_clips
     from training.datasets import DatasetError, lsp_test, resolve_data_root
 
+    check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)], inputs=[engine],
+                  input_folders=[data])
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
@@ -264,9 +303,69 @@ def bench_tracking(data, clips, frames, workdir, json_out, engine):
         click.echo(f"{os.path.basename(test.paths[i]):6.6s}" + " ".join(f"{row[k]:12.4g}" for k in keys))
     click.echo("mean  " + " ".join(f"{means[k]:12.4g}" for k in keys))
     if json_out:
+        write_text(json_out, json.dumps({"clips": [os.path.basename(test.paths[i]) for i in picks], "rows": rows,
+                                         "mean": means}, indent=1))
+
+
+# Sports2D's demo: the left part of its last frames, after the walker has left (checked by eye).
+VIDEO_PERSON_FREE = ("real/sports2d_demo.mp4", range(212, 230, 2), (120, 60, 760))
+
+
+@cli.command("eval-framing")
+@click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
+              help="Folder holding lsp/, lspet/ and real/.")
+@click.option("--holdout", default=500, show_default=True, help="The held-out LSP-extended images (train's --holdout).")
+@click.option("--limit", type=int, default=None, help="Only the first N LSP test images.")
+@click.option("--sets", "sets_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write the person-free and waist-up pictures here, to look at.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
+@stills_engine_option
+@checkpoint_option
+def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
+    """Pictures with nobody in them, LSP test people, and LSP test people cut below the hips (waist-up)."""
+    import json
+
+    import cv2
+
+    from training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
+    from training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
+
+    try:
+        lsp_root, lspet_root = resolve_data_root(data)
+        if lspet_root is None:
+            raise DatasetError(f"{data} has no lspet/ folder (the held-out images)")
+        extended = load_folder(lspet_root)
+        held_out = extended.subset(range(len(extended) - holdout, len(extended)))
+        test = lsp_test(lsp_root)
+        if limit:
+            test = test.subset(range(min(limit, len(test))))
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    video, frames, box = VIDEO_PERSON_FREE
+    free = person_free_regions(held_out)
+    if os.path.isfile(os.path.join(data, video)):
+        free += video_regions(os.path.join(data, video), frames, box)
+    cut = waist_up(test)
+    if sets_dir:
+        for folder, items in (("person_free", free), ("waist_up", [(f"{i:04d}", c[0]) for i, c in enumerate(cut)])):
+            os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
+            for name, image in items:
+                cv2.imwrite(os.path.join(sets_dir, folder, f"{name}.jpg"), image)
+    cascade = _load_cascade(engine, checkpoint, stills=True)
+    if cascade.config.person_head is False:
+        click.echo("this model has no presence output: every picture is taken to hold a person", err=True)
+    with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
+        r = evaluate_framing(cascade, free, test.paths, cut, progress=bar.update)
+    click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "
+               f"{r['person_free_images']} ({r['person_free_pose_reported'] / max(r['person_free_images'], 1):.1%})")
+    click.echo(f"LSP test: a person found on {r['lsp_test_person_found']} of {r['lsp_test_images']} "
+               f"({r['lsp_test_person_found'] / max(r['lsp_test_images'], 1):.1%})")
+    click.echo(f"waist-up ({r['waist_up_images']} LSP test people cut below the hips): PCK@0.2 of the in-picture "
+               f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
+               f"{r['waist_up_legs_reported_inside']:.1%}")
+    if json_out:
         with open(json_out, "w") as f:
-            json.dump({"clips": [os.path.basename(test.paths[i]) for i in picks], "rows": rows, "mean": means}, f,
-                      indent=1)
+            json.dump(r, f, indent=1)
 
 
 def _register_package_commands():
@@ -282,11 +381,28 @@ def _register_package_commands():
     cli.add_command(bench)
 
 
-_register_package_commands()
+try:
+    _register_package_commands()
+finally:
+    if _sigint is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _sigint)
 
 
 def main():
-    cli()
+    """The `pose-track` entry point: click's, except that Ctrl-C exits 130 (128 + SIGINT), quietly."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.Abort as exc:
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        click.echo("interrupted" if interrupted else "Aborted!", err=True)
+        code = 130 if interrupted else 1
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@ Confidence: the estimated probability that the joint lies within 0.2 torso diame
 criterion). It is a logistic function of two signals, both in torso diameters: the spread (standard deviation)
 of the final stage's soft-argmax distribution, and how far the cascade moved the joint from stage 1's answer.
 Its three coefficients are fitted on training images when training ends (`ModelConfig.confidence`).
+
+Presence and in-picture (a stage 1 with a person head): `presence` is the probability that the box holds a
+person framed as in training; below `ModelConfig.presence_threshold` the box has "no person" (`found` False,
+every joint out). A joint is `in_picture` when stage 1 says it lies inside the crop (above `inside_threshold`)
+and it lands inside the image. Confidence is then P(person) x P(within 0.2 torso diameters | person).
+A model without a person head gives presence None: unknown, every joint inside the image counted in.
 """
 from __future__ import annotations
 
@@ -27,6 +33,27 @@ class CascadeResult:
     confidence: np.ndarray      # (P, 14) in [0, 1]
     stages: list                # per stage (P, 14, 2) pixels
     spread: np.ndarray | None = None   # (P, 14) final-stage soft-argmax spread, pixels
+    presence: np.ndarray | None = None     # (P,) probability of a framed person; None: the model cannot say
+    in_picture: np.ndarray | None = None   # (P, 14) bool; None: every joint
+
+    def __post_init__(self):
+        if self.in_picture is None:
+            self.in_picture = np.ones(self.joints.shape[:2], bool)
+
+    @property
+    def found(self) -> np.ndarray:
+        """(P,) bool: a person is there (always, for a model without presence)."""
+        return np.ones(len(self.joints), bool) if self.presence is None else self.presence >= self.threshold
+
+    threshold: float = 0.5
+
+    def reported(self, joints: np.ndarray | None = None):
+        """(joints (P, 14, 2), confidence (P, 14)) as the user gets them: NaN (an empty cell) for a joint not in
+        the picture, every joint of a box with no person. `joints`: another stage's, masked the same way."""
+        joints = np.array(self.joints if joints is None else joints, np.float32)
+        keep = self.in_picture & self.found[:, None]
+        joints[~keep] = np.nan
+        return joints, np.where(keep, self.confidence, np.float32(np.nan)).astype(np.float32)
 
 
 def confidence_features(spread, moved):
@@ -82,7 +109,7 @@ class Cascade:
         """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
         bgr = not rgb
-        coords, spread = self._stage1(image, bgr, boxes)
+        coords, spread, *person = self._stage1(image, bgr, boxes)
         joints = coords[:, :, :2] * boxes[:, None, 2:3] + boxes[:, None, :2]
         spread_px = spread * boxes[:, 2:3]
         stages = [joints.copy()]
@@ -92,7 +119,17 @@ class Cascade:
         diam = self._torso(joints, boxes)[:, None]
         moved = np.linalg.norm(joints - stages[0], axis=-1)
         confidence = joint_confidence(self.config.confidence, spread_px / diam, moved / diam)
-        return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32))
+        h, w = image.shape[:2]
+        in_picture = ((joints[..., 0] >= 0) & (joints[..., 0] <= w - 1) & (joints[..., 1] >= 0)
+                      & (joints[..., 1] <= h - 1))
+        presence = None
+        if person:
+            presence, inside = (np.asarray(p, np.float32) for p in person)
+            presence = presence.reshape(-1)
+            in_picture &= (inside >= self.config.inside_threshold) & (presence >= self.config.presence_threshold)[:, None]
+            confidence = confidence * presence[:, None]
+        return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
+                             presence, in_picture, self.config.presence_threshold)
 
     def _stage1(self, image, bgr: bool, boxes):
         batch = self._stage1_buf.get(len(boxes))
@@ -109,7 +146,7 @@ class Cascade:
         sides = np.repeat(self.config.sigma * self._torso(joints, boxes), NUM_JOINTS)
         centres = joints.reshape(-1, 2)
         batch = fill_crops(image, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS), bgr)
-        coords, spread = self.backend.run(stage, batch)
+        coords, spread = self.backend.run(stage, batch)[:2]
         idx = np.arange(p * NUM_JOINTS)
         chan = np.tile(np.arange(NUM_JOINTS), p)
         gain = np.tile(self._gains[stage - 1], p)

@@ -1,13 +1,34 @@
 """The `build-engine` and `bench` commands (added to the `pose-track` group by cli.py)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 
 import click
 
-from .backends import DEFAULT_BUNDLE, DEFAULT_CHECKPOINT
+from .backends import DEFAULT_BUNDLE, DEFAULT_CHECKPOINT, TORCH_HINT
 from .config import parse_sizes
+from .outputs import check_outputs, write_text
+
+
+def _missing(module: str) -> bool:
+    if module in sys.modules:
+        return sys.modules[module] is None
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def require_train_extra(command: str, modules=("torch", "onnx")) -> None:
+    """A one-line ClickException naming the extra to install when one of `modules` (all in the train extra)
+    cannot be imported. Looks the modules up without importing them."""
+    missing = [m for m in modules if _missing(m)]
+    if missing:
+        raise click.ClickException(f"{command} needs {' and '.join(missing)} (not installed): {TORCH_HINT}")
+
 
 def _errors():
     """The one-line exceptions of the engines and calibration packages, turned into ClickException."""
@@ -45,11 +66,13 @@ def _errors():
 def build_engine(checkpoint, backend, precision, calib, calib_images, calib_method, threads, workspace_mb,
                  int8_stages, stage1_flip, scales, out):
     """Export CHECKPOINT (default: the shipped one) to an engine bundle: one engine per stage + manifest.json."""
-    from .export import export_bundle
-
     checkpoint = checkpoint or DEFAULT_CHECKPOINT
     if not os.path.isfile(checkpoint):
         raise click.ClickException(f"checkpoint not found: {checkpoint}")
+    check_outputs([("--out", os.path.join(out, ""))], inputs=[checkpoint, calib])
+    require_train_extra("build-engine")
+    from .export import export_bundle
+
     if precision == "int8" and calib is None and not os.path.isdir(os.path.join(out, "calibration")):
         raise click.UsageError("--precision int8 needs --calib (an image folder or a video)")
     try:
@@ -98,6 +121,7 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
         options["cuda_graphs"] = True
     if not os.path.isdir(data):
         data = None
+    check_outputs([("--json", json_out)], inputs=engines)
     results = []
     try:
         for engine in (engines or (None,)):
@@ -107,5 +131,4 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
         raise click.ClickException(str(exc))
     click.echo(format_table(results))
     if json_out:
-        with open(json_out, "w") as f:
-            json.dump(results, f, indent=1)
+        write_text(json_out, json.dumps(results, indent=1))

@@ -30,6 +30,11 @@ class ModelConfig:
     # graph; their heatmaps are resized to the main grid and averaged in. () = the main size only.
     stage1_scales: tuple = ()
     joint_names: tuple = JOINT_NAMES
+    # Stage 1 also says whether a person is there (presence) and which joints lie inside the picture.
+    person_head: bool = False
+    # Below this presence a crop is "no person"; a joint below `inside_threshold` is "not in the picture".
+    presence_threshold: float = 0.5
+    inside_threshold: float = 0.5
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
     # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.
     confidence: tuple = (-1.9, -1.0, 0.0)

@@ -22,7 +22,7 @@ from .bundle import FORMAT, FORMAT_VERSION, MANIFEST, cpu_name, write_manifest
 OPSET = 17
 PARITY_TOL = 1e-3                 # max abs difference of coords (crop-normalised units) vs torch
 PRECISIONS = {"onnxruntime": ("fp32", "int8"), "tensorrt": ("fp32", "fp16", "int8")}
-INPUT_NAME, OUTPUT_NAMES = "image", ("coords", "spread")
+INPUT_NAME, OUTPUT_NAMES, PERSON_OUTPUTS = "image", ("coords", "spread"), ("presence", "inside")
 CALIB_IMAGES = 64
 
 
@@ -40,6 +40,11 @@ def stage_batches(stage: int):
     return STAGE1_BATCH if stage == 0 else REFINER_BATCH
 
 
+def output_names(net) -> tuple:
+    """coords and spread; a stage 1 with a person head adds presence and inside."""
+    return OUTPUT_NAMES + (PERSON_OUTPUTS if getattr(net, "person", None) is not None else ())
+
+
 def export_stage_onnx(net, path: str, size: int, opset: int = OPSET):
     """One stage to ONNX with a dynamic batch (legacy TorchScript exporter: a plain, small graph)."""
     import torch
@@ -47,11 +52,11 @@ def export_stage_onnx(net, path: str, size: int, opset: int = OPSET):
 
     net = net.eval()
     x = torch.rand(2, 3, size, size) * 255.0
+    names = list(output_names(net))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (x,), path, input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
-                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAMES[0]: {0: "batch"},
-                                        OUTPUT_NAMES[1]: {0: "batch"}},
+        torch.onnx.export(net, (x,), path, input_names=[INPUT_NAME], output_names=names,
+                          dynamic_axes={INPUT_NAME: {0: "batch"}, **{n: {0: "batch"} for n in names}},
                           opset_version=opset, do_constant_folding=True, dynamo=False)
     return path
 
@@ -63,18 +68,19 @@ def check_parity(net, onnx_path: str, size: int, batch_sizes, seed: int = 0, tol
 
     runner = OnnxRuntimeBackend([onnx_path], threads=1)
     gen = torch.Generator().manual_seed(seed)
-    worst_c = worst_s = 0.0
+    names = output_names(net)
+    worst = dict.fromkeys(names, 0.0)
     for b in batch_sizes:
         x = torch.rand(b, 3, size, size, generator=gen) * 255.0
         with torch.inference_mode():
-            tc, ts = net(x)
-        oc, os_ = runner.run(0, x.numpy())
-        worst_c = max(worst_c, float(np.abs(oc - tc.numpy()).max()))
-        worst_s = max(worst_s, float(np.abs(os_ - ts.numpy()).max()))
-    if not worst_c <= tol:
-        raise ExportError(f"{os.path.basename(onnx_path)} differs from torch by {worst_c:.2e} (> {tol:g}) "
-                          f"in coordinates; the export is wrong")
-    return {"coords_max_abs_diff": worst_c, "spread_max_abs_diff": worst_s, "batch_sizes": list(batch_sizes)}
+            expected = net(x)
+        for name, got, want in zip(names, runner.run(0, x.numpy()), expected):
+            worst[name] = max(worst[name], float(np.abs(got - want.numpy()).max()))
+    for name in ("coords",) + PERSON_OUTPUTS:
+        if name in worst and not worst[name] <= tol:
+            raise ExportError(f"{os.path.basename(onnx_path)} differs from torch by {worst[name]:.2e} (> {tol:g}) "
+                              f"in {name}; the export is wrong")
+    return {**{f"{n}_max_abs_diff": v for n, v in worst.items()}, "batch_sizes": list(batch_sizes)}
 
 
 def _compare(a_backend, b_backend, crops_per_stage, limit: int = 256) -> list:
@@ -82,8 +88,7 @@ def _compare(a_backend, b_backend, crops_per_stage, limit: int = 256) -> list:
     out = []
     for s, crops in enumerate(crops_per_stage):
         x = crops[:limit].astype(np.float32)
-        ca, _ = a_backend.run(s, x)
-        cb, _ = b_backend.run(s, x)
+        ca, cb = a_backend.run(s, x)[0], b_backend.run(s, x)[0]
         d = np.abs(ca - cb)
         out.append({"coords_mean_abs_diff": float(d.mean()), "coords_max_abs_diff": float(d.max()), "crops": len(x)})
     return out
@@ -139,12 +144,13 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     # 1. fp32 ONNX per stage, each checked against torch.
     keep_onnx = precision == "fp32" or backend == "tensorrt"
     onnx_dir = out_dir if keep_onnx else tempfile.mkdtemp(prefix="pose-track-fp32.", dir=out_dir)
-    onnx_files, parity = [], []
+    onnx_files, parity, stage_outputs = [], [], []
     try:
         for s in range(n_stages):
             path = os.path.join(onnx_dir, f"stage{s + 1}.onnx")
             log(f"exporting stage {s + 1} to ONNX (opset {OPSET}, input {sizes[s]} px, dynamic batch)")
             export_stage_onnx(model[s], path, sizes[s])
+            stage_outputs.append(list(output_names(model[s])))
             lo, opt, hi = stage_batches(s)
             parity.append(check_parity(model[s], path, sizes[s], sorted({lo, opt, min(hi, 2 * opt)})))
             log(f"stage {s + 1}: max |onnx - torch| = {parity[-1]['coords_max_abs_diff']:.1e} (coords)")
@@ -215,7 +221,7 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
 
     for s, entry in enumerate(stage_entries):
         lo, opt, hi = stage_batches(s)
-        entry.update({"kind": "stage1" if s == 0 else "refiner", "input": INPUT_NAME, "outputs": list(OUTPUT_NAMES),
+        entry.update({"kind": "stage1" if s == 0 else "refiner", "input": INPUT_NAME, "outputs": stage_outputs[s],
                       "input_shape": ["batch", 3, sizes[s], sizes[s]], "dtype": "float32 RGB 0-255",
                       "batch": {"min": lo, "opt": opt, "max": hi}, "parity_vs_torch": parity[s]})
     manifest = {

@@ -3,7 +3,9 @@
 Both networks return (coords, spread): coords (B, 14, 2) in the input crop's normalised coordinates, and
 spread (B, 14), the standard deviation of the soft-argmax distribution in the same units (zeros for the
 fully connected heads, which have no distribution). The refiner predicts all 14 channels; the cascade keeps,
-for the crop of joint i, channel i.
+for the crop of joint i, channel i. Stage 1 with a person head (`ModelConfig.person_head`) also returns
+presence (B,), the probability that the crop holds a person framed as in training, and inside (B, 14), each
+joint's probability of lying inside the crop and the picture.
 """
 from __future__ import annotations
 
@@ -191,6 +193,24 @@ class FCHead(nn.Module):
         return (coords, spread, None) if with_logits else (coords, spread)
 
 
+class PersonHead(nn.Module):
+    """Presence and per-joint in-picture logits (B, 1 + 14) from the deepest backbone features: mean and max
+    pooling (max keeps a small, strong person response), then a small MLP."""
+
+    def __init__(self, channels: int, hidden: int = 128):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(2 * channels, hidden), nn.ReLU(), nn.Linear(hidden, 1 + NUM_JOINTS))
+
+    def forward(self, deepest):
+        return self.mlp(torch.cat([deepest.mean((2, 3)), deepest.amax((2, 3))], 1))
+
+
+def person_outputs(person_logits):
+    """(presence (B,), inside (B, 14)) probabilities from PersonHead logits."""
+    prob = torch.sigmoid(person_logits)
+    return prob[:, 0], prob[:, 1:]
+
+
 class _Normalize(nn.Module):
     """Takes uint8-range RGB (B, 3, H, W) float input; applies the config's mean/std inside the graph."""
 
@@ -213,6 +233,10 @@ class _StageNet(nn.Module):
     flip_average = False
     extra_sizes = ()
 
+    def __init__(self):
+        super().__init__()
+        self.person = None        # a PersonHead on stage 1 of models with one
+
     def _enable_flip_average(self, input_size: int, stride: int, extra_sizes=()):
         """Constant index tensors (not ranges computed from traced shapes, which the ONNX export gets wrong)."""
         self.flip_average, self.extra_sizes = True, tuple(int(v) for v in extra_sizes)
@@ -220,37 +244,57 @@ class _StageNet(nn.Module):
             self.register_buffer(f"mirror_pixels_{size}", torch.arange(size - 1, -1, -1), persistent=False)
             self.register_buffer(f"mirror_cells_{size}", torch.arange(size // stride - 1, -1, -1), persistent=False)
         self.register_buffer("mirror_joints", torch.tensor(FLIP_PERMUTATION), persistent=False)
+        self.register_buffer("mirror_person", torch.tensor([0] + [1 + j for j in FLIP_PERMUTATION]), persistent=False)
 
-    def forward(self, x, with_logits: bool = False):
-        """(coords, spread), plus the heatmap logits (None for FC heads) when training asks for them."""
-        if not self.flip_average or self.training:
-            return self.head(self.backbone(self.norm(x)), with_logits)
-        return self._flip_averaged(x, with_logits)
+    def forward(self, x):
+        """(coords, spread), and with a person head (presence, inside) after them."""
+        if self.flip_average and not self.training:
+            coords, spread, _, person_logits = self._flip_averaged(x)
+        else:
+            coords, spread, _, person_logits = self.train_outputs(x)
+        if person_logits is None:
+            return coords, spread
+        return (coords, spread) + person_outputs(person_logits)
+
+    def train_outputs(self, x):
+        """(coords, spread, heatmap logits or None for FC heads, person logits (B, 15) or None), one view."""
+        feats = self.backbone(self.norm(x))
+        coords, spread, logits = self.head(feats, with_logits=True)
+        return coords, spread, logits, None if self.person is None else self.person(feats[-1])
 
     def _view_pair(self, x, size: int):
-        """Mean logits of the crop (`size` px) and of its mirror image, mirrored back."""
+        """Mean heatmap and person logits of the crop (`size` px) and of its mirror image, mirrored back."""
         both = torch.cat([x, x.index_select(3, getattr(self, f"mirror_pixels_{size}"))], 0)
-        logits = self.head.logits(self.backbone(self.norm(both)))
+        feats = self.backbone(self.norm(both))
+        logits = self.head.logits(feats)
         _, j, h, w = logits.shape
         views = logits.reshape(2, -1, j, h, w)      # a reshape, not a slice at the traced batch size
         mirrored = views[1].index_select(1, self.mirror_joints).index_select(3, getattr(self, f"mirror_cells_{size}"))
-        return 0.5 * (views[0] + mirrored)
+        person = None
+        if self.person is not None:
+            pviews = self.person(feats[-1]).reshape(2, -1, 1 + NUM_JOINTS)
+            person = 0.5 * (pviews[0] + pviews[1].index_select(1, self.mirror_person))
+        return 0.5 * (views[0] + mirrored), person
 
-    def _flip_averaged(self, x, with_logits: bool):
+    def _flip_averaged(self, x):
         """The crop and its mirror image in one batch; the mirror's heatmaps are mirrored back (columns reversed,
         left and right joints exchanged) and the two views' logits averaged before decoding. Averaging maps
         rather than coordinates keeps one mode where the views disagree on which side is the person's left.
         index_select rather than flip: a Gather, which every ONNX consumer supports. Each extra size reads the
         same crop resized in the graph; its grid is resized back to the main one (align_corners=False keeps pixel
         and cell centres where the crop-normalised coordinates put them) and averaged in."""
-        logits = self._view_pair(x, self.head.input_size)
+        logits, person = self._view_pair(x, self.head.input_size)
         for size in self.extra_sizes:
             other = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-            other = self._view_pair(other, size)
+            other, other_person = self._view_pair(other, size)
             logits = logits + F.interpolate(other, size=logits.shape[2:], mode="bilinear", align_corners=False)
+            if person is not None:
+                person = person + other_person
         logits = logits / (1 + len(self.extra_sizes))
+        if person is not None:
+            person = person / (1 + len(self.extra_sizes))
         coords, spread = self.head.decode(logits)
-        return (coords, spread, logits) if with_logits else (coords, spread)
+        return coords, spread, logits, person
 
 
 class Stage1Net(_StageNet):
@@ -261,6 +305,8 @@ class Stage1Net(_StageNet):
             self.backbone = Lite0Backbone(16, STAGE1_TAPS)
             self.head = FPNHeatmapHead(self.backbone.tap_channels, cfg.head_channels, cfg.stage1_input, 8,
                                        cfg.decode_window)
+            if cfg.person_head:
+                self.person = PersonHead(self.backbone.tap_channels[-1])
             if cfg.stage1_flip:
                 self._enable_flip_average(cfg.stage1_input, 8, cfg.stage1_scales)
         elif cfg.stage1_head in ("fc", "grid"):

@@ -1,7 +1,8 @@
 """Run the stages with ONNX Runtime: CPU execution provider by default, CUDA / TensorRT providers when installed.
 
 No torch here. One InferenceSession per stage; every session takes a float32 NCHW RGB 0-255 batch named
-`image` and returns `coords` (B, 14, 2) and `spread` (B, 14).
+`image` and returns `coords` (B, 14, 2) and `spread` (B, 14); stage 1 of a model with a person head also
+`presence` (B,) and `inside` (B, 14).
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ PROVIDERS = {
     "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
 }
+
+
+OUTPUT_SHAPES = {"coords": (14, 2), "spread": (14,), "presence": (), "inside": (14,)}   # per batch item
 
 
 class BackendUnavailable(Exception):
@@ -60,7 +64,7 @@ def resolve_providers(device: str = "cpu"):
 
 
 class OnnxRuntimeBackend:
-    """`run(stage, batch) -> (coords, spread)` over one ONNX Runtime session per stage.
+    """`run(stage, batch) -> (coords, spread[, presence, inside])` over one ONNX Runtime session per stage.
 
     device: cpu | cuda | tensorrt (execution provider); threads: intra-op threads (None = all cores);
     io_binding: bind inputs and outputs explicitly (outputs land in preallocated host arrays, reused
@@ -89,8 +93,7 @@ class OnnxRuntimeBackend:
     def run(self, stage: int, batch: np.ndarray):
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if not self.io_binding:
-            coords, spread = self.sessions[stage].run(self.output_names[stage], {self.input_names[stage]: batch})
-            return coords, spread
+            return tuple(self.sessions[stage].run(self.output_names[stage], {self.input_names[stage]: batch}))
         return self._run_bound(stage, batch)
 
     def _run_bound(self, stage: int, batch: np.ndarray):
@@ -99,11 +102,12 @@ class OnnxRuntimeBackend:
         n = batch.shape[0]
         key = (stage, n)
         if key not in self._outputs:
-            self._outputs[key] = (np.empty((n, 14, 2), np.float32), np.empty((n, 14), np.float32))
-        coords, spread = self._outputs[key]
+            self._outputs[key] = tuple(np.empty((n, *OUTPUT_SHAPES[name]), np.float32)
+                                       for name in self.output_names[stage])
+        outputs = self._outputs[key]
         binding = sess.io_binding()
         binding.bind_cpu_input(self.input_names[stage], batch)
-        for name, arr in zip(self.output_names[stage], (coords, spread)):
+        for name, arr in zip(self.output_names[stage], outputs):
             binding.bind_ortvalue_output(name, ort.OrtValue.ortvalue_from_numpy(arr))
         sess.run_with_iobinding(binding)
-        return coords.copy(), spread.copy()
+        return tuple(a.copy() for a in outputs)

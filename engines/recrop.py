@@ -18,6 +18,7 @@ from .geometry import box_from_joints
 MAX_PASSES = 3
 BOX_SCALE = 1.3
 TOLERANCE = 0.1
+MIN_JOINTS = 2
 
 
 def box_change(old, new) -> float:
@@ -31,8 +32,11 @@ def recrop(run, box, max_passes: int = MAX_PASSES, box_scale: float = BOX_SCALE,
     box = tuple(float(v) for v in box)
     joints, payload = run(box)
     passes = 1
-    while passes < max_passes and np.isfinite(joints).all():
-        new_box = box_from_joints(joints, box_scale)
+    while passes < max_passes:
+        found = np.isfinite(joints).all(1)          # joints not in the picture do not shape the box
+        if found.sum() < MIN_JOINTS:
+            break
+        new_box = box_from_joints(joints, box_scale, valid=found)
         if box_change(box, new_box) < tolerance:
             break
         box = new_box
@@ -45,5 +49,5 @@ def predict_recropped(cascade, image: np.ndarray, box, max_passes: int = MAX_PAS
     """(CascadeResult of the last pass, the box it ran on, passes run) for one person in a BGR image."""
     def run(b):
         result = cascade.predict(image, np.asarray(b, np.float32).reshape(1, 3))
-        return np.asarray(result.joints[0]), result
+        return result.reported()[0][0], result
     return recrop(run, box, max_passes)

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .onnxruntime_backend import BackendUnavailable
+from .onnxruntime_backend import OUTPUT_SHAPES, BackendUnavailable
 
 INSTALL_HINT = "pip install 'pose-track[tensorrt]' (TensorRT and cuda-python, on a machine with an NVIDIA GPU)"
 STAGE1_BATCH = (1, 1, 8)              # (min, opt, max) person crops per stage-1 call
@@ -233,7 +233,7 @@ class _StageEngine:
         self.max_batch = int(hi[0])
         self.chw = tuple(int(d) for d in hi[1:])
         self.in_buf = DeviceBuffer(self.max_batch * int(np.prod(self.chw)) * 4)
-        self.out_shapes = {"coords": (14, 2), "spread": (14,)}
+        self.out_shapes = OUTPUT_SHAPES
         self.out_bufs = {n: DeviceBuffer(self.max_batch * int(np.prod(self.out_shapes.get(n, (14, 2)))) * 4)
                          for n in self.outputs}
         self.context.set_tensor_address(self.input, self.in_buf.ptr)
@@ -254,11 +254,11 @@ class _StageEngine:
             self.out_bufs[name].copy_to_host(host, stream.raw)
             outs[name] = host
         stream.synchronize()
-        return outs["coords"], outs["spread"]
+        return tuple(outs[n] for n in OUTPUT_SHAPES if n in outs)
 
 
 class TensorRTBackend:
-    """`run(stage, batch) -> (coords, spread)` over one deserialised plan per stage (fp32 I/O on the host)."""
+    """`run(stage, batch) -> (coords, spread[, presence, inside])` over one deserialised plan per stage (fp32 I/O on the host)."""
 
     name = "tensorrt"
 
@@ -280,4 +280,4 @@ class TensorRTBackend:
             return engine.run(batch, self.stream)
         parts = [engine.run(batch[i:i + engine.max_batch], self.stream)
                  for i in range(0, batch.shape[0], engine.max_batch)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return tuple(np.concatenate(arrays) for arrays in zip(*parts))

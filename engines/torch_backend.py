@@ -5,7 +5,7 @@ import numpy as np
 
 
 class TorchBackend:
-    """`run(stage, batch) -> (coords, spread)` with the torch modules.
+    """`run(stage, batch) -> (coords, spread[, presence, inside])` with the torch modules.
 
     device: cpu | cuda[:k]; half: fp16 weights and activations on CUDA; cuda_graphs: capture one CUDA graph
     per (stage, batch size) on first use and replay it afterwards (static input buffer, no per-call kernel
@@ -33,11 +33,11 @@ class TorchBackend:
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
             if self.cuda_graphs:
-                coords, spread = self._replay(stage, x)
+                outputs = self._replay(stage, x)
             else:
                 x = x.to(self.device, non_blocking=True).to(self.dtype)
-                coords, spread = self.model[stage](x)
-            return coords.float().cpu().numpy(), spread.float().cpu().numpy()
+                outputs = self.model[stage](x)
+            return tuple(o.float().cpu().numpy() for o in outputs)
 
     def _replay(self, stage: int, x):
         torch = self.torch

@@ -46,7 +46,7 @@ def test_missing_folder_and_corrupt_mat(tmp_path):
 
 
 def test_real_lsp_and_lspet_layouts(lsp_data):
-    data = training_set(os.path.dirname(lsp_data))
+    data, _ = training_set(os.path.dirname(lsp_data))
     assert len(data) == 11000
     assert data.valid[:1000].all() and 0.7 < data.valid[1000:].mean() < 1.0
     assert not data.crowd[:1000].any() and data.crowd[1000:].all()

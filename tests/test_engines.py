@@ -63,11 +63,14 @@ def test_export_parity_per_stage(tiny_bundle, tiny_checkpoint, stage):
     for batch in ((1, 3) if stage == 0 else (1, 14, 28)):
         x = rng.uniform(0, 255, (batch, 3, size, size)).astype(np.float32)
         with torch.inference_mode():
-            tc, ts = model[stage](torch.from_numpy(x))
-        oc, os_ = backend.run(stage, x)
-        assert oc.shape == (batch, 14, 2) and os_.shape == (batch, 14)
-        assert np.abs(oc - tc.numpy()).max() <= 1e-3
-        assert np.abs(os_ - ts.numpy()).max() <= 1e-3
+            expected = model[stage](torch.from_numpy(x))
+        got = backend.run(stage, x)
+        assert len(got) == len(expected) == (4 if stage == 0 else 2)     # stage 1: + presence, inside
+        assert got[0].shape == (batch, 14, 2) and got[1].shape == (batch, 14)
+        if stage == 0:
+            assert got[2].shape == (batch,) and got[3].shape == (batch, 14)
+        for a, b in zip(got, expected):
+            assert np.abs(a - b.numpy()).max() <= 1e-3
 
 
 def test_cascade_on_onnxruntime_matches_torch(tiny_bundle, tiny_checkpoint):
@@ -238,17 +241,17 @@ def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_pat
     backend, _, _ = load_bundle(bundle, threads=1)
     x = np.random.default_rng(0).uniform(0, 255, (3, 3, 64, 64)).astype(np.float32)
     with torch.inference_mode():
-        tc, _ = model[0](torch.from_numpy(x))
+        tc = model[0](torch.from_numpy(x))[0]
         plain, _ = model[0].head(model[0].backbone(model[0].norm(torch.from_numpy(x))))
-    oc, _ = backend.run(0, x)
+    oc = backend.run(0, x)[0]
     assert np.abs(oc - tc.numpy()).max() <= 1e-3 and np.abs(oc - plain.numpy()).max() > 1e-2
     scaled = export_bundle(path, str(tmp_path / "scaled"), stages=1, threads=1, stage1_scales=(96,))
     assert read_manifest(scaled)["model_config"]["stage1_scales"] == [96]
-    sc, _ = load_bundle(scaled, threads=1)[0].run(0, x)       # the export checked parity with torch itself
+    sc = load_bundle(scaled, threads=1)[0].run(0, x)[0]       # the export checked parity with torch itself
     assert np.abs(sc - oc).max() > 1e-3
     fast = export_bundle(path, str(tmp_path / "fast"), stages=1, threads=1, stage1_flip=False)
     assert read_manifest(fast)["model_config"]["stage1_flip"] is False
-    fc, _ = load_bundle(fast, threads=1)[0].run(0, x)
+    fc = load_bundle(fast, threads=1)[0].run(0, x)[0]
     assert np.abs(fc - oc).max() > 1e-2
 
 

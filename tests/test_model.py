@@ -80,5 +80,29 @@ def test_training_mode_ignores_the_inference_decoding():
     tuned.load_state_dict(plain.state_dict())
     x = torch.rand(2, 3, 64, 64) * 255
     plain.train(); tuned.train()
-    a, b = plain(x, with_logits=True), tuned(x, with_logits=True)
+    a, b = plain.train_outputs(x), tuned.train_outputs(x)
     assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])
+
+
+def test_person_head_outputs_presence_and_in_picture_probabilities():
+    torch.manual_seed(0)
+    net = build_stages(ModelConfig(stage1_input=64, num_stages=1, person_head=True))[0].eval()
+    coords, spread, presence, inside = net(torch.rand(3, 3, 64, 64) * 255)
+    assert coords.shape == (3, 14, 2) and spread.shape == (3, 14)
+    assert presence.shape == (3,) and inside.shape == (3, 14)
+    for p in (presence, inside):
+        assert bool(((p > 0) & (p < 1)).all())
+    old = build_stages(ModelConfig(stage1_input=64, num_stages=1))[0].eval()
+    assert len(old(torch.rand(1, 3, 64, 64))) == 2          # a model without the head: coords and spread only
+
+
+def test_mirror_averaged_person_outputs_are_mirror_equivariant():
+    torch.manual_seed(0)
+    net = build_stages(ModelConfig(stage1_input=64, num_stages=1, person_head=True, stage1_flip=True))[0].eval()
+    with torch.no_grad():                       # a random head that is not symmetric by itself
+        net.person.mlp[-1].bias.add_(torch.linspace(-1, 1, 15))
+    x = torch.rand(2, 3, 64, 64) * 255
+    _, _, presence, inside = net(x)
+    _, _, presence_m, inside_m = net(x.flip(3))
+    assert torch.allclose(presence, presence_m, atol=1e-5)
+    assert torch.allclose(inside[:, list(FLIP_PERMUTATION)], inside_m, atol=1e-5)

@@ -189,9 +189,11 @@ def test_fault_mid_file_keeps_earlier_frames(tmp_path, clip_file, smooth):
     sink = CsvSink(path)
     with pytest.raises(RuntimeError, match="model fault"):
         process_source(str(video), ExplodingCascade(info.joints, at=12), [sink], smooth=smooth, detector=None)
-    rows = path.read_text().splitlines()  # read before close: flushed per frame
+    (partial,) = [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    rows = partial.read_text().splitlines()  # read before close: flushed per frame
     assert len(rows) == 1 + 12 and rows[-1].split(",")[1] == "11"
     sink.close()
+    assert path.read_text().splitlines() == rows and not partial.exists()
 
 
 def test_image_folder_is_independent_stills(tmp_path):

@@ -13,7 +13,7 @@ from engines.joints import JOINT_NAMES
 from tracker.loop import TrackResult
 from tracker.render import VideoSink, WindowSink, confidence_color, draw_pose
 from tracker.sinks import (CsvSink, NdjsonSink, SinkError, UdpSink, csv_header, parse_host_port, read_pose_csv,
-                           record_dict)
+                           record_dict, write_pose_csv)
 
 
 def _result(i, nan_joint=None):
@@ -57,20 +57,61 @@ def test_csv_rows_nan_is_empty_and_raw_option(tmp_path):
     assert np.allclose(raw["joints"][1], results[1].raw, atol=1e-3)
 
 
-def test_csv_flushes_every_frame(tmp_path):
+def _partials(folder):
+    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)
+
+
+def test_csv_flushes_every_frame_to_a_partial_file(tmp_path):
     path = tmp_path / "out.csv"
     sink = CsvSink(path)
     for i in range(3):
         sink.write(None, _result(i))
-        assert len(path.read_text().splitlines()) == 2 + i  # on disk before close
+        (partial,) = _partials(tmp_path)
+        assert len((tmp_path / partial).read_text().splitlines()) == 2 + i  # on disk before close
+        assert not path.exists()
     sink.close()
+    assert len(path.read_text().splitlines()) == 4 and _partials(tmp_path) == []
+
+
+@pytest.mark.parametrize("make", [CsvSink, NdjsonSink])
+def test_a_sink_that_got_no_frame_leaves_no_file_and_an_older_one_whole(tmp_path, make):
+    path = tmp_path / "out.txt"
+    make(path).close()
+    assert not path.exists() and _partials(tmp_path) == []
+    path.write_text("an earlier run\n")
+    make(path).close()
+    assert path.read_text() == "an earlier run\n" and _partials(tmp_path) == []
+
+
+def test_a_fault_keeps_the_frames_processed_before_it(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("an earlier run\n")
+    sink = CsvSink(path)
+    try:
+        for i in range(3):
+            sink.write(None, _result(i))
+        raise RuntimeError("the model failed")
+    except RuntimeError:
+        pass
+    finally:
+        sink.close()
+    assert list(read_pose_csv(path)["clip.mp4"]["frame"]) == [0, 1, 2] and _partials(tmp_path) == []
+
+
+def test_write_pose_csv_is_all_or_nothing(tmp_path):
+    path = tmp_path / "gt.csv"
+    path.write_text("old\n")
+    with pytest.raises(ValueError):
+        write_pose_csv(path, "clip", [0, 1], [0.0, 0.1], [np.zeros((14, 2)), "bad"], np.ones((2, 14)))
+    assert path.read_text() == "old\n" and _partials(tmp_path) == []
 
 
 def test_ndjson_file_and_stdout(tmp_path, capsys):
     path = tmp_path / "out.ndjson"
     sink = NdjsonSink(path, include_raw=True)
     sink.write(None, _result(0, nan_joint=5))
-    assert len(path.read_text().splitlines()) == 1  # flushed
+    (partial,) = _partials(tmp_path)
+    assert len((tmp_path / partial).read_text().splitlines()) == 1  # flushed
     sink.close()
     rec = json.loads(path.read_text().splitlines()[0])
     assert rec["frame"] == 0 and rec["source"] == "clip.mp4" and rec["reacquired"] is True
@@ -143,7 +184,16 @@ def test_video_sink_writes_readable_mp4(tmp_path):
     n = 0
     while cap.read()[0]:
         n += 1
-    assert n == 5
+    assert n == 5 and _partials(tmp_path) == []
+
+
+def test_video_sink_without_a_frame_leaves_nothing_and_needs_a_video_suffix(tmp_path):
+    VideoSink(tmp_path / "out.mp4").close()
+    assert list(tmp_path.iterdir()) == []
+    for name in ("out", "out.webm", "out.csv"):
+        with pytest.raises(SinkError, match=r"\.mp4.*\.avi.*folder ending with '/'") as e:
+            VideoSink(tmp_path / name)
+        assert "\n" not in str(e.value)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY check is for Linux")

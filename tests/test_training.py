@@ -17,12 +17,12 @@ def test_stage1_sample_flip_swaps_labels_and_keeps_geometry():
     valid = np.ones(14, bool)
     rng = np.random.default_rng(3)
     for _ in range(20):
-        crop, target, mask = stage1_sample(image, STANDING, valid, 64, rng)
+        crop, target, mask, _, _ = stage1_sample(image, STANDING, valid, 64, rng)
         assert crop.shape == (64, 64, 3) and target.shape == (14, 2)
         # Mirrored or not, the person's right ankle stays below its right knee and the head on top.
         if mask[0] and mask[1]:
             assert target[13, 1] < target[12, 1] + 0.05 or abs(target[13, 1]) > 0.3
-    crop, target, mask = stage1_sample(image, STANDING, valid, 64, rng, augment=False)
+    crop, target, mask, _, _ = stage1_sample(image, STANDING, valid, 64, rng, augment=False)
     assert np.all(np.abs(target) <= 0.5) and mask.all()
 
 
@@ -39,7 +39,8 @@ def test_refiner_samples_target_is_the_truth_in_crop_coordinates():
 def test_tiny_training_run_loss_falls_and_resumes(fake_lsp, tmp_path):
     cfg = TrainConfig(**{**TINY, "data": fake_lsp, "out": str(tmp_path / "run"), "cache_dir": str(tmp_path / "c"),
                          "epochs": 25, "refiner_epochs": 2, "batch_size": 8, "max_images": 8, "val_images": 4,
-                         "lr": 3e-3, "num_stages": 2})
+                         "lr": 3e-3, "num_stages": 2, "negative_share": 0.0, "truncate_share": 0.0,
+                         "real_video": False})
     Trainer(cfg, log=lambda m: None).run()
     history = json.load(open(tmp_path / "run" / "history.json"))
     losses = [h["loss"] for h in history if h["stage"] == 1]
@@ -183,7 +184,7 @@ def test_clean_labels_swaps_crowd_labels_back_once_and_resumes_with_the_same_fix
     data = _fake_lsp_and_lspet(str(tmp_path / "data"))
     monkeypatch.setattr(engines.backends, "load_cascade", lambda path: _AnswersStanding())
     cfg = TrainConfig(**{**TINY, "data": data, "out": str(tmp_path / "run"), "clean_labels": "reference",
-                         "max_images": None, "val_images": 2})
+                         "max_images": None, "val_images": 2, "holdout": 0})
     trainer = Trainer(cfg, log=lambda m: None)
     trainer._load_cache()
     crowd = np.flatnonzero(trainer.train_set.crowd)
@@ -200,3 +201,14 @@ def test_clean_labels_swaps_crowd_labels_back_once_and_resumes_with_the_same_fix
     resumed = Trainer(cfg, log=lambda m: None)
     resumed._load_cache()
     np.testing.assert_array_equal(resumed.joints, trainer.joints)
+
+
+def test_tiny_run_with_negatives_learns_presence(fake_lsp, tmp_path):
+    """Drawn figures against crops of their empty surroundings: the presence and in-picture loss falls."""
+    cfg = TrainConfig(**{**TINY, "data": fake_lsp, "out": str(tmp_path / "run"), "epochs": 30, "refiner_epochs": 0,
+                         "batch_size": 8, "max_images": 12, "val_images": 2, "lr": 3e-3, "num_stages": 1,
+                         "negative_share": 0.5, "truncate_share": 0.3, "person_weight": 1.0})
+    Trainer(cfg, log=lambda m: None).run()
+    person = [h["person_loss"] for h in json.load(open(tmp_path / "run" / "history.json")) if h["stage"] == 1]
+    assert len(person) == 30
+    assert np.mean(person[-5:]) < 0.7 * np.mean(person[:3])

@@ -10,6 +10,7 @@ of frame t is exactly M_t applied to the still's joints, written in the DESIGN.m
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,8 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
     """Render the clip to `video_path` (mp4v for .mp4, MJPG for .avi) and, when `csv_path` is given, its
     ground truth. `size` = (width, height) of the output (default: the still's). `motion` goes to
     `camera_path` (translate, zoom, rotate_deg, fast_segments, fast_amplitude)."""
+    from engines.outputs import partial_path
+
     from .sinks import SinkError, write_pose_csv
 
     joints = np.asarray(joints, np.float64).reshape(-1, 2)
@@ -117,18 +120,23 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
     video_path = str(video_path)
     if not Path(video_path).resolve().parent.is_dir():
         raise SinkError(f"cannot write {video_path}: its folder does not exist")
-    writer = cv2.VideoWriter(video_path, cv2.VideoWriter_fourcc(*(fourcc or _fourcc_for(video_path))),
+    partial = partial_path(video_path)      # the clip appears whole or not at all
+    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*(fourcc or _fourcc_for(video_path))),
                              float(fps), (w, h))
-    if not writer.isOpened():
-        raise SinkError(f"cannot write video {video_path}")
     try:
+        if not writer.isOpened():
+            raise SinkError(f"cannot write video {video_path}")
         frame = np.empty((h, w, 3), np.uint8)
         for m in mats:
             cv2.warpAffine(image, m.astype(np.float32), (w, h), dst=frame, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
             writer.write(frame)
+        writer.release()
+        os.replace(partial, video_path)
     finally:
         writer.release()
+        if os.path.exists(partial):
+            os.remove(partial)
     if csv_path is not None:
         name = source_name if source_name is not None else video_path
         conf = np.where(np.isfinite(gt).all(-1), 1.0, np.nan)

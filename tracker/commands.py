@@ -10,7 +10,10 @@ Several inputs (files, or folders of videos) and the outputs:
   frame for every input.
 - `--render` a single OUT.mp4 for one input, a folder (`<stem>.mp4`) for several.
 An input that cannot be read is reported (one line) and skipped; the command then exits non-zero. An output
-that cannot be written stops everything with one line.
+that cannot be written stops everything with one line, and so does, before anything is written, an output
+that is an input or would overwrite one (engines.outputs.check_outputs). What each sink writes appears when
+it closes, also after an error or Ctrl-C: everything processed before a fault is kept; an output that got
+no frame leaves no file.
 """
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ from pathlib import Path
 
 import click
 
-from .capture import CaptureError, expand_inputs, is_camera, is_url, open_source
+from engines.outputs import check_outputs
+
+from .capture import CaptureError, ImageFolderSource, expand_inputs, is_camera, is_url, open_source
 from .render import VideoSink, WindowSink
 from .run import process_source
 from .sinks import CsvSink, NdjsonSink, SinkError, UdpSink, close_all
@@ -78,6 +83,37 @@ def _folder(path: str) -> Path:
     return p
 
 
+# (key, option, file name suffix in an output folder)
+_KINDS = (("csv", "--csv", ".csv"), ("raw", "--raw-csv", ".raw.csv"), ("ndjson", "--ndjson", ".ndjson"),
+          ("render", "--render", ".mp4"))
+_SINKS = {"csv": CsvSink, "raw": lambda p: CsvSink(p, which="raw"), "ndjson": NdjsonSink, "render": VideoSink}
+
+
+def _refuse_overwriting_inputs(given, specs, stems, engine=None, **spec) -> None:
+    """check_outputs for a run over `specs` (expanded from the `given` inputs; `stems` name their files in an
+    output folder) into the outputs `spec` (csv=, raw=, ndjson=, render=)."""
+    files, folders = [engine], [g for g in given if not (is_camera(g) or is_url(g))]
+    for s in specs:
+        if is_camera(s) or is_url(s):
+            continue
+        if Path(s).is_dir():
+            folders.append(s)
+            try:
+                files += ImageFolderSource(s).files
+            except CaptureError:
+                pass    # reported when the run reaches it
+        else:
+            files.append(s)
+    planned = []
+    for key, option, suffix in _KINDS:
+        path = spec.get(key)
+        if path and path != "-":
+            planned.append((option, path))
+            if _is_folder_target(path):
+                planned += [(option, os.path.join(path, stem + suffix)) for stem in stems]
+    check_outputs(planned, inputs=files, input_folders=folders)
+
+
 class _Outputs:
     """Builds the shared sinks (one for all inputs) and the per-input ones."""
 
@@ -86,11 +122,10 @@ class _Outputs:
         self.spec = {"csv": csv_out, "raw": raw_csv_out, "ndjson": ndjson_out, "render": render_out}
         self.shared = []
         try:
-            for key, factory in (("csv", CsvSink), ("raw", lambda p: CsvSink(p, which="raw")),
-                                 ("ndjson", NdjsonSink)):
+            for key in ("csv", "raw", "ndjson"):
                 path = self.spec[key]
                 if path and not (path != "-" and _is_folder_target(path)):
-                    self.shared.append(factory(path))
+                    self.shared.append(_SINKS[key](path))
             if render_out and not _is_folder_target(render_out):
                 if n_inputs > 1:
                     raise click.UsageError("--render with several inputs needs a folder (end it with '/')")
@@ -106,15 +141,12 @@ class _Outputs:
     def for_input(self, stem: str) -> list:
         sinks = []
         try:
-            for key, suffix, factory in (("csv", ".csv", CsvSink),
-                                         ("raw", ".raw.csv", lambda p: CsvSink(p, which="raw")),
-                                         ("ndjson", ".ndjson", NdjsonSink)):
+            for key, _, suffix in _KINDS:
                 path = self.spec[key]
                 if path and path != "-" and _is_folder_target(path):
-                    sinks.append(factory(_folder(path) / f"{stem}{suffix}"))
-            r = self.spec["render"]
-            if r:
-                sinks.append(VideoSink(_folder(r) / f"{stem}.mp4" if _is_folder_target(r) else r))
+                    sinks.append(_SINKS[key](_folder(path) / f"{stem}{suffix}"))
+                elif path and key == "render":
+                    sinks.append(VideoSink(path))
         except BaseException:
             close_all(sinks)
             raise
@@ -150,7 +182,8 @@ _output_options = [
                  help="Unsmoothed cascade joints, same CSV schema."),
     click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/", help="One JSON object per frame ('-' = stdout)."),
     click.option("--udp", metavar="HOST:PORT", help="One JSON datagram per frame."),
-    click.option("--render", "render_out", metavar="OUT.mp4|DIR/", help="Annotated video."),
+    click.option("--render", "render_out", metavar="OUT.mp4|DIR/",
+                 help="Annotated video: a .mp4, .avi, .mkv, .mov or .m4v file, or a folder (<stem>.mp4 each)."),
     click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
     click.option("--engine", type=click.Path(), default=None,
                  help="Engine bundle from build-engine (default: the shipped model on ONNX Runtime)."),
@@ -179,6 +212,9 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
         specs = expand_inputs(inputs)
     except CaptureError as e:
         raise click.ClickException(str(e)) from None
+    stems = _unique_stems(specs)
+    _refuse_overwriting_inputs(inputs, specs, stems, engine, csv=csv_out, raw=raw_csv_out, ndjson=ndjson_out,
+                               render=render_out)
     try:
         outputs = _Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=len(specs))
     except SinkError as e:
@@ -186,7 +222,7 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     failures = []
     try:
         cascade = load_cascade(engine)
-        for spec, stem in zip(specs, _unique_stems(specs)):
+        for spec, stem in zip(specs, stems):
             try:
                 src = open_source(spec)
             except CaptureError as e:
@@ -228,6 +264,8 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
 def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
     """Track the person in front of a camera live. Ctrl-C stops cleanly (every output is kept)."""
     _require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    _refuse_overwriting_inputs([device], [device], [_stem(device)], engine, csv=csv_out, raw=raw_csv_out,
+                               ndjson=ndjson_out, render=render_out)
     try:
         outputs = _Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=1)
     except SinkError as e:

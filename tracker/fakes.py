@@ -9,16 +9,10 @@ told apart by their pixels, so several calls on one frame (re-acquisition refine
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass
-class FakeResult:
-    joints: np.ndarray       # (P, 14, 2)
-    confidence: np.ndarray   # (P, 14)
-    stages: list = field(default_factory=list)
+from engines.cascade import CascadeResult
 
 
 class FakeCascade:
@@ -41,7 +35,7 @@ class FakeCascade:
             self.frame += 1
         return min(self.frame, len(self.gt) - 1)
 
-    def predict(self, image_bgr: np.ndarray, boxes: np.ndarray) -> FakeResult:
+    def predict(self, image_bgr: np.ndarray, boxes: np.ndarray) -> CascadeResult:
         self.calls += 1
         f = self._frame_of(image_bgr)
         boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
@@ -60,4 +54,4 @@ class FakeCascade:
             est = np.where(inside[:, None], est, np.clip(est, c - half, c + half))
             joints[p] = est
             conf[p] = np.where(inside, self.conf, 0.05)
-        return FakeResult(joints, conf, [joints.copy() for _ in range(self.n_stages)])
+        return CascadeResult(joints, conf, [joints.copy() for _ in range(self.n_stages)])

@@ -1,5 +1,9 @@
 """Single-image pose estimation over a folder: the whole image is the first person box (then engines.recrop's
-passes), one CSV row per image."""
+passes), one CSV row per image.
+
+The CSV is written like tracker.sinks' (under a partial name, moved onto its name at the end, also after an
+error or Ctrl-C): everything processed before a fault is kept; a run that processed nothing leaves no file.
+Each annotated image appears whole or not at all."""
 from __future__ import annotations
 
 import csv
@@ -8,10 +12,22 @@ import os
 import time
 
 from engines.geometry import whole_image_box
+from engines.outputs import check_outputs, partial_path
 from engines.recrop import MAX_PASSES, predict_recropped
 from .capture import ImageFolderSource
 from .render import draw_pose
-from .sinks import SinkError, csv_header, csv_row, open_output
+from .sinks import OutputFile, SinkError, csv_header, csv_row
+
+
+def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> None:
+    """engines.outputs.check_outputs for `pose-track images`: neither --csv nor an annotated copy in --render
+    may land on an image of `folder` (or on the model, `model`), nor --render be that folder."""
+    files = ImageFolderSource(folder).files
+    outputs = [("--csv", csv_path)]
+    if render_dir:
+        outputs.append(("--render", os.path.join(render_dir, "")))
+        outputs += [("--render", render_path(render_dir, f.name)) for f in files]
+    check_outputs(outputs, inputs=[*files, model], input_folders=[folder])
 
 
 def process_images(folder, cascade, csv_path, render_dir=None, progress=None, recrop: bool = True) -> dict:
@@ -23,10 +39,10 @@ def process_images(folder, cascade, csv_path, render_dir=None, progress=None, re
             os.makedirs(render_dir, exist_ok=True)
         except OSError as exc:
             raise SinkError(f"cannot write renders to {render_dir}: {exc.strerror or exc}") from None
-    f, owned = open_output(csv_path, "CSV")
-    writer = csv.writer(f, lineterminator="\n")
+    table = OutputFile(csv_path, "CSV")
+    writer = csv.writer(table.stream, lineterminator="\n")
     writer.writerow(csv_header())
-    model_s, count, passes = 0.0, 0, 0
+    model_s, count, rows, passes = 0.0, 0, 0, 0
     try:
         for frame in source.frames():
             box = whole_image_box(*frame.image.shape[:2])
@@ -35,21 +51,33 @@ def process_images(folder, cascade, csv_path, render_dir=None, progress=None, re
             model_s += time.perf_counter() - t0
             passes += n
             writer.writerow(csv_row(frame.source_name, frame.index, math.nan, result.joints[0], result.confidence[0]))
-            f.flush()
+            table.stream.flush()
+            rows += 1
             if render_dir:
-                out = draw_pose(frame.image, result.joints[0], result.confidence[0])
-                cv2_write(os.path.join(render_dir, os.path.splitext(frame.source_name)[0] + ".jpg"), out)
+                drawn = draw_pose(frame.image, result.joints[0], result.confidence[0])
+                cv2_write(render_path(render_dir, frame.source_name), drawn)
             count += 1
             if progress:
                 progress(1)
     finally:
-        if owned:
-            f.close()
+        table.close(keep=rows > 0)
     return {"images": count, "skipped": list(source.skipped), "model_s": model_s, "total": len(source.files),
             "passes": passes}
 
 
+def render_path(render_dir, image_name: str) -> str:
+    """Where the annotated copy of an image goes."""
+    return os.path.join(render_dir, os.path.splitext(image_name)[0] + ".jpg")
+
+
 def cv2_write(path, image):
     import cv2
-    if not cv2.imwrite(path, image):
-        raise SinkError(f"cannot write {path}")
+
+    tmp = partial_path(path)
+    try:
+        if not cv2.imwrite(tmp, image):
+            raise SinkError(f"cannot write {path}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

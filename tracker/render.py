@@ -13,8 +13,11 @@ import cv2
 import numpy as np
 
 from engines.joints import SKELETON
+from engines.outputs import partial_path
 
 from .sinks import SinkError, StopRequested
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v")    # what VideoSink's encoders write
 
 
 def confidence_color(c: float):
@@ -59,10 +62,12 @@ def draw_result(image: np.ndarray, result, which: str = "smoothed") -> np.ndarra
 
 
 class VideoSink:
-    """Annotated video (mp4v for .mp4, MJPG for .avi). Opened on the first frame (size), at the source's fps.
+    """Annotated video (mp4v for .mp4/.mov/.m4v, MJPG for .avi/.mkv). Opened on the first frame (size), at the
+    source's fps.
 
-    The container is finalised by `close()` (done on Ctrl-C and errors too); a hard kill leaves an unreadable
-    .mp4 -- write .avi (MJPG) when that matters."""
+    Written under a partial name beside `path` and moved onto it by `close()` (done on Ctrl-C and errors
+    too): everything processed before a fault is kept; a run that processed nothing leaves no file. A hard kill
+    leaves an unreadable partial .mp4 -- write .avi (MJPG) when that matters."""
 
     needs_image = True
 
@@ -73,8 +78,13 @@ class VideoSink:
             raise SinkError(f"cannot write video {self.path}: it is a folder")
         if not parent.is_dir():
             raise SinkError(f"cannot write video {self.path}: folder {parent} does not exist")
-        if not os.access(parent, os.W_OK):
+        if Path(self.path).suffix.lower() not in VIDEO_SUFFIXES:
+            raise SinkError(f"cannot write video {self.path}: give a file name ending in "
+                            f"{', '.join(VIDEO_SUFFIXES[:-1])} or {VIDEO_SUFFIXES[-1]}, or a folder ending with '/'")
+        if not os.access(parent, os.W_OK) or (os.path.exists(self.path) and not os.access(self.path, os.W_OK)):
             raise SinkError(f"cannot write video {self.path}: permission denied")
+        self.target = os.path.realpath(self.path)
+        self.partial = partial_path(self.target)
         self.fps = fps
         self.which = which
         self._writer = None
@@ -88,7 +98,7 @@ class VideoSink:
     def _open(self, w: int, h: int) -> None:
         ext = Path(self.path).suffix.lower()
         fourcc = cv2.VideoWriter_fourcc(*("MJPG" if ext in (".avi", ".mkv") else "mp4v"))
-        self._writer = cv2.VideoWriter(self.path, fourcc, float(self.fps or 30.0), (w, h))
+        self._writer = cv2.VideoWriter(self.partial, fourcc, float(self.fps or 30.0), (w, h))
         if not self._writer.isOpened():
             raise SinkError(f"cannot write video {self.path}: no encoder for this format")
         self._size = (w, h)
@@ -104,9 +114,14 @@ class VideoSink:
         self.frames += 1
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self.frames:
+            os.replace(self.partial, self.target)
+        elif os.path.exists(self.partial):
+            os.remove(self.partial)
 
 
 def display_available(title: str = "pose-track") -> tuple[bool, str]:

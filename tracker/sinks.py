@@ -1,8 +1,10 @@
 """Where the joints go: CSV, NDJSON (file or stdout), UDP JSON datagrams. (Video and window: render.py.)
 
-Every sink has `write(frame, result)` (a capture.Frame and a loop.TrackResult) and `close()`, and flushes
-every frame: after Ctrl-C or a crash mid-file, every frame written before it is on disk (flushed to the OS,
-not fsync'ed).
+Every sink has `write(frame, result)` (a capture.Frame and a loop.TrackResult) and `close()`. A file sink
+writes under a partial name beside its output (`out.partial-<pid>.csv`, engines.outputs.partial_path),
+flushes every frame there, and `close()` moves it onto its name, also after Ctrl-C or an error: everything
+processed before a fault is kept; a run that processed nothing leaves no file (an older file of that name
+stays as it was). Only a hard kill leaves the partial file behind, holding every frame flushed before it.
 
 CSV (DESIGN.md): one row per frame, header `source,frame,time_s,` then `<joint>_x,<joint>_y,<joint>_conf`
 for the 14 joints in `engines.joints.JOINT_NAMES` order; pixel coordinates of the original frame; an empty
@@ -21,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import socket
 import sys
 from pathlib import Path
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from engines.joints import JOINT_NAMES
+from engines.outputs import partial_path
 
 
 class SinkError(Exception):
@@ -67,22 +71,46 @@ def _check_parent(path: str) -> None:
         raise SinkError(f"cannot write {path}: folder {parent} does not exist")
 
 
-def open_output(path, what: str = "output"):
-    """A text file opened for writing ('-' = stdout), or SinkError with one line."""
-    path = str(path)
-    if path == "-":
-        return sys.stdout, False
+def check_writable(path: str, what: str = "output") -> None:
+    """SinkError (one line) unless `path` can be written: not a folder, its folder exists, not read-only."""
     if Path(path).is_dir():
         raise SinkError(f"cannot write {what} {path}: it is a folder")
     _check_parent(path)
-    try:
-        return open(path, "w", newline="", encoding="utf-8"), True
-    except OSError as e:
-        raise SinkError(f"cannot write {what} {path}: {e.strerror or e}") from None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise SinkError(f"cannot write {what} {path}: permission denied")
+
+
+class OutputFile:
+    """A text output, '-' for stdout. A file is written under partial_path(path) beside it (`partial`) and
+    `close(keep=True)` moves it onto `path`; `close(keep=False)` removes it, leaving `path` as it was."""
+
+    def __init__(self, path, what: str = "output"):
+        self.path = str(path)
+        self.partial = None
+        if self.path == "-":
+            self.stream = sys.stdout
+            return
+        check_writable(self.path, what)
+        self.target = os.path.realpath(self.path)  # a link: replace the file it points to, not the link
+        self.partial = partial_path(self.target)
+        try:
+            self.stream = open(self.partial, "w", newline="", encoding="utf-8")
+        except OSError as e:
+            raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
+
+    def close(self, keep: bool = True) -> None:
+        if self.partial is None or self.stream.closed:
+            return
+        self.stream.close()
+        if keep:
+            os.replace(self.partial, self.target)
+        else:
+            os.remove(self.partial)
 
 
 class CsvSink:
-    """The DESIGN.md wide CSV; `which` = 'smoothed' (default) or 'raw'."""
+    """The DESIGN.md wide CSV; `which` = 'smoothed' (default) or 'raw'. The file appears when the sink closes
+    after at least one row (see the module docstring)."""
 
     needs_image = False
 
@@ -91,7 +119,9 @@ class CsvSink:
             raise ValueError("which must be 'smoothed' or 'raw'")
         self.path = str(path)
         self.which = which
-        self._f, self._owned = open_output(path, "CSV")
+        self.rows = 0
+        self._out = OutputFile(path, "CSV")
+        self._f = self._out.stream
         self._w = csv.writer(self._f, lineterminator="\n")
         self._write_row(csv_header())
 
@@ -105,24 +135,25 @@ class CsvSink:
     def write(self, frame, result) -> None:
         joints = result.raw if self.which == "raw" else result.smoothed
         self._write_row(csv_row(result.source, result.index, result.time_s, joints, result.confidence))
+        self.rows += 1
 
     def close(self) -> None:
-        if self._owned and not self._f.closed:
-            self._f.close()
+        self._out.close(keep=self.rows > 0)
 
 
 def write_pose_csv(path, source: str, frames, times, joints, conf) -> None:
-    """Write a whole sequence (T, 14, 2) / (T, 14) in the CSV schema (used for ground truth)."""
-    f, owned = open_output(path, "CSV")
+    """Write a whole sequence (T, 14, 2) / (T, 14) in the CSV schema (used for ground truth); all or nothing."""
+    out = OutputFile(path, "CSV")
+    done = False
     try:
-        w = csv.writer(f, lineterminator="\n")
+        w = csv.writer(out.stream, lineterminator="\n")
         w.writerow(csv_header())
         for i, t, j, c in zip(frames, times, joints, conf):
             w.writerow(csv_row(source, i, t, j, c))
-        f.flush()
+        out.stream.flush()
+        done = True
     finally:
-        if owned:
-            f.close()
+        out.close(keep=done)
 
 
 def read_pose_csv(path) -> dict:
@@ -170,14 +201,17 @@ def record_dict(result, include_raw: bool = False) -> dict:
 
 
 class NdjsonSink:
-    """One JSON object per line, to a file or stdout ('-')."""
+    """One JSON object per line, to a file or stdout ('-'). A file appears when the sink closes after at least
+    one line (see the module docstring)."""
 
     needs_image = False
 
     def __init__(self, path, include_raw: bool = False):
         self.path = str(path)
         self.include_raw = include_raw
-        self._f, self._owned = open_output(path, "NDJSON")
+        self.rows = 0
+        self._out = OutputFile(path, "NDJSON")
+        self._f = self._out.stream
 
     def write(self, frame, result) -> None:
         line = json.dumps(record_dict(result, self.include_raw), separators=(",", ":"), allow_nan=False)
@@ -188,10 +222,10 @@ class NdjsonSink:
             raise StopRequested() from None
         except OSError as e:
             raise SinkError(f"writing {self.path} failed: {e.strerror or e}") from None
+        self.rows += 1
 
     def close(self) -> None:
-        if self._owned and not self._f.closed:
-            self._f.close()
+        self._out.close(keep=self.rows > 0)
 
 
 def parse_host_port(spec: str):
@@ -248,5 +282,5 @@ def close_all(sinks) -> list[str]:
     return problems
 
 
-__all__ = ["SinkError", "StopRequested", "CsvSink", "NdjsonSink", "UdpSink", "csv_header", "csv_row",
-           "write_pose_csv", "read_pose_csv", "record_dict", "parse_host_port", "close_all"]
+__all__ = ["SinkError", "StopRequested", "OutputFile", "check_writable", "CsvSink", "NdjsonSink", "UdpSink",
+           "csv_header", "csv_row", "write_pose_csv", "read_pose_csv", "record_dict", "parse_host_port", "close_all"]

@@ -23,27 +23,46 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
     return joints[..., FLIP, :]
 
 
-def stage1_sample(image, joints, valid, size, rng, augment=True):
-    """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2) and loss mask (14,)."""
-    pts = joints[valid] if valid.any() else joints
+def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False):
+    """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
+    in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
+    it off or the crop misses it.
+
+    truncate_p: share of crops whose body is cut as cameras cut it (framing.cut_line), framed on what is left.
+    real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations.
+    """
+    from .framing import apply_cut, cut_line, cut_off, degrade
+
+    gone = np.zeros(len(joints), bool)
+    if augment and truncate_p and rng.random() < truncate_p:
+        line = cut_line(joints, valid, rng)
+        if line is not None:
+            gone = cut_off(joints, line) & valid
+            image = apply_cut(image, line)
+    kept = valid & ~gone
+    pts = joints[kept] if kept.any() else joints
     lo, hi = pts.min(0), pts.max(0)
     centre, extent = (lo + hi) / 2.0, float(max(hi - lo))
     if augment:
-        side = extent * float(np.exp(rng.uniform(*np.log(BOX_SCALE_RANGE))))
-        centre = centre + rng.uniform(-0.06, 0.06, 2) * side
-        angle = rng.uniform(-30, 30) if rng.random() < 0.6 else 0.0
+        scale_range, shift, max_angle = ((1.05, 2.2), 0.1, 45) if real_video else (BOX_SCALE_RANGE, 0.06, 30)
+        side = extent * float(np.exp(rng.uniform(*np.log(scale_range))))
+        centre = centre + rng.uniform(-shift, shift, 2) * side
+        angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.6 else 0.0
         flip = rng.random() < 0.5
     else:
         side, angle, flip = extent * EVAL_BOX_SCALE, 0.0, False
     box = (float(centre[0]), float(centre[1]), max(side, 8.0))
     m = crop_matrix(box, size, angle, flip)
     out = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    if real_video:
+        out = degrade(out, rng)
     target = _normalised_in_crop(m, joints, size)
-    mask = valid.copy()
+    mask, cut = valid.copy(), gone.copy()
     if flip:
-        target, mask = flip_joints(target), mask[FLIP]
-    mask &= np.all(np.abs(target) <= 0.5, axis=1)
-    return out, target.astype(np.float32), mask
+        target, mask, cut = flip_joints(target), mask[FLIP], cut[FLIP]
+    in_crop = np.all(np.abs(target) <= 0.5, axis=1)
+    inside = in_crop & ~cut
+    return out, target.astype(np.float32), mask & inside, inside, mask
 
 
 def refiner_samples(image, joints, valid, size, sigma, error_bank, rng, augment=True):
@@ -77,11 +96,14 @@ def refiner_samples(image, joints, valid, size, sigma, error_bank, rng, augment=
     return np.stack(crops), np.array(targets, np.float32), np.array(channels, np.int64), np.array(masks)
 
 
-def colour_jitter(batch, rng):
-    """In place on a float (B, 3, H, W) torch batch in 0-255: brightness, contrast, saturation."""
+def colour_jitter(batch, rng, white_balance: bool = False):
+    """In place on a float (B, 3, H, W) torch batch in 0-255: brightness, contrast, saturation, and optionally
+    white balance (a gain per colour channel)."""
     import torch
 
     b = batch.shape[0]
+    if white_balance:
+        batch.mul_(torch.from_numpy(rng.uniform(0.8, 1.2, (b, 3, 1, 1)).astype(np.float32)))
     contrast = torch.from_numpy(rng.uniform(0.7, 1.3, (b, 1, 1, 1)).astype(np.float32))
     bright = torch.from_numpy(rng.uniform(-25, 25, (b, 1, 1, 1)).astype(np.float32))
     sat = torch.from_numpy(rng.uniform(0.6, 1.4, (b, 1, 1, 1)).astype(np.float32))

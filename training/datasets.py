@@ -98,13 +98,19 @@ def lsp_test(lsp_root: str) -> PoseSet:
     return load_folder(lsp_root, 1001, 2000)
 
 
-def training_set(data: str, max_images: int | None = None) -> PoseSet:
-    """LSP train (im0001-im1000) + all of LSP-extended when present."""
+def training_set(data: str, max_images: int | None = None, holdout: int = 0):
+    """(LSP train (im0001-im1000) + LSP-extended when present, minus its last `holdout` images; those held out).
+
+    The held-out LSP-extended images are the validation split: LSP test is for reporting shipped models only."""
     lsp, lspet = resolve_data_root(data)
     sets = [lsp_train(lsp)]
+    held_out = PoseSet([], np.zeros((0, 14, 2), np.float32), np.zeros((0, 14), bool))
     if lspet:
-        sets.append(load_folder(lspet))
+        extended = load_folder(lspet)
+        keep = max(0, len(extended) - holdout)
+        sets.append(extended.subset(np.arange(keep)))
+        held_out = extended.subset(np.arange(keep, len(extended)))
     out = PoseSet.concat(sets)
     if max_images is not None and max_images < len(out):
         out = out.subset(np.linspace(0, len(out) - 1, max_images).astype(int))
-    return out
+    return out, held_out

@@ -28,7 +28,8 @@ def pad_image(image: np.ndarray, pad: float):
 
 
 def predict_set(cascade, data, progress=None, recrop: bool = False, pad: float = 1.0, passes: list | None = None):
-    """Per stage (N, 14, 2) pixel predictions with the whole image as the first box.
+    """Per stage (N, 14, 2) pixel predictions with the whole image as the first box; NaN where the model says
+    there is no person or the joint is not in the picture (as every output reports it).
 
     `recrop`: engines.recrop's passes from that box (their count per image is appended to `passes`).
     `pad` > 1: each image is centred on a black canvas that many times its size (a person who fills less of the
@@ -45,8 +46,8 @@ def predict_set(cascade, data, progress=None, recrop: bool = False, pad: float =
             passes.append(n)
         if per_stage is None:
             per_stage = [np.zeros((len(data), 14, 2), np.float32) for _ in result.stages]
-        for s, joints in enumerate(result.stages):
-            per_stage[s][i] = joints[0] - offset
+        for s, joints in enumerate(result.stages):          # a joint said not in the picture is a miss
+            per_stage[s][i] = result.reported(joints)[0][0] - offset
         if progress:
             progress(1)
     return per_stage

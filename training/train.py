@@ -64,21 +64,31 @@ class TrainConfig:
     stage1_flip: bool = False
     refiner_flip: bool = False
     stage1_scales: tuple = ()
+    person_head: bool = True        # stage 1 also learns presence and per-joint in-picture
+    negative_share: float = 0.35    # share of stage-1 crops with nobody framed (training.framing)
+    truncate_share: float = 0.3     # share of person crops cut as cameras cut bodies
+    real_video: bool = True         # tracker-like box jitter, rotation to 45 degrees, blur, noise, compression
+    person_weight: float = 0.1      # weight of the presence and in-picture losses beside the coordinate loss
+    holdout: int = 500              # last LSP-extended images: held out of training, the validation split
+    scene_images: int = 3000        # whole training images kept for the crops with nobody framed
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(stage1_head=self.stage1_head, stage1_input=self.stage1_input,
                            refiner_input=self.refiner_input, refiner_blocks=self.refiner_blocks,
                            sigma=self.sigma, num_stages=self.num_stages, decode_window=self.decode_window,
                            refiner_decode_window=self.refiner_decode_window, stage1_flip=self.stage1_flip,
-                           refiner_flip=self.refiner_flip, stage1_scales=tuple(self.stage1_scales))
+                           refiner_flip=self.refiner_flip, stage1_scales=tuple(self.stage1_scales),
+                           person_head=self.person_head)
 
 
 FITTED_AFTER_TRAINING = ("confidence", "refine_gain")
 # How the trained networks are run, not what they learned: a resumed run may change these freely.
-INFERENCE_ONLY = ("decode_window", "refiner_decode_window", "stage1_flip", "refiner_flip", "stage1_scales")
+INFERENCE_ONLY = ("decode_window", "refiner_decode_window", "stage1_flip", "refiner_flip", "stage1_scales",
+                  "presence_threshold", "inside_threshold")
 
 TINY = dict(epochs=1, refiner_epochs=1, batch_size=8, refiner_batch_images=4, max_images=24, val_images=8,
-            bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False, cache_dir=None)
+            bank_images=16, stage1_input=64, refiner_input=32, refiner_blocks=5, pretrained=False, cache_dir=None,
+            holdout=4, scene_images=12)
 
 
 class _Prefetch:
@@ -111,6 +121,15 @@ def _lr_at(step: int, total: int, base: float) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
+def _person_loss(person_logits, presence, inside, inside_known):
+    """Binary cross-entropy of presence (every crop) and of in-picture (labelled joints of person crops)."""
+    import torch.nn.functional as F
+
+    presence_loss = F.binary_cross_entropy_with_logits(person_logits[:, 0], presence)
+    per_joint = F.binary_cross_entropy_with_logits(person_logits[:, 1:], inside, reduction="none")
+    return presence_loss + (per_joint * inside_known).sum() / inside_known.sum().clamp(min=1)
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, progress=None, log=print):
         import torch
@@ -121,12 +140,16 @@ class Trainer:
         os.makedirs(cfg.out, exist_ok=True)
         self.ckpt_path = os.path.join(cfg.out, "checkpoint.pt")
         self.model_cfg = cfg.model_config()
-        self.train_set = training_set(cfg.data, cfg.max_images)
-        lsp_root, _ = resolve_data_root(cfg.data)
-        test = lsp_test(lsp_root)
-        # A folder without the test split (a small custom set) is monitored on its own images.
-        monitor = test if len(test) else self.train_set
+        self.train_set, held_out = training_set(cfg.data, cfg.max_images, holdout=cfg.holdout)
+        # Monitored on the held-out split; a folder without LSP-extended on LSP test, a small custom set on itself.
+        monitor = held_out
+        if not len(monitor):
+            lsp_root, _ = resolve_data_root(cfg.data)
+            monitor = lsp_test(lsp_root)
+        if not len(monitor):
+            monitor = self.train_set
         self.val_set = monitor.subset(np.arange(min(cfg.val_images, len(monitor))))
+        self.scenes = None
         self.state = {"phase": 0, "epoch_step": 0, "history": [], "banks": {}}
         self.model = None
         if os.path.isfile(self.ckpt_path):
@@ -216,6 +239,13 @@ class Trainer:
         images, joints = build_cache(self.train_set, self.cfg.cache_size, self.cfg.cache_dir,
                                      progress=self.progress)
         self.images, self.joints, self.valid = images, joints, self.train_set.valid
+        if self.model_cfg.person_head and self.cfg.negative_share > 0:
+            from .framing import SceneBank
+            count = min(self.cfg.scene_images, n)
+            self.log(f"loading {count} whole training images for crops with nobody framed")
+            self._start_bar("scenes", count)
+            self.scenes = SceneBank.load(self.train_set, count, max_side=400, seed=self.cfg.seed,
+                                         progress=self.progress)
         if self.cfg.clean_labels:
             self._clean_labels()
 
@@ -305,6 +335,24 @@ class Trainer:
         """`bank_images` training images drawn without replacement; one seed offset per use."""
         rng = np.random.default_rng(self.cfg.seed + seed_offset)
         return rng.choice(len(self.images), min(self.cfg.bank_images, len(self.images)), replace=False)
+
+    def _stage1_crop(self, i: int, size: int, rng):
+        """A stage-1 training crop of image i, or, for `negative_share` of draws with a person head, a crop with
+        nobody framed in it: (crop, targets, mask, inside, inside_known, presence)."""
+        cfg = self.cfg
+        if self.scenes is not None and rng.random() < cfg.negative_share:
+            from .framing import background_crop, degrade, unframed_crop
+            crop = background_crop(self.scenes, size, rng) if rng.random() < 0.6 else None
+            if crop is None:
+                crop = unframed_crop(self.scenes, size, rng)
+            if cfg.real_video:
+                crop = degrade(crop, rng)
+            zeros = np.zeros(NUM_JOINTS, np.float32)
+            return crop, np.zeros((NUM_JOINTS, 2), np.float32), zeros, zeros, zeros, np.float32(0)
+        truncate = cfg.truncate_share if self.model_cfg.person_head else 0.0
+        crop, target, mask, inside, known = stage1_sample(self.images[i], self.joints[i], self.valid[i], size, rng,
+                                                          truncate_p=truncate, real_video=cfg.real_video)
+        return crop, target, mask, inside, known, np.float32(1)
 
     def _eval_boxes(self, idx):
         boxes = []
@@ -406,9 +454,10 @@ class Trainer:
             rng = np.random.default_rng((rng_seed, start + step))
             pick = rng.integers(0, n, per_step)
             if stage == 0:
-                out = [stage1_sample(self.images[i], self.joints[i], self.valid[i], size, rng) for i in pick]
-                crops, targets, masks = (np.stack(c) for c in zip(*out))
-                return _to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(), None
+                out = [self._stage1_crop(i, size, rng) for i in pick]
+                crops, targets, masks, inside, inside_known, presence = (np.stack(c) for c in zip(*out))
+                person = tuple(torch.from_numpy(a).float() for a in (presence, inside, inside_known))
+                return _to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(), person
             out = [refiner_samples(self.images[i], self.joints[i], self.valid[i], size, self.model_cfg.sigma,
                                    bank, rng) for i in pick]
             crops, targets, channels, masks = (np.concatenate(c) for c in zip(*out))
@@ -417,15 +466,16 @@ class Trainer:
 
         self._start_bar(f"stage {stage + 1}", total - start)
         self.log(f"stage {stage + 1}: {total} steps ({epochs} epochs of {steps_per_epoch}), from step {start}")
-        running, count, t0 = 0.0, 0, time.time()
+        running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
         save_every = max(1, min(steps_per_epoch // 2, 600))
         aug_rng = np.random.default_rng(rng_seed + start)
-        for k, (x, target, mask, channels) in enumerate(_Prefetch(make_batch, total - start)):
+        for k, (x, target, mask, extra) in enumerate(_Prefetch(make_batch, total - start)):
             step = start + k
             for g in optimizer.param_groups:
                 g["lr"] = _lr_at(step, total, base_lr)
-            colour_jitter(x, aug_rng)
-            coords, _, logits = net(x, with_logits=True)
+            colour_jitter(x, aug_rng, white_balance=cfg.real_video)
+            coords, _, logits, person_logits = net.train_outputs(x)
+            channels = extra if stage > 0 else None
             if channels is not None:       # a refiner: crop k is about joint channels[k]
                 pick = torch.arange(len(channels))
                 coords, logits = coords[pick, channels][:, None], logits[pick, channels][:, None]
@@ -434,6 +484,10 @@ class Trainer:
             if cfg.heatmap_weight and logits is not None:      # FC heads have no heatmap
                 loss = loss + cfg.heatmap_weight * heatmap_kl(logits, target, mask, net.head.input_size,
                                                               net.head.stride)
+            if person_logits is not None:
+                person_loss = _person_loss(person_logits, *extra)
+                loss = loss + cfg.person_weight * person_loss
+                person_running += person_loss.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -446,10 +500,12 @@ class Trainer:
                 epoch = (step + 1) / steps_per_epoch
                 val = self.validate(stage + 1)
                 self._record(stage=stage + 1, epoch=round(epoch, 3), step=step + 1, loss=running / max(count, 1),
-                             val_pck=val, images_per_s=count * per_step / (time.time() - t0))
+                             person_loss=person_running / max(count, 1), val_pck=val,
+                             images_per_s=count * per_step / (time.time() - t0))
                 self.log(f"stage {stage + 1} epoch {epoch:.2f}: loss {running / max(count, 1):.4f} "
+                         f"(person {person_running / max(count, 1):.4f}) "
                          f"val PCK@0.2 {val:.3f} ({count * per_step / (time.time() - t0):.0f} samples/s)")
-                running, count, t0 = 0.0, 0, time.time()
+                running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
             if last:
                 self.state["phase"] += 1
                 self.state["epoch_step"] = 0

@@ -1,0 +1,114 @@
+"""What every command writes: never onto what it reads, and never a half file under the final name.
+
+    check_outputs([("--csv", "out.csv"), ("--render", "renders/"), ("--render", "renders/a.mp4")],
+                  inputs=["clips/a.mp4", "models/bundle/"], input_folders=["clips/"])
+
+refuses, in one line (exit 2) and before anything is written:
+- an output file that is an input file (the same file by any path: links, '..', another spelling), or an
+  existing file beneath a folder that is read whole (`inputs`: a data folder, an engine bundle);
+- an output folder that is an input folder (`inputs`, or `input_folders`: the folders whose files the command
+  picks, given with those files in `inputs`): what it writes there would mix with what it reads;
+- one file written by two options.
+A path ending with '/' or naming an existing folder is a folder. Paths that do not exist on disk (a camera
+index, a URL, '-') cannot be overwritten and are ignored. Lives in engines, the bottom layer, because
+engines.commands, tracker.commands and cli.py all use it.
+
+partial_path(path) is where a file is written until it is complete (beside it, so that os.replace onto `path`
+is atomic; same suffix, which encoders read the format from); write_text() writes a whole file that way.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import click
+
+
+class OutputConflict(click.ClickException):
+    """An output that would overwrite an input: a usage error (exit 2) in one line."""
+
+    exit_code = 2
+
+
+def _is_folder(path: str) -> bool:
+    return path.endswith(("/", os.sep)) or os.path.isdir(path)
+
+
+def _file_id(path: str):
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _beneath(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:      # different drives
+        return False
+
+
+def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Iterable = ()) -> None:
+    """outputs: (option, path) pairs, the files and folders the command writes (with the files it writes into
+    an output folder listed as well). Raises OutputConflict; see the module docstring for the rules."""
+    files, folders, whole = {}, {}, []
+    for p in inputs:
+        if p is None or not os.path.exists(str(p)):
+            continue
+        p = str(p)
+        if os.path.isdir(p):
+            folders.setdefault(_file_id(p), p)
+            whole.append((os.path.realpath(p), p))
+        else:
+            files.setdefault(_file_id(p), p)
+    for p in input_folders:
+        if p is not None and os.path.isdir(str(p)):
+            folders.setdefault(_file_id(str(p)), str(p))
+    written: dict = {}
+    for option, path in outputs:
+        if path is None or str(path) == "-":
+            continue
+        path = str(path)
+        if _is_folder(path):
+            source = folders.get(_file_id(path))
+            if source is not None:
+                raise OutputConflict(f"{option} {path} is the input folder {source}: "
+                                     "write the outputs to a folder of their own")
+            continue
+        source = files.get(_file_id(path))
+        if source is None and os.path.isfile(path):
+            real = os.path.realpath(path)
+            source = next((given for folder, given in whole if _beneath(real, folder)), None)
+            if source is not None:
+                source = f"{path} (in the input folder {source})"
+        if source is not None:
+            raise OutputConflict(f"{option} would overwrite the input {source}: choose another output path")
+        real = os.path.realpath(path)
+        other = written.setdefault(real, option)
+        if other != option:
+            raise OutputConflict(f"{other} and {option} would both write {path}: give them different paths")
+
+
+def partial_path(path) -> str:
+    """`dir/name.partial-<pid>.ext` for `dir/name.ext`: where `path` is written until it is complete."""
+    head, name = os.path.split(str(path))
+    stem, ext = os.path.splitext(name)
+    return os.path.join(head, f"{stem}.partial-{os.getpid()}{ext}")
+
+
+def write_text(path, text: str) -> None:
+    """Write a whole text file: under partial_path(path), then moved onto `path` (an old file stays whole
+    until the new one is complete)."""
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+__all__ = ["OutputConflict", "check_outputs", "partial_path", "write_text"]

@@ -1,0 +1,99 @@
+"""The `pose-track` entry point (cli.main): Ctrl-C exits 130 without a traceback, from the first import on;
+commands that need the train extra say which one to install when torch is missing. No torch needed here."""
+import os
+import signal
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import cli
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _main(monkeypatch, *args):
+    monkeypatch.setattr(sys, "argv", ["pose-track", *args])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    return exit_.value.code
+
+
+def _command_raising(monkeypatch, exc):
+    def boom():
+        raise exc
+    monkeypatch.setitem(cli.cli.commands, "boom", click.Command("boom", callback=boom))
+
+
+def test_ctrl_c_in_a_command_exits_130_quietly(monkeypatch, capsys):
+    _command_raising(monkeypatch, KeyboardInterrupt())
+    assert _main(monkeypatch, "boom") == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_main_keeps_clicks_exit_codes(monkeypatch, capsys):
+    _command_raising(monkeypatch, click.ClickException("no such file"))
+    assert _main(monkeypatch, "boom") == 1
+    assert capsys.readouterr().err.strip() == "Error: no such file"
+    assert _main(monkeypatch, "--help") == 0
+    assert _main(monkeypatch, "no-such-command") == 2
+
+
+def test_ctrl_c_during_the_imports_exits_130_quietly():
+    # A SIGINT delivered while `import cli` runs its imports (here: just before click's).
+    code = ("import builtins, os, signal\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"   # as in a terminal
+            "real = builtins.__import__\n"
+            "def imp(name, *a, **k):\n"
+            "    if name == 'click':\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\n"
+            "import cli\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 130 and "Traceback" not in run.stderr, run.stderr
+
+
+def test_importing_cli_leaves_the_sigint_handler_alone():
+    assert signal.getsignal(signal.SIGINT) is not cli._quiet_exit
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+
+
+def _says_install_the_train_extra(res):
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert "pip install 'pose-track[train]'" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_train_without_torch_names_the_extra(no_torch, tmp_path):
+    res = CliRunner().invoke(cli.cli, ["train", "--tiny", "--data", str(tmp_path), "--out", str(tmp_path / "run"),
+                                       "--no-export"])
+    _says_install_the_train_extra(res)
+    assert not (tmp_path / "run").exists()
+
+
+def test_build_engine_without_torch_names_the_extra(no_torch, tmp_path):
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"weights")
+    res = CliRunner().invoke(cli.cli, ["build-engine", str(ckpt), "-o", str(tmp_path / "bundle")])
+    _says_install_the_train_extra(res)
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_a_checkpoint_without_torch_names_the_extra(no_torch, tmp_path):
+    from tracker.clipmaker import synthetic_person
+    import cv2
+
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"weights")
+    cv2.imwrite(str(tmp_path / "p.jpg"), synthetic_person()[0])
+    res = CliRunner().invoke(cli.cli, ["images", str(tmp_path / "p.jpg"), "--csv", str(tmp_path / "o.csv"),
+                                       "--checkpoint", str(ckpt)])
+    _says_install_the_train_extra(res)
+    assert not (tmp_path / "o.csv").exists()

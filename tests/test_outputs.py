@@ -1,0 +1,195 @@
+"""Never destroy input: every command refuses, before writing anything, an output that is an input or would
+land on one (engines.outputs.check_outputs); a run that fails keeps what it processed and leaves no empty file."""
+import hashlib
+import os
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import tracker.commands as commands
+from cli import cli
+from engines.outputs import OutputConflict, check_outputs, partial_path, write_text
+from tracker.clipmaker import make_clip, synthetic_person
+from tracker.fakes import FakeCascade
+from tracker.sinks import read_pose_csv
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    infos = []
+    for seed in (0, 1):
+        img, joints = synthetic_person(64, 48, seed)
+        infos.append(make_clip(img, joints, d / f"c{seed}.mp4", n_frames=20, fps=25, seed=seed))
+    return d, infos
+
+
+@pytest.fixture
+def photos(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(d / f"p{i}.jpg"), synthetic_person(64, 48, i)[0])
+    return d
+
+
+@pytest.fixture
+def fake_model(monkeypatch, clips):
+    gt = np.concatenate([i.joints for i in clips[1]])
+    monkeypatch.setattr(commands, "load_cascade", lambda engine, stills=False: FakeCascade(gt, noise=0.01))
+
+
+def _digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _one_line_refusal(res):
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_check_outputs_rules(tmp_path):
+    clip, bundle, folder = tmp_path / "a.mp4", tmp_path / "bundle", tmp_path / "videos"
+    clip.write_bytes(b"video")
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text("{}")
+    folder.mkdir()
+    (tmp_path / "link.mp4").symlink_to(clip)
+    inputs = dict(inputs=[clip, bundle, "0", "rtsp://cam/1", None], input_folders=[folder])
+    check_outputs([("--csv", tmp_path / "a.csv"), ("--ndjson", "-"), ("--render", tmp_path / "out/"),
+                   ("--json", bundle / "new.json")], **inputs)
+    for option, path, says in [("--render", clip, "overwrite the input"),
+                               ("--render", tmp_path / "link.mp4", "overwrite the input"),
+                               ("--csv", f"{tmp_path}/videos/../a.mp4", "overwrite the input"),
+                               ("--json", bundle / "manifest.json", "in the input folder"),
+                               ("--csv", f"{folder}/", "is the input folder"),
+                               ("--out", bundle, "is the input folder")]:
+        with pytest.raises(OutputConflict, match=says) as e:
+            check_outputs([(option, str(path))], **inputs)
+        assert e.value.exit_code == 2 and "\n" not in e.value.message
+    with pytest.raises(OutputConflict, match="--csv and --ndjson would both write"):
+        check_outputs([("--csv", tmp_path / "x.csv"), ("--ndjson", f"{tmp_path}/./x.csv")])
+
+
+def test_write_text_replaces_whole(tmp_path):
+    path = tmp_path / "r.json"
+    write_text(path, "one")
+    write_text(path, "two")
+    assert path.read_text() == "two" and os.listdir(tmp_path) == ["r.json"]
+    assert partial_path("d/clip.mp4") == f"d/clip.partial-{os.getpid()}.mp4"
+
+
+@pytest.mark.parametrize("render", ["folder", "file"])
+def test_video_render_onto_its_input_is_refused_and_the_input_is_untouched(tmp_path, clips, fake_model, render):
+    d, _ = clips
+    before = _digests(d)
+    target = f"{d}/" if render == "folder" else str(d / "c0.mp4")
+    inputs = [str(d)] if render == "folder" else [str(d / "c0.mp4")]
+    res = CliRunner().invoke(commands.video, [*inputs, "--render", target, "--csv", str(tmp_path / "o.csv")])
+    _one_line_refusal(res)
+    assert _digests(d) == before and not (tmp_path / "o.csv").exists()
+
+
+def test_video_outputs_onto_inputs_are_refused(tmp_path, clips, fake_model):
+    d, _ = clips
+    before = _digests(d)
+    for args in (["--csv", d / "c1.mp4"], ["--ndjson", d / "c0.mp4"],
+                 ["--csv", tmp_path / "o.csv", "--raw-csv", tmp_path / "o.csv"]):
+        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), str(d / "c1.mp4"), *map(str, args)])
+        _one_line_refusal(res)
+    res = CliRunner().invoke(commands.video, [str(d), "--raw-csv", f"{d}/"])
+    _one_line_refusal(res)
+    res = CliRunner().invoke(commands.webcam, ["--device", str(d / "c0.mp4"), "--render", str(d / "c0.mp4")])
+    _one_line_refusal(res)
+    assert _digests(d) == before and os.listdir(tmp_path) == []
+
+
+def test_video_render_folder_beside_the_inputs_still_works(tmp_path, clips, fake_model):
+    d, _ = clips
+    res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--render", f"{tmp_path}/", "--csv",
+                                              str(tmp_path / "c0.csv")])
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(tmp_path)) == ["c0.csv", "c0.mp4"]
+
+
+def test_render_without_a_video_suffix_is_one_line_before_anything_is_written(tmp_path, clips, fake_model):
+    d, _ = clips
+    res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--render", str(tmp_path / "out"),
+                                              "--csv", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1
+    assert ".mp4" in res.output and "folder ending with '/'" in res.output
+    assert os.listdir(tmp_path) == []
+
+
+class _FailingCascade(FakeCascade):
+    """Fails on the `at`-th frame."""
+
+    def __init__(self, gt, at):
+        super().__init__(gt)
+        self.at = at
+
+    def predict(self, image, boxes):
+        result = super().predict(image, boxes)
+        if self.frame >= self.at:
+            raise RuntimeError("the model failed")
+        return result
+
+
+@pytest.mark.parametrize("at", [0, 7])
+def test_a_failed_run_keeps_what_it_processed_and_leaves_no_empty_file(monkeypatch, tmp_path, clips, at):
+    d, infos = clips
+    monkeypatch.setattr(commands, "load_cascade", lambda engine: _FailingCascade(infos[0].joints, at))
+    old = tmp_path / "old.csv"
+    old.write_text("an earlier run\n")
+    res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--raw-csv",
+                                              str(old), "--ndjson", str(tmp_path / "o.ndjson"), "--render",
+                                              str(tmp_path / "o.avi")])
+    assert isinstance(res.exception, RuntimeError)
+    if at == 0:
+        assert os.listdir(tmp_path) == ["old.csv"] and old.read_text() == "an earlier run\n"
+    else:
+        assert sorted(os.listdir(tmp_path)) == ["o.avi", "o.csv", "o.ndjson", "old.csv"]
+        assert list(read_pose_csv(tmp_path / "o.csv")[str(d / "c0.mp4")]["frame"]) == list(range(at))
+        assert len(read_pose_csv(old)[str(d / "c0.mp4")]["frame"]) == at
+        assert len((tmp_path / "o.ndjson").read_text().splitlines()) == at
+
+
+def test_images_render_into_the_photo_folder_is_refused_and_the_photos_are_untouched(photos, tmp_path,
+                                                                                     fake_model):
+    before = _digests(photos)
+    for args in (["--render", str(photos)], ["--render", f"{photos}/"], ["--csv", str(photos / "p1.jpg")]):
+        res = CliRunner().invoke(cli, ["images", str(photos), "--csv", str(tmp_path / "o.csv"), *args])
+        _one_line_refusal(res)
+    res = CliRunner().invoke(cli, ["images", str(photos / "p0.jpg"), "--csv", str(tmp_path / "o.csv"),
+                                   "--render", str(photos)])
+    _one_line_refusal(res)
+    assert _digests(photos) == before and not (tmp_path / "o.csv").exists()
+
+
+def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):
+    from tracker.images import refuse_overwriting_inputs
+
+    (photos / "poses.csv").write_text("an earlier run\n")     # its own earlier output is not an input
+    refuse_overwriting_inputs(str(photos), str(photos / "poses.csv"), str(tmp_path / "r"))
+    refuse_overwriting_inputs(str(photos / "p0.jpg"), str(photos / "poses.csv"), str(photos / "annotated"))
+
+
+def test_other_commands_refuse_outputs_onto_inputs(tmp_path, fake_lsp):
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"weights")
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for args in (["build-engine", str(ckpt), "--calib", str(calib), "-o", str(calib)],
+                 ["bench", "--engine", str(ckpt), "--json", str(ckpt)],
+                 ["bench-tracking", "--data", fake_lsp, "--workdir", fake_lsp],
+                 ["bench-tracking", "--data", fake_lsp, "--engine", str(ckpt), "--json", str(ckpt)],
+                 ["train", "--data", fake_lsp, "--out", fake_lsp, "--no-export"],
+                 ["train", "--data", fake_lsp, "--out", str(tmp_path), "--init-from", str(tmp_path / "model.pt"),
+                  "--no-export"],
+                 ["demo", "--out", str(calib), "--engine", str(calib)]):
+        res = CliRunner().invoke(cli, args)
+        _one_line_refusal(res)
+    assert ckpt.read_bytes() == b"weights" and os.listdir(calib) == []
+    assert sorted(os.listdir(tmp_path)) == ["calib", "model.pt"]

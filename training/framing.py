@@ -1,0 +1,178 @@
+"""How cameras frame people, for stage 1's person head: bodies cut by the picture's edge (truncation), crops
+with nobody framed in them (negatives), and the degradations of real video.
+
+Truncation cuts the body across its own axis (mid-hip to neck), so a leaning person is cut as a camera would
+cut them: everything beyond the cut line becomes black, as a crop reaching past the picture's border is filled.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engines.geometry import crop_matrix
+
+R_ANKLE, R_KNEE, R_HIP, L_HIP, L_KNEE, L_ANKLE = range(6)
+R_SHOULDER, L_SHOULDER, NECK, HEAD_TOP = 8, 9, 12, 13
+HIPS, KNEES, ANKLES, SHOULDERS = (R_HIP, L_HIP), (R_KNEE, L_KNEE), (R_ANKLE, L_ANKLE), (R_SHOULDER, L_SHOULDER)
+
+# Cut kinds: (share, the two joint groups whose levels along the body axis bound the cut line).
+CUTS = {"waist_up": (0.4, HIPS, KNEES), "chest_up": (0.2, SHOULDERS, HIPS), "knees_up": (0.15, KNEES, ANKLES),
+        "side": (0.25, None, None)}
+MIN_KEPT = 5            # a cut must leave this many labelled joints in the picture
+
+
+def _level(points, valid, group, axis):
+    ok = [j for j in group if valid[j]]
+    return None if not ok else float(np.mean(points[ok] @ axis))
+
+
+def body_axis(joints, valid):
+    """Unit vector from mid-hip to neck (image up when the joints are missing)."""
+    if valid[NECK] and valid[R_HIP] and valid[L_HIP]:
+        v = joints[NECK] - 0.5 * (joints[R_HIP] + joints[L_HIP])
+        n = float(np.hypot(*v))
+        if n > 1e-3:
+            return v / n
+    return np.array([0.0, -1.0], np.float32)
+
+
+def cut_line(joints, valid, rng, kind: str | None = None):
+    """(normal, offset): the points p with p @ normal > offset are cut off; None when this pose cannot be cut so.
+
+    kind None draws one of CUTS by its share."""
+    if kind is None:
+        names = list(CUTS)
+        shares = np.array([CUTS[k][0] for k in names])
+        kind = names[rng.choice(len(names), p=shares / shares.sum())]
+    up = body_axis(joints, valid)
+    if kind == "side":
+        normal = np.array([up[1], -up[0]]) * (1 if rng.random() < 0.5 else -1)
+        proj = joints[valid] @ normal
+        if len(proj) < MIN_KEPT + 2:
+            return None
+        lo, hi = np.sort(proj)[[MIN_KEPT - 1, -2]]
+        return (normal, float(rng.uniform(lo, hi))) if hi > lo else None
+    _, keep_group, cut_group = CUTS[kind]
+    down = -up
+    keep, cut = _level(joints, valid, keep_group, down), _level(joints, valid, cut_group, down)
+    if keep is None or cut is None or cut - keep < 4:
+        return None
+    return down, keep + float(rng.uniform(0.15, 0.75)) * (cut - keep)
+
+
+def apply_cut(image, line):
+    """A copy of the image with everything beyond the cut line black."""
+    normal, offset = line
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = image.copy()
+    out[xs * normal[0] + ys * normal[1] > offset] = 0
+    return out
+
+
+def cut_off(joints, line) -> np.ndarray:
+    normal, offset = line
+    return joints @ normal > offset
+
+
+def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25):
+    """Real video's faults on an RGB uint8 crop: motion blur in a random direction, sensor noise, compression."""
+    if rng.random() < blur_p:
+        length = int(rng.integers(3, 14))
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2] = 1.0 / length
+        rot = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), float(rng.uniform(0, 180)), 1.0)
+        kernel = cv2.warpAffine(kernel, rot, (length, length))
+        crop = cv2.filter2D(crop, -1, kernel / max(float(kernel.sum()), 1e-6))
+    if rng.random() < noise_p:
+        noise = rng.normal(0, rng.uniform(2, 12), crop.shape)
+        crop = np.clip(crop + noise, 0, 255).astype(np.uint8)
+    if rng.random() < jpeg_p:
+        ok, enc = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 70))])
+        if ok:
+            crop = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+    return crop
+
+
+class SceneBank:
+    """Whole training images (downscaled) with their people's boxes, for crops with nobody framed in them.
+
+    `images` RGB uint8 of varied sizes; `boxes` (x0, y0, x1, y1) around each image's labelled joints, grown by
+    MARGIN of their extent on every side (limbs past the labelled joints, and unlabelled joints, stay out).
+    """
+
+    MARGIN = 0.2
+
+    def __init__(self, images, joints, valid):
+        self.images, self.joints, self.valid = images, joints, valid
+        self.boxes = []
+        for pts, ok in zip(joints, valid):
+            p = pts[ok] if ok.any() else pts
+            lo, hi = p.min(0), p.max(0)
+            grow = self.MARGIN * float(max(hi - lo))
+            self.boxes.append(np.array([*(lo - grow), *(hi + grow)], np.float32))
+
+    def __len__(self):
+        return len(self.images)
+
+    @classmethod
+    def load(cls, pose_set, count: int, max_side: int, seed: int = 0, progress=None):
+        from .cache import read_image
+
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(pose_set), min(count, len(pose_set)), replace=False)
+        images, joints = [], []
+        for i in pick:
+            img = read_image(pose_set.paths[i])
+            k = min(1.0, max_side / max(img.shape[:2]))
+            if k < 1:
+                img = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+            images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            joints.append(pose_set.joints[i] * k)
+            if progress:
+                progress(1)
+        return cls(images, np.array(joints, np.float32), pose_set.valid[pick])
+
+
+def _rotated_extent(side: float, angle: float) -> float:
+    a = np.deg2rad(angle)
+    return side * (abs(np.cos(a)) + abs(np.sin(a)))
+
+
+def background_crop(bank: SceneBank, size: int, rng, tries: int = 12):
+    """A crop from a region of a training image away from its person (None when no region fits)."""
+    for _ in range(tries):
+        i = int(rng.integers(len(bank)))
+        img, box = bank.images[i], bank.boxes[i]
+        h, w = img.shape[:2]
+        side = float(rng.uniform(0.25, 0.9)) * min(h, w)
+        angle = float(rng.uniform(-45, 45)) if rng.random() < 0.5 else 0.0
+        half = 0.5 * _rotated_extent(side, angle)
+        if side < 32 or 2 * half > min(h, w):
+            continue
+        cx, cy = rng.uniform(half, w - half), rng.uniform(half, h - half)
+        if cx + half > box[0] and cx - half < box[2] and cy + half > box[1] and cy - half < box[3]:
+            continue
+        m = crop_matrix((cx, cy, side), size, angle, rng.random() < 0.5)
+        return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    return None
+
+
+def unframed_crop(bank: SceneBank, size: int, rng):
+    """A crop that holds a person but does not frame them: shifted by most of the box, or the person at a
+    quarter of the crop or less."""
+    i = int(rng.integers(len(bank)))
+    img, pts, ok = bank.images[i], bank.joints[i], bank.valid[i]
+    p = pts[ok] if ok.any() else pts
+    lo, hi = p.min(0), p.max(0)
+    centre, extent = (lo + hi) / 2.0, max(float(max(hi - lo)), 8.0)
+    if rng.random() < 0.5:
+        side = extent * float(rng.uniform(1.1, 1.75))
+        direction = rng.normal(size=2)
+        centre = centre + direction / np.linalg.norm(direction) * float(rng.uniform(0.8, 1.2)) * side
+    else:
+        side = extent * float(rng.uniform(4.0, 6.0))
+        centre = centre + rng.uniform(-0.25, 0.25, 2) * side
+    angle = float(rng.uniform(-45, 45)) if rng.random() < 0.5 else 0.0
+    m = crop_matrix((float(centre[0]), float(centre[1]), side), size, angle, rng.random() < 0.5)
+    return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))

@@ -1,0 +1,142 @@
+"""Framing checks of a model, as users meet them: pictures with nobody in them, LSP test people, and LSP test
+people cut below the hips (a desk camera's waist-up framing). Every picture goes through the still-image path
+(`engines.recrop.predict_recropped`, whole image as the first box), as `pose-track images` runs it.
+
+    person_free_regions(held_out)   regions of held-out LSP-extended images away from their labelled person
+    video_regions(path, frames, box) one region of some frames of a video
+    waist_up(lsp_test)              LSP test images cut between the hips and the knees
+"""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from engines.geometry import torso_diameter, whole_image_box
+from engines.recrop import MAX_PASSES, predict_recropped
+from .cache import read_image
+
+LEGS = (0, 1, 4, 5)          # r_ankle, r_knee, l_knee, l_ankle
+HIPS = (2, 3)
+MIN_REGION = 64
+
+
+# Of the first 100 regions of the 500 held-out LSP-extended images (im09501-im10000), those that still show a
+# person (spectators, team mates, a second person), seen by eye on a contact sheet of the regions.
+PEOPLE_SEEN = frozenset(f"im0{k}" for k in (
+    9504, 9514, 9521, 9534, 9552, 9555, 9559, 9562, 9563, 9564, 9565, 9566, 9583, 9584, 9590, 9600, 9609, 9611,
+    9613, 9614, 9616, 9618, 9624, 9641, 9659, 9662))
+
+
+def person_free_regions(data, candidates: int = 100, exclude=PEOPLE_SEEN, grow: float = 0.3):
+    """[(name, BGR image)]: per image the largest square (>= MIN_REGION px) clear of the labelled person's box,
+    grown by `grow` of its extent on every side (arms and legs beyond the labelled joints, unlabelled joints);
+    the first `candidates` such regions, less those named in `exclude`."""
+    out = []
+    for path, joints, valid in zip(data.paths, data.joints, data.valid):
+        if len(out) >= candidates:
+            break
+        image = read_image(path)
+        h, w = image.shape[:2]
+        pts = joints[valid] if valid.any() else joints
+        lo, hi = pts.min(0), pts.max(0)
+        g = grow * float(max(hi - lo))
+        x0, y0, x1, y1 = lo[0] - g, lo[1] - g, hi[0] + g, hi[1] + g
+        best = None
+        for side in range(min(h, w), MIN_REGION - 1, -8):
+            for y in range(0, h - side + 1, 8):
+                for x in range(0, w - side + 1, 8):
+                    if x + side <= x0 or x >= x1 or y + side <= y0 or y >= y1:
+                        best = (x, y, side)
+                        break
+                if best:
+                    break
+            if best:
+                break
+        if best:
+            x, y, side = best
+            out.append((os.path.splitext(os.path.basename(path))[0], image[y:y + side, x:x + side].copy()))
+    return [(name, image) for name, image in out if name not in exclude]
+
+
+def video_regions(path: str, frames, box):
+    """[(name, BGR image)]: the region box = (x, y, side) of the listed frames of a video."""
+    cap = cv2.VideoCapture(path)
+    out, index = [], 0
+    wanted = set(frames)
+    x, y, side = box
+    while wanted:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index in wanted:
+            out.append((f"{os.path.splitext(os.path.basename(path))[0]}_{index:04d}", frame[y:y + side, x:x + side].copy()))
+            wanted.discard(index)
+        index += 1
+    cap.release()
+    return out
+
+
+def waist_up(data, margin: float = 0.15):
+    """[(BGR image cut below the hips, joints (14, 2), in-picture (14,))] for the images whose knees and ankles
+    all lie below both hips by `margin` torso diameters or more; the cut is halfway between the lower hip and
+    the higher leg joint, so every knee and ankle is out of the picture and both hips are in it."""
+    out = []
+    for path, joints in zip(data.paths, data.joints):
+        hip_y, leg_y = float(joints[list(HIPS), 1].max()), float(joints[list(LEGS), 1].min())
+        if leg_y - hip_y < margin * torso_diameter(joints):
+            continue
+        cut = int(round((hip_y + leg_y) / 2))
+        image = read_image(path)[:cut]
+        h, w = image.shape[:2]
+        inside = (joints[:, 1] <= h - 1) & (joints[:, 0] >= 0) & (joints[:, 0] <= w - 1) & (joints[:, 1] >= 0)
+        out.append((image, joints, inside))
+    return out
+
+
+def predict_still(cascade, image):
+    """The reported joints (14, 2), NaN where not in the picture, and the presence (None: unknown)."""
+    result, _, _ = predict_recropped(cascade, image, whole_image_box(*image.shape[:2]), max_passes=MAX_PASSES)
+    presence = None if result.presence is None else float(result.presence[0])
+    return result.reported()[0][0], presence
+
+
+def pose_reported(joints) -> bool:
+    return bool(np.isfinite(joints).all(1).any())
+
+
+def evaluate_framing(cascade, person_free, lsp_test_images, waist_up_set, progress=None) -> dict:
+    """The figures of the framing targets; see the module docstring for the sets."""
+    def tick():
+        if progress:
+            progress(1)
+    reported_free = []
+    for name, image in person_free:
+        joints, presence = predict_still(cascade, image)
+        reported_free.append((name, pose_reported(joints), presence))
+        tick()
+    found = []
+    for path in lsp_test_images:
+        found.append(pose_reported(predict_still(cascade, read_image(path))[0]))
+        tick()
+    hits = total = legs_inside = legs_total = 0
+    for image, joints, inside in waist_up_set:
+        pred, _ = predict_still(cascade, image)
+        ok = np.isfinite(pred).all(1)
+        err = np.linalg.norm(np.where(ok[:, None], pred, np.inf) - joints, axis=1)
+        diam = torso_diameter(joints)
+        hits += int(((err <= 0.2 * diam) & inside).sum())
+        total += int(inside.sum())
+        legs_inside += int(ok[list(LEGS)].sum())
+        legs_total += len(LEGS)
+        tick()
+    return {
+        "person_free_images": len(person_free),
+        "person_free_pose_reported": sum(r for _, r, _ in reported_free),
+        "person_free_reported_names": [n for n, r, _ in reported_free if r],
+        "person_free_presence": {n: p for n, _, p in reported_free},
+        "lsp_test_images": len(found), "lsp_test_person_found": int(sum(found)),
+        "waist_up_images": len(waist_up_set), "waist_up_pck": hits / max(total, 1),
+        "waist_up_legs_reported_inside": legs_inside / max(legs_total, 1),
+    }
