@@ -352,8 +352,6 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
             for name, image in items:
                 cv2.imwrite(os.path.join(sets_dir, folder, f"{name}.jpg"), image)
     cascade = _load_cascade(engine, checkpoint, stills=True)
-    if cascade.config.person_head is False:
-        click.echo("this model has no presence output: every picture is taken to hold a person", err=True)
     with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
         r = evaluate_framing(cascade, free, test.paths, cut, progress=bar.update)
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "

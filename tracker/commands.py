@@ -42,7 +42,12 @@ def load_cascade(engine, stills: bool = False):
     except ImportError as e:
         raise click.ClickException(f"the model runtime is not available ({e})") from None
     try:
-        return _load(engine, stills=stills)
+        cascade = _load(engine, stills=stills)
+        if not cascade.config.person_head:
+            click.echo("this model has no presence output: every box is taken to hold a person and every joint "
+                       "inside the image to be in the picture (a model trained with --person-head says both)",
+                       err=True)
+        return cascade
     except click.ClickException:
         raise
     except Exception as e:  # noqa: BLE001 - any load failure becomes one line for the user

@@ -50,11 +50,12 @@ def process_images(folder, cascade, csv_path, render_dir=None, progress=None, re
             result, _, n = predict_recropped(cascade, frame.image, box, max_passes=MAX_PASSES if recrop else 1)
             model_s += time.perf_counter() - t0
             passes += n
-            writer.writerow(csv_row(frame.source_name, frame.index, math.nan, result.joints[0], result.confidence[0]))
+            joints, conf = (a[0] for a in result.reported())      # empty cells: not in the picture, nobody
+            writer.writerow(csv_row(frame.source_name, frame.index, math.nan, joints, conf))
             table.stream.flush()
             rows += 1
             if render_dir:
-                drawn = draw_pose(frame.image, result.joints[0], result.confidence[0])
+                drawn = draw_pose(frame.image, joints, conf)
                 cv2_write(render_path(render_dir, frame.source_name), drawn)
             count += 1
             if progress:

@@ -10,9 +10,11 @@ Box of frame t: the square box around the seed joints, `box_scale` times their e
 (`seed_smoother`), evaluated at frame t's timestamp (its position plus velocity x dt), so the crop follows the
 motion instead of trailing it by a frame and does not jitter with the raw output.
 
-Re-acquisition happens on the first frame and after a frame judged *lost*: mean confidence below `lost_conf`,
-more than `max_outside` of the joints outside the frame, non-finite joints, or an implausible pose (torso
-diameter outside `torso_range` times the box side, or all joints within `min_extent_px`). The box is then the
+Re-acquisition happens on the first frame and after a frame judged *lost*: no person (the model's presence
+below its threshold), fewer than `min_seed_joints` joints in the picture, mean confidence of those below
+`lost_conf`, or an implausible pose (torso diameter outside `torso_range` times the box side, or all joints
+within `min_extent_px`). A joint the model says is not in the picture is NaN everywhere: in the outputs (an
+empty cell, whatever the smoother would coast to), in the box of the next frame and in these checks. The box is then the
 largest person found by OpenCV's HOG people detector (`cv2.HOGDescriptor_getDefaultPeopleDetector`, built into
 OpenCV 4.x; OpenCV 5 dropped it, in which case this step is skipped) as a square, else the whole frame
 (`engines.geometry.whole_image_box`). With `refine_reacquire` the cascade then runs a second time on the box
@@ -114,7 +116,7 @@ class Tracker:
     """Single-person tracker around a cascade with `predict(image_bgr, boxes (P,3)) -> CascadeResult`."""
 
     def __init__(self, cascade, smoother=None, seed_smoother="auto", box_scale: float = 1.3,
-                 detector="auto", lost_conf: float = 0.25, max_outside: float = 0.5,
+                 detector="auto", lost_conf: float = 0.25,
                  torso_range=(0.04, 1.2), refine_reacquire: bool = True, track: bool = True,
                  min_seed_joints: int = 4, min_extent_px: float = 4.0, check_every: int = 30,
                  drift_torso: float = 0.5):
@@ -127,7 +129,6 @@ class Tracker:
         self.box_scale = box_scale
         self.detector = default_detector() if detector == "auto" else detector
         self.lost_conf = lost_conf
-        self.max_outside = max_outside
         self.torso_range = torso_range
         self.refine_reacquire = refine_reacquire
         self.track = track
@@ -147,18 +148,16 @@ class Tracker:
 
     # ------------------------------------------------------------------------------------------ pieces
     def _predict(self, image: np.ndarray, box):
+        """(joints (14, 2), NaN where not in the picture or nobody is there; confidence (14,), 0 there)."""
         t0 = time.perf_counter()
         res = self.cascade.predict(image, np.asarray([box], np.float32))
         self.model_s += time.perf_counter() - t0
         self.cascade_calls += 1
-        joints = np.asarray(res.joints, np.float32)[0]
-        conf = getattr(res, "confidence", None)
-        if conf is None:
+        joints, conf = (np.asarray(a, np.float32)[0] for a in res.reported())
+        if res.confidence is None:
             stages = [np.asarray(s)[0] for s in res.stages]
-            conf = stage_agreement_confidence(stages, torso_diameter(joints))
-        else:
-            conf = np.asarray(conf, np.float32)[0]
-        return joints, np.clip(conf, 0.0, 1.0).astype(np.float32)
+            conf = np.where(np.isfinite(joints).all(1), stage_agreement_confidence(stages, torso_diameter(joints)), 0)
+        return joints, np.clip(np.nan_to_num(conf), 0.0, 1.0).astype(np.float32)
 
     def _predict_still(self, image: np.ndarray, box):
         def run(b):
@@ -200,20 +199,26 @@ class Tracker:
 
         The torso is compared with the box the cascade ran on; on a re-acquired frame (a whole-frame or detector
         box, whose size says little about the person's) with the box around the joints instead."""
-        if not np.isfinite(joints).all() or not np.isfinite(conf).all():
-            return "non-finite joints"
-        mean_conf = float(conf.mean())
+        all_joints = joints
+        found = np.isfinite(joints).all(1)
+        if not found.any():
+            return "no person"
+        h, w = shape[:2]
+        with np.errstate(invalid="ignore"):
+            found &= (joints[:, 0] >= 0) & (joints[:, 0] <= w - 1) & (joints[:, 1] >= 0) & (joints[:, 1] <= h - 1)
+        if found.sum() < self.min_seed_joints:
+            return f"only {int(found.sum())} joints in the picture (the rest outside it)"
+        mean_conf = float(conf[found].mean())
         if mean_conf < self.lost_conf:
             return f"low confidence ({mean_conf:.2f})"
-        h, w = shape[:2]
-        outside = (joints[:, 0] < 0) | (joints[:, 0] > w - 1) | (joints[:, 1] < 0) | (joints[:, 1] > h - 1)
-        if outside.mean() > self.max_outside:
-            return f"{int(outside.sum())} joints outside the frame"
+        joints = joints[found]
         extent = float(np.max(np.ptp(joints, axis=0)))
         if extent < self.min_extent_px:
             return f"implausible pose ({extent:.1f} px across)"
         ref = box_from_joints(joints, self.box_scale)[2] if reacquired else float(box[2])
-        ratio = torso_diameter(joints) / ref
+        ratio = torso_diameter(all_joints, found, fallback=0.0) / ref
+        if ratio == 0.0:
+            return None                      # no torso diagonal in the picture (a head-and-shoulders framing)
         lo, hi = self.torso_range
         if not lo <= ratio <= hi:
             return f"implausible pose (torso {ratio:.2f} x box)"
@@ -223,10 +228,11 @@ class Tracker:
         """Whether the tracked joints left the person: their mean distance to a fresh estimate (from the
         re-acquisition box) is over `drift_torso` torso diameters of the fresh one. The confidence cannot tell:
         a crop locked onto a wrong pose can look as confident as a right one."""
-        if not (np.isfinite(tracked).all() and np.isfinite(fresh).all()):
+        both = np.isfinite(tracked).all(1) & np.isfinite(fresh).all(1)
+        if both.sum() < self.min_seed_joints:
             return False
-        scale = max(torso_diameter(fresh), 1.0)
-        return float(np.linalg.norm(tracked - fresh, axis=1).mean()) > self.drift_torso * scale
+        scale = max(torso_diameter(fresh, both), 1.0)
+        return float(np.linalg.norm(tracked[both] - fresh[both], axis=1).mean()) > self.drift_torso * scale
 
     # ------------------------------------------------------------------------------------------ step
     def step(self, frame) -> TrackResult:
@@ -251,10 +257,11 @@ class Tracker:
             if self.drifted(joints, fresh):
                 joints, conf, box, reacquired = fresh, fresh_conf, fresh_box, True
                 self.reacquisitions += 1
-        if reacquired and self.track and self.refine_reacquire and np.isfinite(joints).all():
-            box2 = self._clamp_box(box_from_joints(joints, self.box_scale), h, w)
+        found = np.isfinite(joints).all(1)
+        if reacquired and self.track and self.refine_reacquire and found.sum() >= self.min_seed_joints:
+            box2 = self._clamp_box(box_from_joints(joints, self.box_scale, valid=found), h, w)
             j2, c2 = self._predict(image, box2)
-            if np.isfinite(j2).all() and float(c2.mean()) >= float(conf.mean()):
+            if float(c2.mean()) >= float(conf.mean()):
                 joints, conf, box = j2, c2, box2
         lost = self.assess(joints, conf, box, image.shape, reacquired)
         self._need_reacquire = lost is not None
@@ -264,6 +271,8 @@ class Tracker:
                 self.seed_smoother.reset()
         scale = float(box[2])
         smoothed = self.smoother.update(joints, conf, frame.time_s, scale)
+        # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
+        smoothed = np.where(np.isfinite(joints), smoothed, np.nan).astype(np.float32)
         if self.seed_smoother is not None and self.track:
             self.seed_smoother.update(joints, conf, frame.time_s, scale)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,

@@ -140,7 +140,8 @@ def _rotated_extent(side: float, angle: float) -> float:
 
 
 def background_crop(bank: SceneBank, size: int, rng, tries: int = 12):
-    """A crop from a region of a training image away from its person (None when no region fits)."""
+    """(crop, image index, image-to-crop matrix) from a region of a training image away from its person, or None
+    when no region fits in `tries` draws."""
     for _ in range(tries):
         i = int(rng.integers(len(bank)))
         img, box = bank.images[i], bank.boxes[i]
@@ -154,7 +155,7 @@ def background_crop(bank: SceneBank, size: int, rng, tries: int = 12):
         if cx + half > box[0] and cx - half < box[2] and cy + half > box[1] and cy - half < box[3]:
             continue
         m = crop_matrix((cx, cy, side), size, angle, rng.random() < 0.5)
-        return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+        return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)), i, m
     return None
 
 

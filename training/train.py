@@ -342,9 +342,8 @@ class Trainer:
         cfg = self.cfg
         if self.scenes is not None and rng.random() < cfg.negative_share:
             from .framing import background_crop, degrade, unframed_crop
-            crop = background_crop(self.scenes, size, rng) if rng.random() < 0.6 else None
-            if crop is None:
-                crop = unframed_crop(self.scenes, size, rng)
+            found = background_crop(self.scenes, size, rng) if rng.random() < 0.6 else None
+            crop = unframed_crop(self.scenes, size, rng) if found is None else found[0]
             if cfg.real_video:
                 crop = degrade(crop, rng)
             zeros = np.zeros(NUM_JOINTS, np.float32)

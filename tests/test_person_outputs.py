@@ -1,0 +1,125 @@
+"""Presence and in-picture: the training crops that teach them, and every output that reports them."""
+import csv
+import os
+
+import cv2
+import numpy as np
+
+from engines.cascade import Cascade, CascadeResult
+from engines.config import ModelConfig
+from engines.geometry import apply_affine
+from training.augment import stage1_sample
+from training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off
+
+from conftest import STANDING, draw_person
+
+LEGS = [0, 1, 4, 5]
+
+
+def test_waist_up_cut_masks_the_legs_and_keeps_the_rest_exact():
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    rng = np.random.default_rng(0)
+    line = cut_line(STANDING, valid, rng, kind="waist_up")
+    gone = cut_off(STANDING, line)
+    assert gone[LEGS].all() and not gone[[2, 3, 8, 9, 12, 13]].any()     # knees, ankles out; hips, torso in
+    cut = apply_cut(image, line)
+    below = int(STANDING[[1, 4], 1].min())
+    assert (cut[below:] == 0).all() and (cut[:int(STANDING[[2, 3], 1].max())] == image[:int(STANDING[[2, 3], 1].max())]).all()
+
+
+def test_truncated_sample_leaves_cut_joints_out_of_the_loss_and_teaches_them_outside():
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    plain_targets = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(1), augment=False)[1]
+    seen_cut = 0
+    for seed in range(40):
+        crop, target, mask, inside, known = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed),
+                                                          truncate_p=1.0)
+        assert known.all()                                   # every joint is labelled: in or out is known
+        assert not (mask & ~inside).any()                    # out of the picture: never in the coordinate loss
+        assert (np.abs(target[mask]) <= 0.5).all()
+        seen_cut += int((~inside).any())
+    assert seen_cut >= 30
+    assert plain_targets.shape == (14, 2)
+
+
+def test_background_crops_hold_no_labelled_joint():
+    rng = np.random.default_rng(0)
+    images, joints = [], []
+    for k in range(6):
+        canvas = np.full((300, 400, 3), 80, np.uint8)
+        pose = STANDING + [40 + 40 * k, 60]
+        canvas[int(pose[:, 1].min()):int(pose[:, 1].max()), int(pose[:, 0].min()):int(pose[:, 0].max())] = 255
+        images.append(canvas)
+        joints.append(pose)
+    bank = SceneBank(images, np.array(joints, np.float32), np.ones((6, 14), bool))
+    made = 0
+    for _ in range(60):
+        found = background_crop(bank, 64, rng)
+        if found is None:
+            continue
+        crop, i, m = found
+        made += 1
+        in_crop = apply_affine(m, bank.joints[i])
+        assert not ((in_crop >= 0) & (in_crop <= 63)).all(1).any()
+        assert crop.max() < 255                              # no pixel of the person's box either
+    assert made >= 30
+
+
+class _PersonBackend:
+    """Stage 1 answers a fixed pose in the crop with the given presence and in-picture; refiners do nothing."""
+
+    def __init__(self, presence, inside):
+        self.presence, self.inside = presence, np.asarray(inside, np.float32)
+
+    def run(self, stage, batch):
+        n = len(batch)
+        coords = np.tile(((STANDING - 60) / 160.0)[None], (n, 1, 1)).astype(np.float32)
+        spread = np.full((n, 14), 0.01, np.float32)
+        if stage:
+            return np.zeros_like(coords), spread
+        return coords, spread, np.full(n, self.presence, np.float32), np.tile(self.inside, (n, 1))
+
+
+def _cascade(presence, inside):
+    return Cascade(_PersonBackend(presence, inside), ModelConfig(num_stages=2, person_head=True))
+
+
+def test_cascade_reports_nobody_and_joints_out_of_the_picture_as_empty():
+    image = np.zeros((160, 160, 3), np.uint8)
+    box = [[60, 60, 160]]
+    nobody = _cascade(0.1, np.ones(14)).predict(image, box)
+    joints, conf = nobody.reported()
+    assert not nobody.found[0] and np.isnan(joints).all() and np.isnan(conf).all()
+    inside = np.ones(14)
+    inside[LEGS] = 0.05
+    waist_up = _cascade(0.9, inside).predict(image, box)
+    joints, conf = waist_up.reported()
+    assert np.isnan(joints[0, LEGS]).all() and np.isfinite(joints[0, [2, 3, 8, 9, 12, 13]]).all()
+    # Confidence is P(person) x P(correct | person).
+    assert np.allclose(waist_up.confidence, 0.9 * _cascade(1.0, inside).predict(image, box).confidence, atol=1e-6)
+
+
+def test_images_writes_an_empty_row_for_a_person_free_picture(tmp_path):
+    from tracker.images import process_images
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "wall.jpg"), np.full((120, 90, 3), 120, np.uint8))
+    inside = np.ones(14)
+    inside[LEGS] = 0.0
+    for presence, expect_empty in ((0.05, list(range(14))), (0.95, LEGS)):
+        out = str(tmp_path / f"poses{presence}.csv")
+        process_images(str(folder), _cascade(presence, inside), out)
+        row = next(r for r in csv.DictReader(open(out)))
+        names = [k[:-2] for k in row if k.endswith("_x")]
+        empty = [j for j, name in enumerate(names) if row[f"{name}_x"] == ""]
+        assert empty == sorted(expect_empty)
+        assert all(row[f"{names[j]}_conf"] == "" for j in empty)
+
+
+def test_old_results_without_presence_count_every_joint_in():
+    r = CascadeResult(np.zeros((1, 14, 2), np.float32), np.ones((1, 14), np.float32), [])
+    joints, _ = r.reported()
+    assert r.found.all() and np.isfinite(joints).all()
