@@ -85,8 +85,16 @@ def cli():
 @click.option("--tiny", is_flag=True, help="A seconds-long configuration for tests.")
 @click.option("--export/--no-export", default=True, show_default=True,
               help="Write the ONNX Runtime bundle next to the checkpoint when training ends.")
-def train(tiny, export, **options):
-    """Train the cascade (stage 1, then each refiner); resumes from OUT/checkpoint.pt."""
+@click.option("--recipe", type=click.Path(dir_okay=False), default=None,
+              help="A JSON file of training settings (option names with underscores). Default: the shipped model's "
+                   "recipe, recipes/deeppose_lsp.json; options given on the command line win over it.")
+@click.pass_context
+def train(ctx, tiny, export, recipe, **options):
+    """Train the cascade (stage 1, then each refiner); resumes from OUT/checkpoint.pt.
+
+    With no options this reproduces the shipped model (its recipe). --tiny: a seconds-long configuration for
+    tests, without the recipe; options given with it still win."""
+    options = _train_settings(ctx, options, recipe, tiny)
     from engines.commands import require_train_extra
 
     out = options["out"]
@@ -101,12 +109,11 @@ def train(tiny, export, **options):
 
     values = {k: v for k, v in options.items() if v is not None}
     values["init_from"] = list(options["init_from"]) or None
-    try:
-        values["stage1_scales"] = parse_sizes(options["stage1_scales"])
-    except ValueError as exc:
-        raise click.UsageError(str(exc))
-    if tiny:
-        values.update({k: v for k, v in TINY.items() if k not in ("max_images",) or options["max_images"] is None})
+    if isinstance(values["stage1_scales"], str):
+        try:
+            values["stage1_scales"] = parse_sizes(values["stage1_scales"])
+        except ValueError as exc:
+            raise click.UsageError(str(exc))
     cfg = TrainConfig(**values)
     try:
         trainer = Trainer(cfg, progress=None, log=lambda m: click.echo(m, err=True))
@@ -118,6 +125,48 @@ def train(tiny, export, **options):
         from engines.export import export_bundle
         bundle = export_bundle(path, os.path.join(cfg.out, "onnx"))
         click.echo(f"ONNX Runtime bundle: {bundle}")
+
+
+DEFAULT_RECIPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes", "deeppose_lsp.json")
+
+
+def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
+    """Option values by precedence: given on the command line > --tiny > the recipe > the options' defaults."""
+    import json
+
+    from click.core import ParameterSource
+
+    given = {k for k in options if ctx.get_parameter_source(k) in (ParameterSource.COMMANDLINE,
+                                                                   ParameterSource.ENVIRONMENT)}
+    settings = dict(options)
+    if tiny:
+        from training.train import TINY
+        settings.update(TINY)
+    else:
+        path = recipe or (DEFAULT_RECIPE if os.path.isfile(DEFAULT_RECIPE) else None)
+        if path:
+            try:
+                with open(path) as f:
+                    from_recipe = json.load(f)
+            except (OSError, ValueError) as exc:
+                raise click.UsageError(f"cannot read the recipe {path}: {exc}") from None
+            import dataclasses
+
+            from training.train import TrainConfig
+            unknown = sorted(set(from_recipe) - {f.name for f in dataclasses.fields(TrainConfig)} - {"command"})
+            if unknown:
+                raise click.UsageError(f"{path}: unknown settings {', '.join(unknown)}")
+            from_recipe.pop("command", None)
+            if "init_from" in from_recipe:      # paths in a recipe are relative to the repository
+                base = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+                from_recipe["init_from"] = [p if os.path.isabs(p) else os.path.join(base, p)
+                                            for p in from_recipe["init_from"]]
+            settings.update(from_recipe)
+    settings.update({k: options[k] for k in given})
+    settings["init_from"] = tuple(settings.get("init_from") or ())
+    if isinstance(settings.get("stage1_scales"), list):
+        settings["stage1_scales"] = tuple(settings["stage1_scales"])
+    return settings
 
 
 def _load_cascade(engine, checkpoint, stills: bool = False):

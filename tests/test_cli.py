@@ -129,6 +129,30 @@ def test_train_seed_is_recorded_and_sets_the_batches(fake_lsp, tmp_path):
 
     first, again, other = run("a", 1), run("b", 1), run("c", 0)
     assert first["train_config"]["seed"] == 1
+    # --tiny never overrides options given with it.
+    assert first["train_config"]["num_stages"] == 2 and first["train_config"]["refiner_epochs"] == 0
     weights = [p["stages"][0] for p in (first, again, other)]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_train_reads_its_settings_from_a_recipe_and_the_command_line_wins(fake_lsp, tmp_path):
+    import json
+
+    from engines.checkpoint import load_checkpoint
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"data": fake_lsp, "epochs": 1, "refiner_epochs": 0, "max_images": 8,
+                                  "batch_size": 4, "stage1_input": 64, "refiner_input": 32, "refiner_blocks": 5,
+                                  "num_stages": 2, "val_images": 2, "bank_images": 4, "pretrained": False,
+                                  "cache_dir": None, "scene_images": 4, "seed": 5}))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(out), "--no-export",
+                                      "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    recorded = load_checkpoint(str(out / "checkpoint.pt"))["train_config"]
+    assert recorded["stage1_input"] == 64 and recorded["batch_size"] == 4 and recorded["seed"] == 7
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"epochz": 1}))
+    result = CliRunner().invoke(cli, ["train", "--recipe", str(bad), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 2 and "unknown settings epochz" in result.output
