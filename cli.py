@@ -376,6 +376,8 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
 
     import cv2
 
+    check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
+                  inputs=[checkpoint, engine], input_folders=[data])
     from training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
     from training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
 
@@ -400,6 +402,9 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
             os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
             for name, image in items:
                 cv2.imwrite(os.path.join(sets_dir, folder, f"{name}.jpg"), image)
+        with open(os.path.join(sets_dir, "waist_up", "truth.json"), "w") as f:
+            json.dump([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
+                       for i, c in enumerate(cut)], f)
     cascade = _load_cascade(engine, checkpoint, stills=True)
     with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
         r = evaluate_framing(cascade, free, test.paths, cut, progress=bar.update)
@@ -411,8 +416,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
                f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
                f"{r['waist_up_legs_reported_inside']:.1%}")
     if json_out:
-        with open(json_out, "w") as f:
-            json.dump(r, f, indent=1)
+        write_text(json_out, json.dumps(r, indent=1))
 
 
 def _register_package_commands():

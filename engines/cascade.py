@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .config import ModelConfig
-from .geometry import crop_matrix, torso_diameters
+from .geometry import crop_matrix, rotation, torso_diameters
 from .joints import NUM_JOINTS
 
 
@@ -81,14 +81,15 @@ class _CropBuffer:
 
 
 def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: int, out: np.ndarray,
-               bgr: bool = False):
-    """One warpAffine per crop, written straight into the NCHW RGB batch `out`.
+               bgr: bool = False, angles: np.ndarray | None = None):
+    """One warpAffine per crop (turned by angles[k] degrees), written straight into the NCHW RGB batch `out`.
 
     A BGR image is reordered per crop, never as a whole frame (a 720p cvtColor costs more than all crops).
     """
     channels = (2, 1, 0) if bgr else (0, 1, 2)
     for k in range(len(centres)):
-        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size)
+        angle = 0.0 if angles is None else float(angles[k])
+        m = crop_matrix((centres[k, 0], centres[k, 1], sides[k]), size, angle)
         patch = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
         for dst, src in enumerate(channels):
             out[k, dst] = patch[:, :, src]
@@ -106,15 +107,21 @@ class Cascade:
             self._gains[:] = np.asarray(config.refine_gain, np.float32)
 
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
-        """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels."""
-        boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
+        """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels, or
+        (P, 4) with an angle in degrees: every crop of that person is turned by it (the body upright), and the
+        joints are mapped back to the image."""
+        boxes = np.asarray(boxes, np.float32)
+        boxes = boxes.reshape(-1, boxes.shape[-1] if boxes.ndim and boxes.shape[-1] == 4 else 3)
+        angles = boxes[:, 3] if boxes.shape[1] == 4 else np.zeros(len(boxes), np.float32)
+        back = np.stack([rotation(a).T for a in angles]).astype(np.float32)     # (P, 2, 2)
+        boxes = boxes[:, :3]
         bgr = not rgb
-        coords, spread, *person = self._stage1(image, bgr, boxes)
-        joints = coords[:, :, :2] * boxes[:, None, 2:3] + boxes[:, None, :2]
+        coords, spread, *person = self._stage1(image, bgr, boxes, angles)
+        joints = np.einsum("pij,pkj->pki", back, coords[:, :, :2]) * boxes[:, None, 2:3] + boxes[:, None, :2]
         spread_px = spread * boxes[:, 2:3]
         stages = [joints.copy()]
         for s in range(1, self.num_stages):
-            joints, spread_px = self._refine(s, image, bgr, joints, spread_px, boxes)
+            joints, spread_px = self._refine(s, image, bgr, joints, spread_px, boxes, angles, back)
             stages.append(joints.copy())
         diam = self._torso(joints, boxes)[:, None]
         moved = np.linalg.norm(joints - stages[0], axis=-1)
@@ -131,26 +138,28 @@ class Cascade:
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
                              presence, in_picture, self.config.presence_threshold)
 
-    def _stage1(self, image, bgr: bool, boxes):
+    def _stage1(self, image, bgr: bool, boxes, angles):
         batch = self._stage1_buf.get(len(boxes))
-        fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.stage1_input, batch, bgr)
+        fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.stage1_input, batch, bgr,
+                   angles if angles.any() else None)
         return self.backend.run(0, batch)
 
     def _torso(self, joints, boxes):
         # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.
         return np.clip(torso_diameters(joints), 0.12 * boxes[:, 2], 0.6 * boxes[:, 2])
 
-    def _refine(self, stage: int, image, bgr: bool, joints, spread_px, boxes):
+    def _refine(self, stage: int, image, bgr: bool, joints, spread_px, boxes, angles, back):
         p = len(joints)
         size = self.config.refiner_input
         sides = np.repeat(self.config.sigma * self._torso(joints, boxes), NUM_JOINTS)
         centres = joints.reshape(-1, 2)
-        batch = fill_crops(image, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS), bgr)
+        crop_angles = np.repeat(angles, NUM_JOINTS) if angles.any() else None
+        batch = fill_crops(image, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS), bgr, crop_angles)
         coords, spread = self.backend.run(stage, batch)[:2]
         idx = np.arange(p * NUM_JOINTS)
         chan = np.tile(np.arange(NUM_JOINTS), p)
         gain = np.tile(self._gains[stage - 1], p)
-        delta = coords[idx, chan, :2] * (sides * gain)[:, None]
+        delta = np.einsum("kij,kj->ki", np.repeat(back, NUM_JOINTS, 0), coords[idx, chan, :2]) * (sides * gain)[:, None]
         refined = (centres + delta).reshape(p, NUM_JOINTS, 2)
         new_spread = spread[idx, chan] * sides * gain + spread_px.reshape(-1) * (1 - gain)
         return refined, new_spread.reshape(p, NUM_JOINTS)

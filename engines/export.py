@@ -88,9 +88,12 @@ def _compare(a_backend, b_backend, crops_per_stage, limit: int = 256) -> list:
     out = []
     for s, crops in enumerate(crops_per_stage):
         x = crops[:limit].astype(np.float32)
-        ca, cb = a_backend.run(s, x)[0], b_backend.run(s, x)[0]
-        d = np.abs(ca - cb)
-        out.append({"coords_mean_abs_diff": float(d.mean()), "coords_max_abs_diff": float(d.max()), "crops": len(x)})
+        a, b = a_backend.run(s, x), b_backend.run(s, x)
+        d = np.abs(a[0] - b[0])
+        entry = {"coords_mean_abs_diff": float(d.mean()), "coords_max_abs_diff": float(d.max()), "crops": len(x)}
+        for name, pa, pb in zip(PERSON_OUTPUTS, a[2:], b[2:]):
+            entry[f"{name}_max_abs_diff"] = float(np.abs(pa - pb).max())
+        out.append(entry)
     return out
 
 

@@ -11,6 +11,8 @@ import numpy as np
 
 from .joints import TORSO_DIAGONALS
 
+NECK, HIPS = 12, (2, 3)
+
 
 def normalize(points: np.ndarray, box) -> np.ndarray:
     cx, cy, side = box
@@ -66,6 +68,36 @@ def box_from_joints(joints: np.ndarray, scale: float = 1.25, valid: np.ndarray |
     c = (lo + hi) / 2.0
     side = float(max(hi - lo)) * scale
     return (float(c[0]), float(c[1]), max(side, 1.0))
+
+
+def rotation(angle_deg: float) -> np.ndarray:
+    """R of `crop_matrix`: crop-normalised = R (p - centre) / side; the way back is R.T."""
+    a = np.deg2rad(angle_deg)
+    return np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]], np.float64)
+
+
+def body_angle(joints: np.ndarray, min_length: float = 1.0) -> float:
+    """The crop angle (degrees, for `crop_matrix`) that turns the body axis (mid-hip to neck) upright; 0 when the
+    neck or both hips are missing (NaN) or the axis is shorter than min_length pixels."""
+    pts = np.asarray(joints, np.float64)
+    neck, hips = pts[NECK], pts[list(HIPS)].mean(0)
+    v = neck - hips
+    if not np.isfinite(v).all() or float(np.hypot(*v)) < min_length:
+        return 0.0
+    return float(np.degrees(np.arctan2(v[0], -v[1])))
+
+
+def oriented_box(joints: np.ndarray, scale: float = 1.25, valid: np.ndarray | None = None, angle_deg: float = 0.0):
+    """(cx, cy, side, angle): the square box around the joints as seen in a crop turned by angle_deg, its side
+    `scale` times the larger side of their bounding box there."""
+    pts = np.asarray(joints, np.float64)
+    if valid is not None:
+        pts = pts[np.asarray(valid, bool)]
+    rot = rotation(angle_deg)
+    turned = pts @ rot.T
+    lo, hi = turned.min(0), turned.max(0)
+    centre = rot.T @ ((lo + hi) / 2.0)
+    return (float(centre[0]), float(centre[1]), max(float(max(hi - lo)) * scale, 1.0), float(angle_deg))
 
 
 def torso_diameter(joints: np.ndarray, valid: np.ndarray | None = None, fallback: float | None = None) -> float:

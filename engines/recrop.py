@@ -23,7 +23,7 @@ MIN_JOINTS = 2
 
 def box_change(old, new) -> float:
     """How far `new` (cx, cy, side) is from `old`: the larger of |log side ratio| and centre shift / old side."""
-    (ox, oy, oside), (nx, ny, nside) = old, new
+    (ox, oy, oside), (nx, ny, nside) = old[:3], new[:3]
     return max(abs(float(np.log(nside / oside))), float(np.hypot(nx - ox, ny - oy)) / oside)
 
 

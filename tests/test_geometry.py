@@ -67,3 +67,34 @@ def test_boxes_and_torso():
     # Diagonals l_shoulder-r_hip and r_shoulder-l_hip of the standing pose.
     d1 = np.linalg.norm(STANDING[9] - STANDING[2]); d2 = np.linalg.norm(STANDING[8] - STANDING[3])
     assert abs(torso_diameter(STANDING) - (d1 + d2) / 2) < 1e-4
+
+
+def test_body_aligned_crop_sees_the_person_upright_and_maps_joints_back_exactly():
+    """A person lying at 60 degrees: the oriented box turns them upright in the crop, and the cascade maps the
+    crop's answer back onto the image exactly."""
+    from engines.cascade import Cascade
+    from engines.config import ModelConfig
+    from engines.geometry import body_angle, crop_matrix, oriented_box, rotation
+    from conftest import STANDING
+
+    a = np.deg2rad(60.0)
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    truth = ((STANDING - STANDING.mean(0)) @ turn.T + [200.0, 150.0]).astype(np.float32)
+    angle = body_angle(truth)
+    box = oriented_box(truth, 1.3, angle_deg=angle)
+    in_crop = (truth - box[:2]) @ rotation(angle).T / box[2]          # crop-normalised, as the model answers
+    neck, hips = in_crop[12], in_crop[[2, 3]].mean(0)
+    assert neck[1] < hips[1] and abs(neck[0] - hips[0]) < 1e-4        # upright in the crop
+    assert np.abs(in_crop).max() <= 0.5
+    m = crop_matrix(box[:3], 64, angle)                               # the pixels agree with the same rotation
+    assert np.allclose((truth @ m[:, :2].T + m[:, 2] - 31.5) / 64, in_crop, atol=1e-4)
+
+    class Answers:
+        def run(self, stage, batch):
+            n = len(batch)
+            coords = np.tile(in_crop[None], (n, 1, 1)).astype(np.float32) if stage == 0 else np.zeros((n, 14, 2), np.float32)
+            return coords, np.full((n, 14), 0.01, np.float32)
+
+    result = Cascade(Answers(), ModelConfig(stage1_input=64, refiner_input=32, num_stages=2)).predict(
+        np.zeros((300, 400, 3), np.uint8), [box])
+    assert np.allclose(result.joints[0], truth, atol=1e-3)

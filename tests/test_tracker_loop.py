@@ -24,8 +24,10 @@ def _clip(seed=0, n=N):
 
 
 def _inside(gt, box):
-    cx, cy, side = box
-    return (np.abs(gt - [cx, cy]) <= side / 2).all(axis=1)
+    from engines.geometry import rotation
+
+    cx, cy, side, angle = box
+    return (np.abs((gt - [cx, cy]) @ rotation(angle).T) <= side / 2).all(axis=1)     # in the turned crop
 
 
 def test_tracker_follows_a_clip():
@@ -68,10 +70,10 @@ def test_reacquire_uses_detector_box_and_independent_mode():
 
     tracker = Tracker(FakeCascade(gt), detector=detector, refine_reacquire=False)
     r = tracker.step(frames[0])
-    assert r.box == (W / 2, H / 2, 40.0) and len(boxes) == 1
+    assert r.box == (W / 2, H / 2, 40.0, 0.0) and len(boxes) == 1
     still = Tracker(FakeCascade(gt), track=False, detector=detector, refine_reacquire=False)
     rs = [still.step(f) for f in frames]
-    assert all(x.box == (31.5, 23.5, 64.0) for x in rs) and len(boxes) == 1  # whole image, no detector
+    assert all(x.box == (31.5, 23.5, 64.0, 0.0) for x in rs) and len(boxes) == 1  # whole image, no detector
     recropping = Tracker(FakeCascade(gt), track=False, detector=detector)
     rs = [recropping.step(f) for f in frames]
     assert len(boxes) == 1 and all(x.reacquired for x in rs)
@@ -90,7 +92,7 @@ class LockedOnWrongPose(FakeCascade):
     def predict(self, image_bgr, boxes):
         res = super().predict(image_bgr, boxes)
         if self.frame >= self.lock_from:
-            small = np.asarray(boxes, np.float32).reshape(-1, 3)[:, 2] < max(W, H)
+            small = np.asarray(boxes, np.float32).reshape(len(boxes), -1)[:, 2] < max(W, H)
             res.joints[small, :, 0] += self.shift
             res.confidence[small] = self.conf
         return res

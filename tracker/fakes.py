@@ -38,7 +38,8 @@ class FakeCascade:
     def predict(self, image_bgr: np.ndarray, boxes: np.ndarray) -> CascadeResult:
         self.calls += 1
         f = self._frame_of(image_bgr)
-        boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
+        boxes = np.asarray(boxes, np.float32)
+        boxes = boxes.reshape(-1, boxes.shape[-1])[:, :3]        # the angle of a turned box does not matter here
         joints = np.zeros((len(boxes), len(self.gt[f]), 2), np.float32)
         conf = np.zeros((len(boxes), len(self.gt[f])), np.float32)
         for p, (cx, cy, side) in enumerate(boxes):

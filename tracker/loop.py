@@ -5,8 +5,9 @@ re-acquire, smooth.
     for frame in open_source("clip.mp4"):
         r = tracker.step(frame)      # TrackResult: raw, smoothed, confidence, box, reacquired, lost
 
-Box of frame t: the square box around the seed joints, `box_scale` times their extent
-(`engines.geometry.box_from_joints`). The seed joints come from a second, harder-smoothed Kalman filter
+Box of frame t: the square box around the seed joints, `box_scale` times their extent, turned (with `align`) so
+that their body axis, mid-hip to neck, is upright in every crop of the cascade (`engines.geometry.oriented_box`,
+`body_angle`): a leaning, bending or lying person, or a rolled camera, is seen the way the model was trained. The seed joints come from a second, harder-smoothed Kalman filter
 (`seed_smoother`), evaluated at frame t's timestamp (its position plus velocity x dt), so the crop follows the
 motion instead of trailing it by a frame and does not jitter with the raw output.
 
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engines.geometry import box_from_joints, torso_diameter, whole_image_box
+from engines.geometry import body_angle, box_from_joints, oriented_box, torso_diameter, whole_image_box
 from engines.joints import NUM_JOINTS
 from engines.recrop import MAX_PASSES, recrop
 
@@ -62,7 +63,7 @@ class TrackResult:
     raw: np.ndarray         # (14, 2) float32 cascade output, pixels
     smoothed: np.ndarray    # (14, 2) float32, NaN where not found
     confidence: np.ndarray  # (14,) float32 in [0, 1]
-    box: tuple              # (cx, cy, side) the cascade ran on
+    box: tuple              # (cx, cy, side, angle) the cascade ran on; angle in degrees, the crop's turn
     reacquired: bool        # the box came from re-acquisition (first frame / after a loss)
     lost: str | None = None  # why this frame was judged lost (the next one re-acquires), else None
 
@@ -119,7 +120,7 @@ class Tracker:
                  detector="auto", lost_conf: float = 0.25,
                  torso_range=(0.04, 1.2), refine_reacquire: bool = True, track: bool = True,
                  min_seed_joints: int = 4, min_extent_px: float = 4.0, check_every: int = 30,
-                 drift_torso: float = 0.5):
+                 drift_torso: float = 0.5, align: bool = True):
         self.cascade = cascade
         self.smoother = smoother if smoother is not None else make_smoother("kalman")
         if seed_smoother == "auto":
@@ -136,6 +137,7 @@ class Tracker:
         self.min_extent_px = min_extent_px
         self.check_every = check_every
         self.drift_torso = drift_torso
+        self.align = align
         self._since_check = 0
         self.model_s = 0.0
         self.cascade_calls = 0
@@ -167,12 +169,18 @@ class Tracker:
         return joints, conf, box
 
     def _clamp_box(self, box, h: int, w: int):
-        cx, cy, side = (float(v) for v in box)
+        cx, cy, side = (float(v) for v in box[:3])
+        angle = float(box[3]) if len(box) > 3 else 0.0
         big = float(max(h, w))
         side = float(np.clip(side, max(8.0, 0.05 * big), 2.0 * big))
         cx = float(np.clip(cx, 0.0, w - 1.0))
         cy = float(np.clip(cy, 0.0, h - 1.0))
-        return (cx, cy, side)
+        return (cx, cy, side, angle)
+
+    def _box_around(self, joints: np.ndarray, valid: np.ndarray, h: int, w: int):
+        """The box around the joints, turned so that their body axis is upright (with `align`)."""
+        angle = body_angle(joints, min_length=2.0) if self.align else 0.0
+        return self._clamp_box(oriented_box(joints, self.box_scale, valid=valid, angle_deg=angle), h, w)
 
     def reacquire_box(self, image: np.ndarray):
         h, w = image.shape[:2]
@@ -180,7 +188,7 @@ class Tracker:
             box = self.detector(image)
             if box is not None:
                 return self._clamp_box(box, h, w)
-        return whole_image_box(h, w)
+        return (*whole_image_box(h, w), 0.0)
 
     def seed_box(self, t: float, h: int, w: int):
         """The box for a frame at time t from the seed filter, or None when the track cannot seed it."""
@@ -192,7 +200,7 @@ class Tracker:
         ok = np.isfinite(seed).all(1)
         if ok.sum() < self.min_seed_joints:
             return None
-        return self._clamp_box(box_from_joints(seed, self.box_scale, valid=ok), h, w)
+        return self._box_around(seed, ok, h, w)
 
     def assess(self, joints: np.ndarray, conf: np.ndarray, box, shape, reacquired: bool = False) -> str | None:
         """Why this estimate means the track is lost, or None when it looks fine.
@@ -243,7 +251,7 @@ class Tracker:
             box = self.seed_box(frame.time_s, h, w)
         reacquired = box is None
         if reacquired:
-            box = self.reacquire_box(image) if self.track else whole_image_box(h, w)
+            box = self.reacquire_box(image) if self.track else (*whole_image_box(h, w), 0.0)
             self.reacquisitions += 1
         if self.track:
             joints, conf = self._predict(image, box)
@@ -259,7 +267,7 @@ class Tracker:
                 self.reacquisitions += 1
         found = np.isfinite(joints).all(1)
         if reacquired and self.track and self.refine_reacquire and found.sum() >= self.min_seed_joints:
-            box2 = self._clamp_box(box_from_joints(joints, self.box_scale, valid=found), h, w)
+            box2 = self._box_around(joints, found, h, w)
             j2, c2 = self._predict(image, box2)
             if float(c2.mean()) >= float(conf.mean()):
                 joints, conf, box = j2, c2, box2

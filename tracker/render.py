@@ -44,10 +44,11 @@ def draw_pose(image: np.ndarray, joints, conf=None, box=None, reacquired: bool =
     radius = max(1, int(round(s / 160)))
     ok = np.isfinite(joints).all(1)
     if box is not None and np.isfinite(box).all():
-        cx, cy, side = box
-        half = side / 2.0
+        cx, cy, side = box[:3]
+        angle = float(box[3]) if len(box) > 3 else 0.0
         colour = (255, 0, 255) if reacquired else (255, 255, 0)
-        cv2.rectangle(out, _pt((cx - half, cy - half)), _pt((cx + half, cy + half)), colour, 1, cv2.LINE_AA)
+        corners = cv2.boxPoints(((float(cx), float(cy)), (float(side), float(side)), -angle))  # as the crop turns
+        cv2.polylines(out, [np.round(corners).astype(np.int32)], True, colour, 1, cv2.LINE_AA)
     for a, b in SKELETON:
         if ok[a] and ok[b]:
             cv2.line(out, _pt(joints[a]), _pt(joints[b]), (255, 255, 255), thick, cv2.LINE_AA)

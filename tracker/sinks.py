@@ -12,7 +12,7 @@ cell where a joint was not found (NaN). `CsvSink(path)` writes the smoothed join
 which="raw")` the cascade's unsmoothed ones in the same schema (`--raw-csv`). Confidence is the cascade's.
 
 NDJSON / UDP: one JSON object per frame:
-    {"source": str, "frame": int, "time_s": float, "box": [cx, cy, side], "reacquired": bool,
+    {"source": str, "frame": int, "time_s": float, "box": [cx, cy, side, angle], "reacquired": bool,
      "joints": {"r_ankle": [x, y, conf] | null, ...}}           (+ "raw": {...} with include_raw=True)
 one line per frame for NDJSON, one datagram per frame for UDP.
 
