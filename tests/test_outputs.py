@@ -12,7 +12,7 @@ import tracker.commands as commands
 from cli import cli
 from engines.outputs import OutputConflict, check_outputs, partial_path, write_text
 from tracker.clipmaker import make_clip, synthetic_person
-from tracker.fakes import FakeCascade
+from fakes import FakeCascade
 from tracker.sinks import read_pose_csv
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from engines.geometry import box_from_joints, whole_image_box
 from engines.recrop import box_change, predict_recropped, recrop
-from tracker.fakes import FakeCascade
+from fakes import FakeCascade
 from tracker.clipmaker import synthetic_person
 
 

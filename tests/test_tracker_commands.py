@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import tracker.commands as commands
 from tracker.clipmaker import make_clip, synthetic_person
-from tracker.fakes import FakeCascade
+from fakes import FakeCascade
 from tracker.sinks import read_pose_csv
 
 

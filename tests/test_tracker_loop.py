@@ -6,7 +6,7 @@ import pytest
 from engines.geometry import torso_diameters
 from tracker.capture import Frame
 from tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
-from tracker.fakes import FakeCascade
+from fakes import FakeCascade
 from tracker.loop import Tracker, stage_agreement_confidence
 from tracker.run import process_source
 from tracker.sinks import CsvSink, NdjsonSink, read_pose_csv

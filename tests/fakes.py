@@ -1,4 +1,4 @@
-"""A stand-in for engines.cascade.Cascade, for tests and benchmarks without a model.
+"""A stand-in for engines.cascade.Cascade, for tests without a model.
 
 `FakeCascade(gt)` answers with the ground-truth joints of the current frame plus noise proportional to the box
 side (a bigger crop = fewer pixels per joint = less precise). It behaves like a crop-based regressor: a joint
