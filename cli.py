@@ -21,7 +21,7 @@ import os  # noqa: E402
 
 import click  # noqa: E402
 
-from engines.outputs import check_outputs, write_text  # noqa: E402
+from pose_track.engines.outputs import check_outputs, write_text  # noqa: E402
 
 
 @click.group()
@@ -95,17 +95,17 @@ def train(ctx, tiny, export, recipe, **options):
     With no options this reproduces the shipped model (its recipe). --tiny: a seconds-long configuration for
     tests, without the recipe; options given with it still win."""
     options = _train_settings(ctx, options, recipe, tiny)
-    from engines.commands import require_train_extra
+    from pose_track.engines.commands import require_train_extra
 
     out = options["out"]
     written = [os.path.join(out, n) for n in ("", "checkpoint.pt", "model.pt", "history.json", "curves.png")]
     check_outputs([("--out", p) for p in written + ([os.path.join(out, "onnx", "")] if export else [])],
                   inputs=[*options["init_from"], options["clean_labels"]], input_folders=[options["data"]])
     require_train_extra("train", ("torch", "onnx") if export else ("torch",))
-    from engines.checkpoint import CheckpointError
-    from engines.config import parse_sizes
-    from training.datasets import DatasetError
-    from training.train import TINY, TrainConfig, Trainer
+    from pose_track.engines.checkpoint import CheckpointError
+    from pose_track.engines.config import parse_sizes
+    from pose_track.training.datasets import DatasetError
+    from pose_track.training.train import TINY, TrainConfig, Trainer
 
     values = {k: v for k, v in options.items() if v is not None}
     values["init_from"] = list(options["init_from"]) or None
@@ -122,7 +122,7 @@ def train(ctx, tiny, export, recipe, **options):
         raise click.ClickException(str(exc))
     click.echo(f"checkpoint: {path}")
     if export:
-        from engines.export import export_bundle
+        from pose_track.engines.export import export_bundle
         bundle = export_bundle(path, os.path.join(cfg.out, "onnx"))
         click.echo(f"ONNX Runtime bundle: {bundle}")
 
@@ -140,7 +140,7 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
                                                                    ParameterSource.ENVIRONMENT)}
     settings = dict(options)
     if tiny:
-        from training.train import TINY
+        from pose_track.training.train import TINY
         settings.update(TINY)
     else:
         path = recipe or (DEFAULT_RECIPE if os.path.isfile(DEFAULT_RECIPE) else None)
@@ -152,7 +152,7 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
                 raise click.UsageError(f"cannot read the recipe {path}: {exc}") from None
             import dataclasses
 
-            from training.train import TrainConfig
+            from pose_track.training.train import TrainConfig
             unknown = sorted(set(from_recipe) - {f.name for f in dataclasses.fields(TrainConfig)} - {"command"})
             if unknown:
                 raise click.UsageError(f"{path}: unknown settings {', '.join(unknown)}")
@@ -172,7 +172,7 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
 def _load_cascade(engine, checkpoint, stills: bool = False):
     """A built engine bundle (--engine), a torch checkpoint (--checkpoint), or the shipped default (for still
     images its mirror-view build)."""
-    from tracker.commands import load_cascade
+    from pose_track.tracker.commands import load_cascade
 
     return load_cascade(checkpoint or engine, stills=stills)
 
@@ -207,10 +207,10 @@ def _decoding(cfg) -> str:
 @checkpoint_option
 def evaluate(data, limit, recrop, pad, engine, checkpoint):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
-    from engines.joints import JOINT_NAMES
-    from training.datasets import DatasetError, lsp_test, resolve_data_root
-    from training.evaluate import predict_set
-    from training.metrics import evaluate as metrics, format_report
+    from pose_track.engines.joints import JOINT_NAMES
+    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
+    from pose_track.training.evaluate import predict_set
+    from pose_track.training.metrics import evaluate as metrics, format_report
 
     try:
         lsp_root, _ = resolve_data_root(data)
@@ -242,9 +242,9 @@ def evaluate(data, limit, recrop, pad, engine, checkpoint):
 @checkpoint_option
 def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
-    from tracker.capture import CaptureError, ImageFolderSource
-    from tracker.images import process_images, refuse_overwriting_inputs
-    from tracker.sinks import SinkError
+    from pose_track.tracker.capture import CaptureError, ImageFolderSource
+    from pose_track.tracker.images import process_images, refuse_overwriting_inputs
+    from pose_track.tracker.sinks import SinkError
 
     try:
         total = len(ImageFolderSource(folder).files)
@@ -297,7 +297,7 @@ def _run_with_bar(trainer):
 @engine_option
 def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
-    from tracker.demo import DemoError, make_sample_clip
+    from pose_track.tracker.demo import DemoError, make_sample_clip
 
     check_outputs([("--out", os.path.join(out, n)) for n in ("", "astronaut.mp4", "astronaut.csv",
                                                              "astronaut_tracked.mp4")], inputs=[engine])
@@ -309,7 +309,7 @@ def demo(out, frames, engine):
     args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
     if engine:
         args += ["--engine", engine]
-    from tracker.commands import video
+    from pose_track.tracker.commands import video
     video.main(args, standalone_mode=False)
     click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")
 
@@ -329,8 +329,8 @@ def bench_tracking(data, clips, frames, workdir, json_out, engine):
     import cv2
     import numpy as np
 
-    from tracker.bench import benchmark_clips
-    from training.datasets import DatasetError, lsp_test, resolve_data_root
+    from pose_track.tracker.bench import benchmark_clips
+    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
 
     check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)], inputs=[engine],
                   input_folders=[data])
@@ -378,8 +378,8 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
 
     check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
                   inputs=[checkpoint, engine], input_folders=[data])
-    from training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
-    from training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
+    from pose_track.training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
+    from pose_track.training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
 
     try:
         lsp_root, lspet_root = resolve_data_root(data)
@@ -420,12 +420,12 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
 
 
 def _register_package_commands():
-    from tracker.commands import video, webcam
+    from pose_track.tracker.commands import video, webcam
 
     cli.add_command(video)
     cli.add_command(webcam)
     try:
-        from engines.commands import bench, build_engine
+        from pose_track.engines.commands import bench, build_engine
     except ImportError:       # the engines commands are optional until that module lands
         return
     cli.add_command(build_engine)

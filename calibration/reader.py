@@ -14,8 +14,8 @@ import os
 import cv2
 import numpy as np
 
-from engines.cascade import Cascade
-from engines.geometry import whole_image_box
+from pose_track.engines.cascade import Cascade
+from pose_track.engines.geometry import whole_image_box
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")

@@ -18,7 +18,7 @@ def make_entropy_calibrator(crops: np.ndarray | None, cache_path: str, batch_siz
     """An IInt8EntropyCalibrator2 instance. crops: uint8/float32 NCHW (None = cache only)."""
     import tensorrt as trt
 
-    from engines.tensorrt_backend import DeviceBuffer
+    from pose_track.engines.tensorrt_backend import DeviceBuffer
 
     class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
         def __init__(self):

@@ -82,9 +82,9 @@ def tracking_fps(cascade, image: np.ndarray, runs: int = 50, warmup: int = 5) ->
 
 def lsp_accuracy(cascade, data: str, images: int) -> dict | None:
     """PCK@0.2 of the final stage (and of each stage) on the first `images` LSP test images."""
-    from training.datasets import DatasetError, lsp_test, resolve_data_root
-    from training.evaluate import predict_set
-    from training.metrics import pck
+    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
+    from pose_track.training.evaluate import predict_set
+    from pose_track.training.metrics import pck
 
     try:
         root, _ = resolve_data_root(data)
@@ -102,7 +102,7 @@ def lsp_accuracy(cascade, data: str, images: int) -> dict | None:
 def _sample_image(data: str | None) -> np.ndarray:
     if data:
         try:
-            from training.datasets import lsp_test, resolve_data_root
+            from pose_track.training.datasets import lsp_test, resolve_data_root
             root, _ = resolve_data_root(data)
             image = cv2.imread(lsp_test(root).paths[0], cv2.IMREAD_COLOR)
             if image is not None:

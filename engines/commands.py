@@ -32,7 +32,7 @@ def require_train_extra(command: str, modules=("torch", "onnx")) -> None:
 
 def _errors():
     """The one-line exceptions of the engines and calibration packages, turned into ClickException."""
-    from calibration.reader import CalibrationError
+    from pose_track.calibration.reader import CalibrationError
     from .bundle import BundleError
     from .checkpoint import CheckpointError
     from .export import ExportError

@@ -171,7 +171,7 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
         if backend == "onnxruntime":
             files = [os.path.basename(f) for f in onnx_files]
             if precision == "int8":
-                from calibration.ort_quant import quantize_stage
+                from pose_track.calibration.ort_quant import quantize_stage
                 from .onnxruntime_backend import OnnxRuntimeBackend
 
                 files, quant = [], []
@@ -208,7 +208,7 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
                 plan = os.path.join(out_dir, f"stage{s + 1}.{precision}.plan")
                 calibrator = calib_batch = None
                 if precision == "int8":
-                    from calibration.trt_calibrator import calibration_batch_size, make_entropy_calibrator
+                    from pose_track.calibration.trt_calibrator import calibration_batch_size, make_entropy_calibrator
                     stage_crops = None if crops is None else crops[s]
                     calib_batch = calibration_batch_size(len(stage_crops) if stage_crops is not None else 1,
                                                          stage_batches(s)[1])
@@ -248,7 +248,7 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
 def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages, backend, method, threads,
                        log):
     """The crops per stage (None when every range cache already exists), and the calibration manifest entry."""
-    from calibration.reader import cached_crops, collect_crops, source_fingerprint
+    from pose_track.calibration.reader import cached_crops, collect_crops, source_fingerprint
     from .onnxruntime_backend import OnnxRuntimeBackend
 
     kind = "ort" if backend == "onnxruntime" else "trt"

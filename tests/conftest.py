@@ -15,7 +15,7 @@ STANDING = np.array([
 
 def draw_person(joints, size=(160, 120), seed=0):
     import cv2
-    from engines.joints import SKELETON
+    from pose_track.engines.joints import SKELETON
 
     rng = np.random.default_rng(seed)
     image = rng.integers(60, 120, (size[0], size[1], 3), dtype=np.uint8)

@@ -40,9 +40,9 @@ def tiny_checkpoint_path():
         import cv2
         import numpy as np
         import torch
-        from engines.checkpoint import save_checkpoint
-        from engines.model import build_stages
-        from training.train import TINY, TrainConfig
+        from pose_track.engines.checkpoint import save_checkpoint
+        from pose_track.engines.model import build_stages
+        from pose_track.training.train import TINY, TrainConfig
 
         torch.manual_seed(0)
         cfg = TrainConfig(**TINY).model_config()
@@ -84,7 +84,7 @@ def tiny_checkpoint_path():
 def tiny_bundle_path():
     if "bundle" not in _CACHE:
         import torch
-        from engines.export import export_bundle
+        from pose_track.engines.export import export_bundle
 
         torch.set_num_threads(1)
         _CACHE["bundle"] = export_bundle(tiny_checkpoint_path(), os.path.join(_workdir(), "onnx"), threads=1)

@@ -12,7 +12,7 @@ import hashlib
 
 import numpy as np
 
-from engines.cascade import CascadeResult
+from pose_track.engines.cascade import CascadeResult
 
 
 class FakeCascade:

@@ -9,12 +9,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from calibration.ort_quant import tail_nodes
-from calibration.reader import CalibrationError, collect_crops, iter_frames
-from engines.bundle import load_bundle, read_manifest
-from engines.cascade import fill_crops
-from engines.export import export_bundle
-from engines.geometry import whole_image_box
+from pose_track.calibration.ort_quant import tail_nodes
+from pose_track.calibration.reader import CalibrationError, collect_crops, iter_frames
+from pose_track.engines.bundle import load_bundle, read_manifest
+from pose_track.engines.cascade import fill_crops
+from pose_track.engines.export import export_bundle
+from pose_track.engines.geometry import whole_image_box
 
 from engines_fixtures import calib_images, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
 

@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import cli
+from pose_track import cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,7 +52,7 @@ def test_ctrl_c_during_the_imports_exits_130_quietly():
             "        os.kill(os.getpid(), signal.SIGINT)\n"
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = imp\n"
-            "import cli\n")
+            "from pose_track import cli\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 130 and "Traceback" not in run.stderr, run.stderr
 
@@ -87,7 +87,7 @@ def test_build_engine_without_torch_names_the_extra(no_torch, tmp_path):
 
 
 def test_a_checkpoint_without_torch_names_the_extra(no_torch, tmp_path):
-    from tracker.clipmaker import synthetic_person
+    from pose_track.tracker.clipmaker import synthetic_person
     import cv2
 
     ckpt = tmp_path / "model.pt"

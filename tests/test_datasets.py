@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from training.datasets import DatasetError, load_folder, resolve_data_root, training_set
+from pose_track.training.datasets import DatasetError, load_folder, resolve_data_root, training_set
 
 
 def _write(root, joints):

@@ -11,13 +11,13 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from engines.backends import make_backend
-from engines.bundle import BundleError, load_bundle, read_manifest
-from engines.cascade import Cascade
-from engines.checkpoint import build_model, load_checkpoint
-from engines.export import PARITY_TOL, ExportError, export_bundle
-from engines.geometry import whole_image_box
-from engines.torch_backend import TorchBackend
+from pose_track.engines.backends import make_backend
+from pose_track.engines.bundle import BundleError, load_bundle, read_manifest
+from pose_track.engines.cascade import Cascade
+from pose_track.engines.checkpoint import build_model, load_checkpoint
+from pose_track.engines.export import PARITY_TOL, ExportError, export_bundle
+from pose_track.engines.geometry import whole_image_box
+from pose_track.engines.torch_backend import TorchBackend
 
 from conftest import REPO, STANDING, draw_person
 from engines_fixtures import shared_lsp, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
@@ -39,7 +39,7 @@ def _edit_manifest(path, **changes):
 
 def test_export_writes_a_complete_manifest(tiny_bundle, tiny_checkpoint):
     m = read_manifest(tiny_bundle)
-    from engines.checkpoint import file_sha256
+    from pose_track.engines.checkpoint import file_sha256
     import onnxruntime
 
     assert m["backend"] == "onnxruntime" and m["backend_version"] == onnxruntime.__version__
@@ -76,7 +76,7 @@ def test_export_parity_per_stage(tiny_bundle, tiny_checkpoint, stage):
 def test_cascade_on_onnxruntime_matches_torch(tiny_bundle, tiny_checkpoint):
     """Stage 1 joints agree within 1e-3 box sides; every refiner agrees with torch on the crops the ONNX Runtime
     cascade made (end to end, the random refiners of the tiny model would amplify any rounding difference)."""
-    from calibration.reader import RecordingBackend
+    from pose_track.calibration.reader import RecordingBackend
 
     image = draw_person(STANDING)
     box = np.array([whole_image_box(*image.shape[:2])], np.float32)
@@ -150,7 +150,7 @@ def test_manifest_mismatches_are_refused(tiny_bundle, tiny_checkpoint, tmp_path)
 
 
 def test_tensorrt_bundle_for_another_gpu_is_refused(tiny_bundle, tmp_path, monkeypatch):
-    import engines.tensorrt_backend as trt_backend
+    import pose_track.engines.tensorrt_backend as trt_backend
 
     path = _copy_bundle(tiny_bundle, tmp_path / "trt")
     _edit_manifest(path, backend="tensorrt", backend_version="10.3.0",
@@ -199,7 +199,7 @@ def test_torch_backend_from_a_checkpoint(tiny_checkpoint, tiny_bundle):
 
 def test_build_engine_and_bench_commands(tiny_checkpoint, tmp_path):
     from click.testing import CliRunner
-    from engines.commands import bench, build_engine
+    from pose_track.engines.commands import bench, build_engine
 
     out = str(tmp_path / "bundle")
     result = CliRunner().invoke(build_engine, [tiny_checkpoint, "-o", out, "--threads", "1"])
@@ -257,7 +257,7 @@ def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_pat
 
 def test_build_engine_refuses_bad_scales_in_one_line(tiny_checkpoint, tmp_path):
     from click.testing import CliRunner
-    from engines.commands import build_engine
+    from pose_track.engines.commands import build_engine
 
     for bad, says in (("abc", "input sizes like"), ("100", "multiple of 32")):
         result = CliRunner().invoke(build_engine, [tiny_checkpoint, "--scales", bad, "-o", str(tmp_path / "b")])

@@ -8,10 +8,10 @@ import pytest
 trt = pytest.importorskip("tensorrt")
 pytest.importorskip("torch")
 
-from engines.bundle import BundleError, load_bundle, read_manifest
-from engines.export import export_bundle
-from engines.onnxruntime_backend import BackendUnavailable
-from engines.tensorrt_backend import REFINER_BATCH, device_info
+from pose_track.engines.bundle import BundleError, load_bundle, read_manifest
+from pose_track.engines.export import export_bundle
+from pose_track.engines.onnxruntime_backend import BackendUnavailable
+from pose_track.engines.tensorrt_backend import REFINER_BATCH, device_info
 
 from engines_fixtures import calib_images, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
 

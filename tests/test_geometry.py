@@ -1,9 +1,9 @@
 import numpy as np
 
-from engines.geometry import (apply_affine, box_from_joints, crop, crop_matrix, denormalize, invert_affine,
+from pose_track.engines.geometry import (apply_affine, box_from_joints, crop, crop_matrix, denormalize, invert_affine,
                               normalize, torso_diameter, whole_image_box)
-from engines.joints import FLIP_PERMUTATION, JOINT_NAMES
-from training.augment import flip_joints
+from pose_track.engines.joints import FLIP_PERMUTATION, JOINT_NAMES
+from pose_track.training.augment import flip_joints
 
 from conftest import STANDING
 
@@ -72,9 +72,9 @@ def test_boxes_and_torso():
 def test_body_aligned_crop_sees_the_person_upright_and_maps_joints_back_exactly():
     """A person lying at 60 degrees: the oriented box turns them upright in the crop, and the cascade maps the
     crop's answer back onto the image exactly."""
-    from engines.cascade import Cascade
-    from engines.config import ModelConfig
-    from engines.geometry import body_angle, crop_matrix, oriented_box, rotation
+    from pose_track.engines.cascade import Cascade
+    from pose_track.engines.config import ModelConfig
+    from pose_track.engines.geometry import body_angle, crop_matrix, oriented_box, rotation
     from conftest import STANDING
 
     a = np.deg2rad(60.0)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from training.label_cleaning import FLIP, apply_fixes, find_label_errors
+from pose_track.training.label_cleaning import FLIP, apply_fixes, find_label_errors
 
 from conftest import STANDING
 

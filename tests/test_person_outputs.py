@@ -5,11 +5,11 @@ import os
 import cv2
 import numpy as np
 
-from engines.cascade import Cascade, CascadeResult
-from engines.config import ModelConfig
-from engines.geometry import apply_affine
-from training.augment import stage1_sample
-from training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off
+from pose_track.engines.cascade import Cascade, CascadeResult
+from pose_track.engines.config import ModelConfig
+from pose_track.engines.geometry import apply_affine
+from pose_track.training.augment import stage1_sample
+from pose_track.training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off
 
 from conftest import STANDING, draw_person
 
@@ -102,7 +102,7 @@ def test_cascade_reports_nobody_and_joints_out_of_the_picture_as_empty():
 
 
 def test_images_writes_an_empty_row_for_a_person_free_picture(tmp_path):
-    from tracker.images import process_images
+    from pose_track.tracker.images import process_images
 
     folder = tmp_path / "photos"
     folder.mkdir()

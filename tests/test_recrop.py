@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from engines.geometry import box_from_joints, whole_image_box
-from engines.recrop import box_change, predict_recropped, recrop
+from pose_track.engines.geometry import box_from_joints, whole_image_box
+from pose_track.engines.recrop import box_change, predict_recropped, recrop
 from fakes import FakeCascade
-from tracker.clipmaker import synthetic_person
+from pose_track.tracker.clipmaker import synthetic_person
 
 
 def test_box_change_is_relative():
@@ -54,7 +54,7 @@ def test_non_finite_answer_stops_the_passes():
 
 
 def test_padded_image_keeps_the_original_at_its_offset():
-    from training.evaluate import pad_image
+    from pose_track.training.evaluate import pad_image
     image = np.random.default_rng(0).integers(0, 255, (30, 20, 3), dtype=np.uint8)
     canvas, offset = pad_image(image, 2.0)
     assert canvas.shape == (60, 40, 3) and tuple(offset) == (10.0, 15.0)

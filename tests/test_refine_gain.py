@@ -1,8 +1,8 @@
 import numpy as np
 
-from engines.cascade import Cascade
-from engines.config import ModelConfig
-from training.refine_gain import best_gains
+from pose_track.engines.cascade import Cascade
+from pose_track.engines.config import ModelConfig
+from pose_track.training.refine_gain import best_gains
 
 from conftest import STANDING
 

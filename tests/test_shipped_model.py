@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from engines.backends import DEFAULT_CHECKPOINT, DEFAULT_MODEL_DIR, load_cascade
-from engines.bundle import check_checkpoint, read_manifest
+from pose_track.engines.backends import DEFAULT_CHECKPOINT, DEFAULT_MODEL_DIR, load_cascade
+from pose_track.engines.bundle import check_checkpoint, read_manifest
 
 from conftest import STANDING, draw_person
 

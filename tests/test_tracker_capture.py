@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker.capture import (CaptureError, ImageFolderSource, LiveSource, VideoFileSource, expand_inputs,
+from pose_track.tracker.capture import (CaptureError, ImageFolderSource, LiveSource, VideoFileSource, expand_inputs,
                              open_source)
 
 W, H, N, FPS = 64, 48, 20, 25.0

@@ -2,8 +2,8 @@
 import cv2
 import numpy as np
 
-from tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person
-from tracker.sinks import read_pose_csv
+from pose_track.tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person
+from pose_track.tracker.sinks import read_pose_csv
 
 
 def _marker_still(w=64, h=48):

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import tracker.commands as commands
-from tracker.clipmaker import make_clip, synthetic_person
+import pose_track.tracker.commands as commands
+from pose_track.tracker.clipmaker import make_clip, synthetic_person
 from fakes import FakeCascade
-from tracker.sinks import read_pose_csv
+from pose_track.tracker.sinks import read_pose_csv
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +123,8 @@ def test_webcam_ctrl_c_stops_cleanly(monkeypatch, tmp_path):
     import signal
     import threading
 
-    from tracker.capture import LiveSource
-    from tracker.run import process_source
+    from pose_track.tracker.capture import LiveSource
+    from pose_track.tracker.run import process_source
 
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals need the main thread")

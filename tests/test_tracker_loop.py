@@ -3,14 +3,14 @@ writes every sink, keeps what was processed when a fault hits mid-file."""
 import numpy as np
 import pytest
 
-from engines.geometry import torso_diameters
-from tracker.capture import Frame
-from tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
+from pose_track.engines.geometry import torso_diameters
+from pose_track.tracker.capture import Frame
+from pose_track.tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
 from fakes import FakeCascade
-from tracker.loop import Tracker, stage_agreement_confidence
-from tracker.run import process_source
-from tracker.sinks import CsvSink, NdjsonSink, read_pose_csv
-from tracker.smoothing import make_smoother
+from pose_track.tracker.loop import Tracker, stage_agreement_confidence
+from pose_track.tracker.run import process_source
+from pose_track.tracker.sinks import CsvSink, NdjsonSink, read_pose_csv
+from pose_track.tracker.smoothing import make_smoother
 
 W, H, N = 64, 48, 40
 
@@ -24,7 +24,7 @@ def _clip(seed=0, n=N):
 
 
 def _inside(gt, box):
-    from engines.geometry import rotation
+    from pose_track.engines.geometry import rotation
 
     cx, cy, side, angle = box
     return (np.abs((gt - [cx, cy]) @ rotation(angle).T) <= side / 2).all(axis=1)     # in the turned crop
@@ -214,14 +214,14 @@ def test_image_folder_is_independent_stills(tmp_path):
 
 
 def test_hog_detector_degrades_gracefully():
-    from tracker.loop import HogPersonDetector, default_detector
+    from pose_track.tracker.loop import HogPersonDetector, default_detector
     det = HogPersonDetector()
     assert det(np.zeros((48, 64, 3), np.uint8)) is None  # too small for the 64x128 window (or no HOG at all)
     assert default_detector() is None or default_detector().available
 
 
 def test_benchmark_on_a_tiny_clip(tmp_path):
-    from tracker.bench import benchmark_clips
+    from pose_track.tracker.bench import benchmark_clips
     img, joints = synthetic_person(W, H, 5)
     rows, means = benchmark_clips(lambda info: FakeCascade(info.joints, noise=0.02), [(img, joints)], tmp_path,
                                   n_frames=40, detector=None)

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from engines.joints import JOINT_NAMES
-from tracker.loop import TrackResult
-from tracker.render import VideoSink, WindowSink, confidence_color, draw_pose
-from tracker.sinks import (CsvSink, NdjsonSink, SinkError, UdpSink, csv_header, parse_host_port, read_pose_csv,
+from pose_track.engines.joints import JOINT_NAMES
+from pose_track.tracker.loop import TrackResult
+from pose_track.tracker.render import VideoSink, WindowSink, confidence_color, draw_pose
+from pose_track.tracker.sinks import (CsvSink, NdjsonSink, SinkError, UdpSink, csv_header, parse_host_port, read_pose_csv,
                            record_dict, write_pose_csv)
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from engines.geometry import box_from_joints, torso_diameters
-from tracker.clipmaker import camera_path, synthetic_person, transform_joints
-from tracker.smoothing import (KalmanParams, KalmanSmoother, PassThrough, acceleration_error, lag_frames,
+from pose_track.engines.geometry import box_from_joints, torso_diameters
+from pose_track.tracker.clipmaker import camera_path, synthetic_person, transform_joints
+from pose_track.tracker.smoothing import (KalmanParams, KalmanSmoother, PassThrough, acceleration_error, lag_frames,
                                make_smoother, rts_smooth)
 
 FPS = 30.0

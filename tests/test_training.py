@@ -6,8 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.augment import refiner_samples, stage1_sample
-from training.train import TINY, Trainer, TrainConfig
+from pose_track.training.augment import refiner_samples, stage1_sample
+from pose_track.training.train import TINY, Trainer, TrainConfig
 
 from conftest import STANDING, draw_person
 
@@ -54,8 +54,8 @@ def test_tiny_training_run_loss_falls_and_resumes(fake_lsp, tmp_path):
 
 
 def test_confidence_fit_recovers_a_known_logistic_model():
-    from engines.cascade import confidence_features, joint_confidence
-    from training.confidence import fit_logistic
+    from pose_track.engines.cascade import confidence_features, joint_confidence
+    from pose_track.training.confidence import fit_logistic
 
     rng = np.random.default_rng(0)
     spread = np.exp(rng.uniform(-4, 0, 20000)); moved = np.exp(rng.uniform(-5, 0, 20000))
@@ -67,8 +67,8 @@ def test_confidence_fit_recovers_a_known_logistic_model():
 
 
 def test_heatmap_kl_is_zero_at_the_target_gaussian_and_pulls_towards_it():
-    from engines.model import cell_centres
-    from training.losses import heatmap_kl
+    from pose_track.engines.model import cell_centres
+    from pose_track.training.losses import heatmap_kl
 
     size, stride = 64, 8
     target = torch.tensor([[[0.1, -0.2], [0.0, 0.3]]])          # (1, 2 joints, 2)
@@ -102,7 +102,7 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(fake_lsp, tmp_path
         assert a[0] == b[0] and torch.equal(a[1], b[1])
     assert any("of" in m and "tensors from" in m for m in logs)
     second.run()
-    from engines.checkpoint import CheckpointError
+    from pose_track.engines.checkpoint import CheckpointError
     with pytest.raises(CheckpointError):
         Trainer(TrainConfig(**base, out=str(tmp_path / "c"), init_from=str(tmp_path / "missing.pt")),
                 log=lambda m: None)
@@ -117,7 +117,7 @@ def test_zero_epochs_keep_the_weights_and_inference_settings_may_change_on_resum
                                 out=str(tmp_path / "b"), init_from=first_path), log=logs.append)
     path = refit.run()
     assert sum("0 epochs, weights kept" in m for m in logs) == 2
-    from engines.checkpoint import load_checkpoint
+    from pose_track.engines.checkpoint import load_checkpoint
     before, after = load_checkpoint(first_path), load_checkpoint(path)
     for a, b in zip(before["stages"], after["stages"]):
         assert all(torch.equal(a[k], b[k]) for k in a)
@@ -126,7 +126,7 @@ def test_zero_epochs_keep_the_weights_and_inference_settings_may_change_on_resum
     again = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0, "decode_window": 3},
                                 out=str(tmp_path / "b")), log=lambda m: None)
     assert again.model[0].head.window == 3 and not again.model[0].flip_average
-    from engines.checkpoint import CheckpointError
+    from pose_track.engines.checkpoint import CheckpointError
     with pytest.raises(CheckpointError):
         Trainer(TrainConfig(**{**base, "stage1_input": 96}, out=str(tmp_path / "b")), log=lambda m: None)
 
@@ -138,7 +138,7 @@ def test_init_from_several_checkpoints_starts_from_the_mean_of_their_weights(fak
              for seed in (0, 1)]
     soup = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0}, out=str(tmp_path / "soup"),
                                init_from=paths), log=lambda m: None)
-    from engines.checkpoint import load_checkpoint
+    from pose_track.engines.checkpoint import load_checkpoint
     a, b = (load_checkpoint(p)["stages"][0] for p in paths)
     mine = soup.model[0].state_dict()
     key = "head.heatmap.weight"
@@ -151,7 +151,7 @@ def _fake_lsp_and_lspet(root, n=6):
     odd images have left and right exchanged."""
     import cv2
     import scipy.io
-    from engines.joints import FLIP_PERMUTATION
+    from pose_track.engines.joints import FLIP_PERMUTATION
     from conftest import draw_person, make_fake_lsp
 
     make_fake_lsp(os.path.join(root, "lsp"), n=n)
@@ -169,8 +169,8 @@ class _AnswersStanding:
     """A cascade that always answers the drawn pose, placed in the box it is given."""
 
     def predict(self, image, boxes, rgb=False):
-        from engines.cascade import CascadeResult
-        from engines.geometry import box_from_joints
+        from pose_track.engines.cascade import CascadeResult
+        from pose_track.engines.geometry import box_from_joints
 
         cx, cy, side = box_from_joints(STANDING, 1.32)
         box = np.asarray(boxes, np.float32).reshape(3)
@@ -179,10 +179,10 @@ class _AnswersStanding:
 
 
 def test_clean_labels_swaps_crowd_labels_back_once_and_resumes_with_the_same_fixes(tmp_path, monkeypatch):
-    import engines.backends
+    import pose_track.engines.backends as engine_backends
 
     data = _fake_lsp_and_lspet(str(tmp_path / "data"))
-    monkeypatch.setattr(engines.backends, "load_cascade", lambda path: _AnswersStanding())
+    monkeypatch.setattr(engine_backends, "load_cascade", lambda path: _AnswersStanding())
     cfg = TrainConfig(**{**TINY, "data": data, "out": str(tmp_path / "run"), "clean_labels": "reference",
                          "max_images": None, "val_images": 2, "holdout": 0})
     trainer = Trainer(cfg, log=lambda m: None)
@@ -197,7 +197,7 @@ def test_clean_labels_swaps_crowd_labels_back_once_and_resumes_with_the_same_fix
     def no_second_check(path):
         raise AssertionError("the labels were checked again on resume")
 
-    monkeypatch.setattr(engines.backends, "load_cascade", no_second_check)
+    monkeypatch.setattr(engine_backends, "load_cascade", no_second_check)
     resumed = Trainer(cfg, log=lambda m: None)
     resumed._load_cache()
     np.testing.assert_array_equal(resumed.joints, trainer.joints)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.geometry import torso_diameters, whole_image_box
-from training import metrics
+from pose_track.engines.geometry import torso_diameters, whole_image_box
+from pose_track.training import metrics
 
 from .capture import open_source
 from .clipmaker import make_clip

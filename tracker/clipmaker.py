@@ -101,7 +101,7 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
     """Render the clip to `video_path` (mp4v for .mp4, MJPG for .avi) and, when `csv_path` is given, its
     ground truth. `size` = (width, height) of the output (default: the still's). `motion` goes to
     `camera_path` (translate, zoom, rotate_deg, fast_segments, fast_amplitude)."""
-    from engines.outputs import partial_path
+    from pose_track.engines.outputs import partial_path
 
     from .sinks import SinkError, write_pose_csv
 
@@ -153,7 +153,7 @@ def frame_at(image: np.ndarray, matrix: np.ndarray, size) -> np.ndarray:
 
 def synthetic_person(width: int = 64, height: int = 48, seed: int = 0):
     """A tiny still with a stick figure and its 14 joints, for tests (no dataset needed)."""
-    from engines.joints import SKELETON
+    from pose_track.engines.joints import SKELETON
 
     rng = np.random.default_rng(seed)
     img = (rng.integers(40, 90, size=(height, width, 3))).astype(np.uint8)

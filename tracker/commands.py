@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from engines.outputs import check_outputs
+from pose_track.engines.outputs import check_outputs
 
 from .capture import CaptureError, ImageFolderSource, expand_inputs, is_camera, is_url, open_source
 from .render import VideoSink, WindowSink
@@ -38,7 +38,7 @@ def load_cascade(engine, stills: bool = False):
     """The model (engines.backends.load_cascade: a bundle, a checkpoint, or the shipped default; `stills`: its
     mirror-view build), imported lazily; one-line ClickException on failure."""
     try:
-        from engines.backends import load_cascade as _load
+        from pose_track.engines.backends import load_cascade as _load
     except ImportError as e:
         raise click.ClickException(f"the model runtime is not available ({e})") from None
     try:

@@ -11,9 +11,9 @@ import math
 import os
 import time
 
-from engines.geometry import whole_image_box
-from engines.outputs import check_outputs, partial_path
-from engines.recrop import MAX_PASSES, predict_recropped
+from pose_track.engines.geometry import whole_image_box
+from pose_track.engines.outputs import check_outputs, partial_path
+from pose_track.engines.recrop import MAX_PASSES, predict_recropped
 from .capture import ImageFolderSource
 from .render import draw_pose
 from .sinks import OutputFile, SinkError, csv_header, csv_row

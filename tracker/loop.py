@@ -48,9 +48,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engines.geometry import body_angle, box_from_joints, oriented_box, torso_diameter, whole_image_box
-from engines.joints import NUM_JOINTS
-from engines.recrop import MAX_PASSES, recrop
+from pose_track.engines.geometry import body_angle, box_from_joints, oriented_box, torso_diameter, whole_image_box
+from pose_track.engines.joints import NUM_JOINTS
+from pose_track.engines.recrop import MAX_PASSES, recrop
 
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother, make_smoother
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engines.joints import SKELETON
-from engines.outputs import partial_path
+from pose_track.engines.joints import SKELETON
+from pose_track.engines.outputs import partial_path
 
 from .sinks import SinkError, StopRequested
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engines.joints import JOINT_NAMES
-from engines.outputs import partial_path
+from pose_track.engines.joints import JOINT_NAMES
+from pose_track.engines.outputs import partial_path
 
 
 class SinkError(Exception):

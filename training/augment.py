@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.geometry import apply_affine, crop_matrix, torso_diameter
-from engines.joints import FLIP_PERMUTATION
+from pose_track.engines.geometry import apply_affine, crop_matrix, torso_diameter
+from pose_track.engines.joints import FLIP_PERMUTATION
 import cv2
 
 FLIP = np.array(FLIP_PERMUTATION)

@@ -11,7 +11,7 @@ import os
 import cv2
 import numpy as np
 
-from engines.geometry import box_from_joints, crop
+from pose_track.engines.geometry import box_from_joints, crop
 from .datasets import DatasetError, PoseSet
 
 CONTEXT = 1.8

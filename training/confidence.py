@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.cascade import confidence_features
-from engines.geometry import torso_diameters
+from pose_track.engines.cascade import confidence_features
+from pose_track.engines.geometry import torso_diameters
 from .evaluate import predict_each
 
 

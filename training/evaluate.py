@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engines.geometry import whole_image_box
-from engines.recrop import MAX_PASSES, predict_recropped
+from pose_track.engines.geometry import whole_image_box
+from pose_track.engines.recrop import MAX_PASSES, predict_recropped
 from .cache import read_image
 
 

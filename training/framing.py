@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engines.geometry import crop_matrix
+from pose_track.engines.geometry import crop_matrix
 
 R_ANKLE, R_KNEE, R_HIP, L_HIP, L_KNEE, L_ANKLE = range(6)
 R_SHOULDER, L_SHOULDER, NECK, HEAD_TOP = 8, 9, 12, 13

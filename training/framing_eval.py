@@ -13,8 +13,8 @@ import os
 import cv2
 import numpy as np
 
-from engines.geometry import torso_diameter, whole_image_box
-from engines.recrop import MAX_PASSES, predict_recropped
+from pose_track.engines.geometry import torso_diameter, whole_image_box
+from pose_track.engines.recrop import MAX_PASSES, predict_recropped
 from .cache import read_image
 
 LEGS = (0, 1, 4, 5)          # r_ankle, r_knee, l_knee, l_ankle

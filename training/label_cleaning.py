@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.geometry import torso_diameter
+from pose_track.engines.geometry import torso_diameter
 from .augment import FLIP
 
 HIT_ALPHA = 0.2

@@ -19,7 +19,7 @@ def heatmap_kl(logits, target, mask, input_size: int, stride: int, sigma_cells: 
     towards a peak of `sigma_cells` heatmap cells trains faster and makes the spread a usable uncertainty.
     """
     import torch
-    from engines.model import cell_centres
+    from pose_track.engines.model import cell_centres
 
     b, j, h, w = logits.shape
     xs, ys = cell_centres(w, input_size, stride, logits), cell_centres(h, input_size, stride, logits)

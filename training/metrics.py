@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.geometry import torso_diameters
-from engines.joints import FLIP_PERMUTATION, LIMB_CLASSES_FOR_AVERAGE, LIMBS, NUM_JOINTS
+from pose_track.engines.geometry import torso_diameters
+from pose_track.engines.joints import FLIP_PERMUTATION, LIMB_CLASSES_FOR_AVERAGE, LIMBS, NUM_JOINTS
 
 # DeepPose paper, LSP, 3-stage cascade (Table 1, DeepPose-st3). Recalled, not verified: the table is an image in
 # every copy reachable here. The paper does not name the PCP variant; it stands beside loose PCP, as the issue asks.

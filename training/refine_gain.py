@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engines.geometry import torso_diameters
-from engines.joints import FLIP_PERMUTATION, NUM_JOINTS
+from pose_track.engines.geometry import torso_diameters
+from pose_track.engines.joints import FLIP_PERMUTATION, NUM_JOINTS
 from .evaluate import predict_each
 
 GAIN_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)

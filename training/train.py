@@ -15,11 +15,11 @@ import time
 
 import numpy as np
 
-from engines.cascade import Cascade
-from engines.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from engines.config import ModelConfig
-from engines.geometry import torso_diameters
-from engines.joints import NUM_JOINTS
+from pose_track.engines.cascade import Cascade
+from pose_track.engines.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
+from pose_track.engines.config import ModelConfig
+from pose_track.engines.geometry import torso_diameters
+from pose_track.engines.joints import NUM_JOINTS
 from .augment import EVAL_BOX_SCALE, colour_jitter, refiner_samples, stage1_sample
 from .cache import build_cache
 from .curves import write_curves
@@ -164,7 +164,7 @@ class Trainer:
                                  f"({', '.join(sorted(changed))}); use another --out")
             if changed:
                 # Refiners not trained yet: keep stage 1, start the refiners afresh with the new settings.
-                from engines.model import build_stages
+                from pose_track.engines.model import build_stages
                 self.model = build_stages(self.model_cfg)
                 self.model[0].load_state_dict(payload["stages"][0])
                 for stage in list(self.model)[1:]:
@@ -182,7 +182,7 @@ class Trainer:
                 self.state["phase"] = self.fit_phase
             self.log(f"resuming {self.ckpt_path}: phase {self.state['phase']}, step {self.state['epoch_step']}")
         else:
-            from engines.model import build_stages
+            from pose_track.engines.model import build_stages
             self.model = build_stages(self.model_cfg)
             if cfg.pretrained:
                 for stage in self.model:
@@ -197,8 +197,8 @@ class Trainer:
 
     @staticmethod
     def _load_reference(path: str):
-        from engines.backends import load_cascade
-        from engines.bundle import BundleError
+        from pose_track.engines.backends import load_cascade
+        from pose_track.engines.bundle import BundleError
 
         try:
             return load_cascade(path)
@@ -302,7 +302,7 @@ class Trainer:
 
     # -- evaluation helpers ---------------------------------------------------------------------------
     def cascade(self, stages: int):
-        from engines.torch_backend import TorchBackend
+        from pose_track.engines.torch_backend import TorchBackend
         return Cascade(TorchBackend(self.model), self.model_cfg, stages=stages)
 
     def validate(self, stages: int) -> float:
