@@ -17,6 +17,29 @@ from .reader import batches
 METHODS = ("minmax", "entropy", "percentile")
 
 
+def _ancestors(graph, outputs) -> set:
+    producer = {out: node for node in graph.node for out in node.output}
+    seen, stack = set(), [producer[o] for o in outputs if o in producer]
+    while stack:
+        node = stack.pop()
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        stack.extend(producer[i] for i in node.input if i in producer)
+    return seen
+
+
+def person_head_nodes(model) -> list:
+    """Names of the nodes only the presence and in-picture outputs need (the person head after the backbone).
+    Kept in fp32: calibration crops that all hold a person give its logits a range without the negative side,
+    and every person-free crop would then read presence 0.5."""
+    graph = model.graph
+    names = {o.name for o in graph.output}
+    if not {"presence", "inside"} <= names:
+        return []
+    return sorted(_ancestors(graph, ["presence", "inside"]) - _ancestors(graph, ["coords", "spread"]))
+
+
 def tail_nodes(model) -> list:
     """Names of the nodes from the last convolution before the Softmax to the outputs (the soft-argmax tail)."""
     graph = model.graph
@@ -86,7 +109,7 @@ def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cach
             quant_pre_process(fp32_path, src, skip_symbolic_shape=True)
         model = onnx.load(src)
         input_name = model.graph.input[0].name
-        exclude = tail_nodes(model) if keep_fp32_tail else []
+        exclude = (tail_nodes(model) if keep_fp32_tail else []) + person_head_nodes(model)
 
         reader = None
         if crops is not None:

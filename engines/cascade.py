@@ -34,7 +34,8 @@ class CascadeResult:
     stages: list                # per stage (P, 14, 2) pixels
     spread: np.ndarray | None = None   # (P, 14) final-stage soft-argmax spread, pixels
     presence: np.ndarray | None = None     # (P,) probability of a framed person; None: the model cannot say
-    in_picture: np.ndarray | None = None   # (P, 14) bool; None: every joint
+    in_picture: np.ndarray | None = None   # (P, 14) bool, whether or not a person is there; None: every joint
+    inside: np.ndarray | None = None       # (P, 14) stage 1's probability that the joint is in the crop; None: unknown
 
     def __post_init__(self):
         if self.in_picture is None:
@@ -46,6 +47,11 @@ class CascadeResult:
         return np.ones(len(self.joints), bool) if self.presence is None else self.presence >= self.threshold
 
     threshold: float = 0.5
+
+    def placed(self) -> np.ndarray:
+        """(P, 14, 2) the joints said to be in the picture (NaN elsewhere), also where presence is low: where
+        to look again (a closer box may show that a small person is there after all)."""
+        return np.where(self.in_picture[..., None], self.joints, np.float32(np.nan))
 
     def reported(self, joints: np.ndarray | None = None):
         """(joints (P, 14, 2), confidence (P, 14)) as the user gets them: NaN (an empty cell) for a joint not in
@@ -129,14 +135,14 @@ class Cascade:
         h, w = image.shape[:2]
         in_picture = ((joints[..., 0] >= 0) & (joints[..., 0] <= w - 1) & (joints[..., 1] >= 0)
                       & (joints[..., 1] <= h - 1))
-        presence = None
+        presence = inside = None
         if person:
             presence, inside = (np.asarray(p, np.float32) for p in person)
             presence = presence.reshape(-1)
-            in_picture &= (inside >= self.config.inside_threshold) & (presence >= self.config.presence_threshold)[:, None]
+            in_picture &= inside >= self.config.inside_threshold
             confidence = confidence * presence[:, None]
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
-                             presence, in_picture, self.config.presence_threshold)
+                             presence, in_picture, inside, self.config.presence_threshold)
 
     def _stage1(self, image, bgr: bool, boxes, angles):
         batch = self._stage1_buf.get(len(boxes))

@@ -35,6 +35,9 @@ class ModelConfig:
     # Below this presence a crop is "no person"; a joint below `inside_threshold` is "not in the picture".
     presence_threshold: float = 0.5
     inside_threshold: float = 0.5
+    # A person that only a closer second look finds (the first box said nobody) must reach this presence: the
+    # second look is centred on whatever the first one saw, a person or not.
+    second_look_threshold: float = 0.9
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
     # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.
     confidence: tuple = (-1.9, -1.0, 0.0)

@@ -46,8 +46,20 @@ def recrop(run, box, max_passes: int = MAX_PASSES, box_scale: float = BOX_SCALE,
 
 
 def predict_recropped(cascade, image: np.ndarray, box, max_passes: int = MAX_PASSES):
-    """(CascadeResult of the last pass, the box it ran on, passes run) for one person in a BGR image."""
+    """(CascadeResult of the last pass, the box it ran on, passes run) for one person in a BGR image.
+
+    The passes follow the joints the model places in the picture even when the first box says nobody is there
+    (a small person in a large picture); a person found that way must then reach the model's
+    `second_look_threshold` (on held-out LSP-extended images and person-free regions: 11 of 200 people missed
+    and 2 of 83 empty pictures reported, against 6 and 8 at the plain threshold and 53 and 1 without a second
+    look)."""
+    first = []
+
     def run(b):
-        result = cascade.predict(image, np.asarray(b, np.float32).reshape(1, 3))
-        return result.reported()[0][0], result
-    return recrop(run, box, max_passes)
+        result = cascade.predict(image, np.asarray(b, np.float32).reshape(1, -1))
+        first.append(result)
+        return result.placed()[0], result
+    result, box, passes = recrop(run, box, max_passes)
+    if first[0].presence is not None and not first[0].found[0]:
+        result.threshold = max(result.threshold, cascade.config.second_look_threshold)
+    return result, box, passes

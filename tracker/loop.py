@@ -155,6 +155,7 @@ class Tracker:
         res = self.cascade.predict(image, np.asarray([box], np.float32))
         self.model_s += time.perf_counter() - t0
         self.cascade_calls += 1
+        self._last = res
         joints, conf = (np.asarray(a, np.float32)[0] for a in res.reported())
         if res.confidence is None:
             stages = [np.asarray(s)[0] for s in res.stages]
@@ -242,6 +243,25 @@ class Tracker:
         scale = max(torso_diameter(fresh, both), 1.0)
         return float(np.linalg.norm(tracked[both] - fresh[both], axis=1).mean()) > self.drift_torso * scale
 
+    def _second_look(self, image, joints, conf, box, h: int, w: int):
+        """Run again on the box around the joints the re-acquisition pass placed in the picture, and keep the
+        better answer. Where that pass saw nobody, a person only the closer look finds must reach the model's
+        `second_look_threshold` (see engines.recrop.predict_recropped)."""
+        first = self._last
+        placed = np.asarray(first.placed(), np.float32)[0] if hasattr(first, "placed") else joints
+        ok = np.isfinite(placed).all(1)
+        if ok.sum() < self.min_seed_joints:
+            return joints, conf, box
+        box2 = self._box_around(placed, ok, h, w)
+        j2, c2 = self._predict(image, box2)
+        second = self._last
+        nobody_first = getattr(first, "presence", None) is not None and not first.found[0]
+        if nobody_first and second.presence is not None and second.presence[0] < self.cascade.config.second_look_threshold:
+            return joints, conf, box
+        if float(c2.mean()) >= float(conf.mean()):
+            return j2, c2, box2
+        return joints, conf, box
+
     # ------------------------------------------------------------------------------------------ step
     def step(self, frame) -> TrackResult:
         image = frame.image
@@ -265,12 +285,8 @@ class Tracker:
             if self.drifted(joints, fresh):
                 joints, conf, box, reacquired = fresh, fresh_conf, fresh_box, True
                 self.reacquisitions += 1
-        found = np.isfinite(joints).all(1)
-        if reacquired and self.track and self.refine_reacquire and found.sum() >= self.min_seed_joints:
-            box2 = self._box_around(joints, found, h, w)
-            j2, c2 = self._predict(image, box2)
-            if float(c2.mean()) >= float(conf.mean()):
-                joints, conf, box = j2, c2, box2
+        if reacquired and self.track and self.refine_reacquire:
+            joints, conf, box = self._second_look(image, joints, conf, box, h, w)
         lost = self.assess(joints, conf, box, image.shape, reacquired)
         self._need_reacquire = lost is not None
         if reacquired or not self.track:
