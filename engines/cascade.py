@@ -36,6 +36,8 @@ class CascadeResult:
     presence: np.ndarray | None = None     # (P,) probability of a framed person; None: the model cannot say
     in_picture: np.ndarray | None = None   # (P, 14) bool, whether or not a person is there; None: every joint
     inside: np.ndarray | None = None       # (P, 14) stage 1's probability that the joint is in the crop; None: unknown
+    threshold: float = 0.5                 # presence from which a person is found
+    second_look_threshold: float = 0.9     # the same for a person only a closer second look found
 
     def __post_init__(self):
         if self.in_picture is None:
@@ -46,7 +48,12 @@ class CascadeResult:
         """(P,) bool: a person is there (always, for a model without presence)."""
         return np.ones(len(self.joints), bool) if self.presence is None else self.presence >= self.threshold
 
-    threshold: float = 0.5
+    def as_second_look(self, first: "CascadeResult") -> "CascadeResult":
+        """This result of a closer look at what `first` placed in the picture: where `first` saw nobody, a person
+        counts as found only from `second_look_threshold` (the closer box is centred on whatever `first` saw)."""
+        if first.presence is not None and not first.found.all():
+            self.threshold = max(self.threshold, self.second_look_threshold)
+        return self
 
     def placed(self) -> np.ndarray:
         """(P, 14, 2) the joints said to be in the picture (NaN elsewhere), also where presence is low: where
@@ -117,7 +124,7 @@ class Cascade:
         (P, 4) with an angle in degrees: every crop of that person is turned by it (the body upright), and the
         joints are mapped back to the image."""
         boxes = np.asarray(boxes, np.float32)
-        boxes = boxes.reshape(-1, boxes.shape[-1] if boxes.ndim and boxes.shape[-1] == 4 else 3)
+        boxes = boxes.reshape(-1, 4 if boxes.shape[-1] == 4 else 3)
         angles = boxes[:, 3] if boxes.shape[1] == 4 else np.zeros(len(boxes), np.float32)
         back = np.stack([rotation(a).T for a in angles]).astype(np.float32)     # (P, 2, 2)
         boxes = boxes[:, :3]
@@ -142,7 +149,8 @@ class Cascade:
             in_picture &= inside >= self.config.inside_threshold
             confidence = confidence * presence[:, None]
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
-                             presence, in_picture, inside, self.config.presence_threshold)
+                             presence, in_picture, inside, self.config.presence_threshold,
+                             self.config.second_look_threshold)
 
     def _stage1(self, image, bgr: bool, boxes, angles):
         batch = self._stage1_buf.get(len(boxes))

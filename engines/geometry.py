@@ -9,9 +9,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .joints import TORSO_DIAGONALS
+from .joints import J, TORSO_DIAGONALS
 
-NECK, HIPS = 12, (2, 3)
+NECK, HIPS = J["neck"], (J["r_hip"], J["l_hip"])
 
 
 def normalize(points: np.ndarray, box) -> np.ndarray:

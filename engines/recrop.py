@@ -53,13 +53,10 @@ def predict_recropped(cascade, image: np.ndarray, box, max_passes: int = MAX_PAS
     `second_look_threshold` (on held-out LSP-extended images and person-free regions: 11 of 200 people missed
     and 2 of 83 empty pictures reported, against 6 and 8 at the plain threshold and 53 and 1 without a second
     look)."""
-    first = []
+    results = []
 
     def run(b):
-        result = cascade.predict(image, np.asarray(b, np.float32).reshape(1, -1))
-        first.append(result)
-        return result.placed()[0], result
+        results.append(cascade.predict(image, np.asarray(b, np.float32).reshape(1, -1)))
+        return results[-1].placed()[0], results[-1]
     result, box, passes = recrop(run, box, max_passes)
-    if first[0].presence is not None and not first[0].found[0]:
-        result.threshold = max(result.threshold, cascade.config.second_look_threshold)
-    return result, box, passes
+    return result.as_second_look(results[0]), box, passes

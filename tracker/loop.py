@@ -249,15 +249,13 @@ class Tracker:
         better answer. Where that pass saw nobody, a person only the closer look finds must reach the model's
         `second_look_threshold` (see engines.recrop.predict_recropped)."""
         first = self._last
-        placed = np.asarray(first.placed(), np.float32)[0] if hasattr(first, "placed") else joints
+        placed = np.asarray(first.placed(), np.float32)[0]
         ok = np.isfinite(placed).all(1)
         if ok.sum() < self.min_seed_joints:
             return joints, conf, box
         box2 = self._box_around(placed, ok, h, w)
         j2, c2 = self._predict(image, box2)
-        second = self._last
-        nobody_first = getattr(first, "presence", None) is not None and not first.found[0]
-        if nobody_first and second.presence is not None and second.presence[0] < self.cascade.config.second_look_threshold:
+        if not self._last.as_second_look(first).found[0]:
             return joints, conf, box
         if float(c2.mean()) >= float(conf.mean()):
             return j2, c2, box2

@@ -9,11 +9,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pose_track.engines.geometry import crop_matrix
+from pose_track.engines.geometry import body_angle, crop_matrix
+from pose_track.engines.joints import J
 
-R_ANKLE, R_KNEE, R_HIP, L_HIP, L_KNEE, L_ANKLE = range(6)
-R_SHOULDER, L_SHOULDER, NECK, HEAD_TOP = 8, 9, 12, 13
-HIPS, KNEES, ANKLES, SHOULDERS = (R_HIP, L_HIP), (R_KNEE, L_KNEE), (R_ANKLE, L_ANKLE), (R_SHOULDER, L_SHOULDER)
+HIPS, KNEES, ANKLES, SHOULDERS = ((J[f"r_{part}"], J[f"l_{part}"]) for part in ("hip", "knee", "ankle", "shoulder"))
 
 # Cut kinds: (share, the two joint groups whose levels along the body axis bound the cut line).
 CUTS = {"waist_up": (0.4, HIPS, KNEES), "chest_up": (0.2, SHOULDERS, HIPS), "knees_up": (0.15, KNEES, ANKLES),
@@ -28,12 +27,8 @@ def _level(points, valid, group, axis):
 
 def body_axis(joints, valid):
     """Unit vector from mid-hip to neck (image up when the joints are missing)."""
-    if valid[NECK] and valid[R_HIP] and valid[L_HIP]:
-        v = joints[NECK] - 0.5 * (joints[R_HIP] + joints[L_HIP])
-        n = float(np.hypot(*v))
-        if n > 1e-3:
-            return v / n
-    return np.array([0.0, -1.0], np.float32)
+    a = np.deg2rad(body_angle(np.where(valid[:, None], joints, np.nan), min_length=1e-3))
+    return np.array([np.sin(a), -np.cos(a)])
 
 
 def cut_line(joints, valid, rng, kind: str | None = None):

@@ -16,9 +16,9 @@ import numpy as np
 from pose_track.engines.geometry import torso_diameter, whole_image_box
 from pose_track.engines.recrop import MAX_PASSES, predict_recropped
 from .cache import read_image
+from .framing import ANKLES, HIPS, KNEES
 
-LEGS = (0, 1, 4, 5)          # r_ankle, r_knee, l_knee, l_ankle
-HIPS = (2, 3)
+LEGS = KNEES + ANKLES
 MIN_REGION = 64
 
 
