@@ -16,20 +16,20 @@ import numpy as np
 
 from pose_track.engines.cascade import Cascade
 from pose_track.engines.geometry import whole_image_box
-
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-
+from pose_track.tracker.capture import IMAGE_EXTS, CaptureError, ImageFolderSource
 
 class CalibrationError(Exception):
     """Calibration data that cannot be used; the message is one line for the user."""
 
 
 def _image_files(folder: str) -> list:
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTS))
-    if not names and os.path.isdir(os.path.join(folder, "images")):      # an LSP-style folder
-        return _image_files(os.path.join(folder, "images"))
-    return [os.path.join(folder, n) for n in names]
+    """The images of a folder in `pose-track video`'s order, or of its images/ (an LSP-style folder)."""
+    try:
+        return [str(f) for f in ImageFolderSource(folder).files]
+    except CaptureError:
+        if os.path.isdir(os.path.join(folder, "images")):
+            return _image_files(os.path.join(folder, "images"))
+        return []
 
 
 def _spread(n_total: int, limit: int | None) -> np.ndarray:
@@ -53,7 +53,7 @@ def iter_frames(source: str, limit: int | None = 64):
         return
     if not os.path.isfile(source):
         raise CalibrationError(f"calibration source not found: {source} (give an image folder or a video file)")
-    if source.lower().endswith(IMAGE_EXTS):
+    if os.path.splitext(source)[1].lower() in IMAGE_EXTS:
         image = cv2.imread(source, cv2.IMREAD_COLOR)
         if image is None:
             raise CalibrationError(f"cannot read image {source}")

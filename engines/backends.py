@@ -1,12 +1,12 @@
-"""Pick a backend and make a cascade from an engine bundle or a checkpoint.
+"""Pick a backend and make a cascade from an engine bundle.
 
     load_cascade()                         the shipped model on ONNX Runtime, CPU (no torch imported)
     load_cascade(stills=True)              the same with stage 1's mirror view (still images: slower, more accurate)
     load_cascade("engines/int8")           a built bundle, on the backend it was built for
-    make_backend("torch", "models/deeppose_lsp/checkpoint.pt", device="cuda", half=True, cuda_graphs=True)
 
-Every backend object has `run(stage, batch) -> (coords, spread)`, `.config` (ModelConfig) and `.manifest`
-(the bundle's manifest, None for a checkpoint run by torch).
+Every backend object has `run(stage, batch) -> (coords, spread[, presence, inside])`, `.config` (ModelConfig)
+and `.manifest` (the bundle's manifest, None for a checkpoint run by torch). A checkpoint file runs on the torch
+backend, which comes with the network definition (`engines.torch_backend.load_any_cascade`, the train extra).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ OPTIONS = {"onnxruntime": ("device", "threads", "io_binding", "spinning"), "tens
 IGNORED = {"tensorrt": ("threads",)}       # harmless when given to every backend alike
 
 
-def _options(name: str, options: dict) -> dict:
+def backend_options(name: str, options: dict) -> dict:
     options = {k: v for k, v in options.items() if v is not None and k not in IGNORED.get(name, ())}
     bad = [k for k in options if k not in OPTIONS[name]]
     if bad:
@@ -40,52 +40,30 @@ def is_checkpoint(path: str) -> bool:
     return os.path.isfile(path) and not path.endswith(".json")
 
 
-def make_backend(name: str | None, bundle_or_checkpoint: str, checkpoint: str | None = None, **options):
-    """A backend over a bundle folder (onnxruntime, tensorrt) or a checkpoint file (torch).
+def make_backend(name: str | None, bundle: str, checkpoint: str | None = None, **options):
+    """A backend over a bundle folder (onnxruntime, tensorrt).
 
-    name None: the bundle's own backend, or torch for a checkpoint. options go to the backend:
-    onnxruntime: device (cpu|cuda|tensorrt), threads, io_binding, spinning; tensorrt: verbose;
-    torch: device, half, cuda_graphs. checkpoint: verify that the bundle was built from this file.
+    name None: the bundle's own backend. options go to the backend: onnxruntime: device (cpu|cuda|tensorrt),
+    threads, io_binding, spinning; tensorrt: verbose. checkpoint: verify that the bundle was built from this file.
     """
-    path = bundle_or_checkpoint
     if name is not None and name not in BACKENDS:
         raise BundleError(f"unknown backend {name!r} ({', '.join(BACKENDS)})")
-    if is_checkpoint(path):
-        if name not in (None, "torch"):
-            raise BundleError(f"{path} is a checkpoint: build a {name} engine from it with "
-                              f"`pose-track build-engine --backend {name}`, or run it with the torch backend")
-        return _torch_backend(path, **_options("torch", options))
+    if is_checkpoint(bundle):
+        raise BundleError(f"{bundle} is a checkpoint: build a {name or 'onnxruntime'} engine from it with "
+                          f"`pose-track build-engine --backend {name or 'onnxruntime'}`, or run it with the torch "
+                          "backend")
     if name == "torch":
-        raise BundleError(f"the torch backend runs a checkpoint file, not the bundle {path}")
-    effective = name or read_manifest(path).get("backend")
+        raise BundleError(f"the torch backend runs a checkpoint file, not the bundle {bundle}")
+    effective = name or read_manifest(bundle).get("backend")
     if effective in OPTIONS:
-        options = _options(effective, options)
-    runner, _, _ = load_bundle(path, backend=name, checkpoint=checkpoint, **options)
-    return runner
-
-
-def _torch_backend(path: str, device: str = "cpu", half: bool = False, cuda_graphs: bool = False, threads=None):
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise BundleError(f"the torch backend is not installed: {TORCH_HINT}") from None
-    from .checkpoint import CheckpointError, build_model, load_checkpoint
-    from .torch_backend import TorchBackend
-
-    try:
-        payload = load_checkpoint(path)
-    except CheckpointError as exc:
-        raise BundleError(str(exc)) from None
-    if threads:
-        torch.set_num_threads(int(threads))
-    runner = TorchBackend(build_model(payload), device=device, half=half, cuda_graphs=cuda_graphs)
-    runner.config, runner.manifest = payload["config"], None
+        options = backend_options(effective, options)
+    runner, _, _ = load_bundle(bundle, backend=name, checkpoint=checkpoint, **options)
     return runner
 
 
 def load_cascade(engine_path: str | None = None, backend: str | None = None, stills: bool = False,
                  **options) -> Cascade:
-    """A Cascade over an engine bundle or a checkpoint (torch). Default: the shipped ONNX Runtime bundle; with
+    """A Cascade over an engine bundle. Default: the shipped ONNX Runtime bundle; with
     `stills`, its mirror-view build (stage 1 at twice the cost, for still images, where time matters less)."""
     path = engine_path or (STILLS_BUNDLE if stills else DEFAULT_BUNDLE)
     if engine_path is None and not os.path.isdir(path):

@@ -1,5 +1,7 @@
 """Engine bundles: a folder with one engine file per stage and `manifest.json`, which records what the engines
 were built from (checkpoint sha256, model config, backend and its version, precision, input shapes, device).
+Format version 2 writes the model config as its three parts (architecture, decoding, calibration); version 1
+manifests, whose model config is one flat dict, still load.
 
 Loading reads the manifest and refuses, in one line that says how to rebuild, an engine that does not match
 this installation. No torch here: the shipped ONNX Runtime bundle runs without it.
@@ -15,6 +17,7 @@ Compatibility rules
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -22,14 +25,31 @@ import platform
 from .config import ModelConfig
 
 FORMAT = "pose-track-engine"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 BACKENDS = ("onnxruntime", "tensorrt")
 REBUILD = "rebuild it with `pose-track build-engine`"
 
 
+# What every engine of a bundle returns, per batch item (stage 1 of a model with a person head adds the last two).
+OUTPUT_SHAPES = {"coords": (14, 2), "spread": (14,), "presence": (), "inside": (14,)}
+
+
 class BundleError(Exception):
     """An engine bundle that cannot be used here; the message is one line for the user."""
+
+
+class BackendUnavailable(Exception):
+    """A backend (or one of its devices) that is not installed here; the message says how to install it."""
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def cpu_name() -> str:
@@ -60,9 +80,9 @@ def read_manifest(path: str) -> dict:
         raise BundleError(f"{mpath} is not a readable manifest ({type(exc).__name__}); {REBUILD}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"{mpath} is not a pose-track engine manifest; {REBUILD}")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
         raise BundleError(f"{path} is engine format version {manifest.get('format_version')}, this pose-track "
-                          f"reads version {FORMAT_VERSION}; {REBUILD}")
+                          f"reads versions up to {FORMAT_VERSION}; {REBUILD}")
     return manifest
 
 
@@ -95,8 +115,6 @@ def check_versions(backend: str, built: str, installed: str, path: str):
 
 
 def check_checkpoint(manifest: dict, checkpoint: str, path: str):
-    from .checkpoint import file_sha256
-
     if not os.path.isfile(checkpoint):
         raise BundleError(f"checkpoint not found: {checkpoint}")
     sha = file_sha256(checkpoint)
@@ -139,7 +157,6 @@ def load_bundle(path: str, backend: str | None = None, checkpoint: str | None = 
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path} has an unreadable model config ({exc}); {REBUILD}") from None
 
-    from .onnxruntime_backend import BackendUnavailable
     try:
         if name == "onnxruntime":
             from .onnxruntime_backend import OnnxRuntimeBackend, runtime_version

@@ -7,10 +7,10 @@ the crops of all joints of all persons in ONE call and keeps, for the crop of jo
 Confidence: the estimated probability that the joint lies within 0.2 torso diameters of the truth (the PCK@0.2
 criterion). It is a logistic function of two signals, both in torso diameters: the spread (standard deviation)
 of the final stage's soft-argmax distribution, and how far the cascade moved the joint from stage 1's answer.
-Its three coefficients are fitted on training images when training ends (`ModelConfig.confidence`).
+Its three coefficients are fitted on training images when training ends (`Calibration.confidence`).
 
 Presence and in-picture (a stage 1 with a person head): `presence` is the probability that the box holds a
-person framed as in training; below `ModelConfig.presence_threshold` the box has "no person" (`found` False,
+person framed as in training; below `Decoding.presence_threshold` the box has "no person" (`found` False,
 every joint out). A joint is `in_picture` when stage 1 says it lies inside the crop (above `inside_threshold`)
 and it lands inside the image. Confidence is then P(person) x P(within 0.2 torso diameters | person).
 A model without a person head gives presence None: unknown, every joint inside the image counted in.
@@ -112,12 +112,13 @@ def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: 
 class Cascade:
     def __init__(self, backend, config: ModelConfig, stages: int | None = None):
         self.backend, self.config = backend, config
-        self.num_stages = config.num_stages if stages is None else min(stages, config.num_stages)
-        self._stage1_buf = _CropBuffer(config.stage1_input)
-        self._refine_buf = _CropBuffer(config.refiner_input)
-        self._gains = np.ones((max(0, config.num_stages - 1), NUM_JOINTS), np.float32)
-        if config.refine_gain:
-            self._gains[:] = np.asarray(config.refine_gain, np.float32)
+        arch = config.architecture
+        self.num_stages = arch.num_stages if stages is None else min(stages, arch.num_stages)
+        self._stage1_buf = _CropBuffer(arch.stage1_input)
+        self._refine_buf = _CropBuffer(arch.refiner_input)
+        self._gains = np.ones((max(0, arch.num_stages - 1), NUM_JOINTS), np.float32)
+        if config.calibration.refine_gain:
+            self._gains[:] = np.asarray(config.calibration.refine_gain, np.float32)
 
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
         """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels, or
@@ -138,7 +139,7 @@ class Cascade:
             stages.append(joints.copy())
         diam = self._torso(joints, boxes)[:, None]
         moved = np.linalg.norm(joints - stages[0], axis=-1)
-        confidence = joint_confidence(self.config.confidence, spread_px / diam, moved / diam)
+        confidence = joint_confidence(self.config.calibration.confidence, spread_px / diam, moved / diam)
         h, w = image.shape[:2]
         in_picture = ((joints[..., 0] >= 0) & (joints[..., 0] <= w - 1) & (joints[..., 1] >= 0)
                       & (joints[..., 1] <= h - 1))
@@ -146,15 +147,15 @@ class Cascade:
         if person:
             presence, inside = (np.asarray(p, np.float32) for p in person)
             presence = presence.reshape(-1)
-            in_picture &= inside >= self.config.inside_threshold
+            in_picture &= inside >= self.config.decoding.inside_threshold
             confidence = confidence * presence[:, None]
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
-                             presence, in_picture, inside, self.config.presence_threshold,
-                             self.config.second_look_threshold)
+                             presence, in_picture, inside, self.config.decoding.presence_threshold,
+                             self.config.decoding.second_look_threshold)
 
     def _stage1(self, image, bgr: bool, boxes, angles):
         batch = self._stage1_buf.get(len(boxes))
-        fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.stage1_input, batch, bgr,
+        fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.architecture.stage1_input, batch, bgr,
                    angles if angles.any() else None)
         return self.backend.run(0, batch)
 
@@ -164,8 +165,8 @@ class Cascade:
 
     def _refine(self, stage: int, image, bgr: bool, joints, spread_px, boxes, angles, back):
         p = len(joints)
-        size = self.config.refiner_input
-        sides = np.repeat(self.config.sigma * self._torso(joints, boxes), NUM_JOINTS)
+        size = self.config.architecture.refiner_input
+        sides = np.repeat(self.config.architecture.sigma * self._torso(joints, boxes), NUM_JOINTS)
         centres = joints.reshape(-1, 2)
         crop_angles = np.repeat(angles, NUM_JOINTS) if angles.any() else None
         batch = fill_crops(image, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS), bgr, crop_angles)

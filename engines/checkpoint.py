@@ -1,30 +1,23 @@
 """The checkpoint file: one torch file holding the model config and the weights of every stage.
 
 Saved and loaded as plain tensors and values only (`torch.load(weights_only=True)`): a model file that would
-run code when unpickled is refused, never executed.
+run code when unpickled is refused, never executed. Version 2 writes the config as its three parts
+(architecture, decoding, calibration); version 1 files, whose config is one flat dict, still load.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 
 from .config import ModelConfig
 
 FORMAT = "pose-track-checkpoint"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message is one line for the user."""
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_checkpoint(path: str, cfg: ModelConfig, stage_states: list, trained_stages: int, **extra) -> None:
@@ -64,8 +57,9 @@ def load_checkpoint(path: str) -> dict:
         raise CheckpointError(f"{path} is not a readable pose-track checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a pose-track checkpoint")
-    if payload.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}, this pose-track reads {VERSION}")
+    if payload.get("version") not in READABLE_VERSIONS:
+        raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}, this pose-track reads "
+                              f"versions up to {VERSION}")
     try:
         payload["config"] = ModelConfig.from_dict(payload["config"])
     except (TypeError, ValueError) as exc:

@@ -1,4 +1,14 @@
-"""Model configuration: plain values, stored inside every checkpoint and engine manifest (no torch here)."""
+"""The model's configuration in three parts, plain values stored in every checkpoint and engine manifest (no torch
+here):
+
+- `Architecture`: what the weights are; fixed when a network starts training.
+- `Decoding`: how the trained networks are read at inference; changes freely, no retraining.
+- `Calibration`: what is fitted on training images after training (joint confidence, refinement gains); not the
+  INT8 calibration of an engine bundle.
+
+`ModelConfig` holds one of each. `to_dict` writes the three parts; `from_dict` reads them, and also the earlier
+flat form (every field in one dict), in which the shipped model files are written.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +20,34 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def _as_lists(value):
+    return [_as_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _as_tuples(value):
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+class _Part:
+    """A dataclass of plain values that reads and writes itself as a JSON-ready dict (sequences as lists)."""
+
+    @classmethod
+    def field_names(cls) -> tuple:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def to_dict(self) -> dict:
+        return {name: _as_lists(getattr(self, name)) for name in self.field_names()}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        unknown = set(d) - set(cls.field_names())
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__.lower()} keys: {sorted(unknown)}")
+        return cls(**{k: _as_tuples(v) for k, v in d.items()})
+
+
 @dataclasses.dataclass
-class ModelConfig:
+class Architecture(_Part):
     backbone: str = "efficientnet_lite0"
     stage1_input: int = 128
     stage1_head: str = "integral"      # integral | fc | grid
@@ -20,8 +56,18 @@ class ModelConfig:
     head_channels: int = 64
     sigma: float = 1.5                 # refiner crop side = sigma x torso diameter (the paper: 2.0 on LSP)
     num_stages: int = 3
-    # Inference-time decoding (no retraining): soft-argmax over the cells within this many of each heatmap's
-    # peak (0 = the whole map, as trained), and each stage averaging its heatmaps with the mirrored crop's.
+    joint_names: tuple = JOINT_NAMES
+    # Stage 1 also says whether a person is there (presence) and which joints lie inside the picture. Off when
+    # absent: model files from before the head have no such key.
+    person_head: bool = False
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+
+
+@dataclasses.dataclass
+class Decoding(_Part):
+    # Soft-argmax over the cells within this many of each heatmap's peak (0 = the whole map, as trained), and
+    # each stage averaging its heatmaps with the mirrored crop's.
     decode_window: int = 0
     refiner_decode_window: int = 0
     stage1_flip: bool = False
@@ -29,49 +75,60 @@ class ModelConfig:
     # With stage1_flip: more input sizes at which stage 1 also reads the crop (and its mirror), resized in the
     # graph; their heatmaps are resized to the main grid and averaged in. () = the main size only.
     stage1_scales: tuple = ()
-    joint_names: tuple = JOINT_NAMES
-    # Stage 1 also says whether a person is there (presence) and which joints lie inside the picture.
-    person_head: bool = False
     # Below this presence a crop is "no person"; a joint below `inside_threshold` is "not in the picture".
     presence_threshold: float = 0.5
     inside_threshold: float = 0.5
     # A person that only a closer second look finds (the first box said nobody) must reach this presence: the
     # second look is centred on whatever the first one saw, a person or not.
     second_look_threshold: float = 0.9
+
+
+@dataclasses.dataclass
+class Calibration(_Part):
     # Joint confidence = sigmoid(c0 + c1 log(spread) + c2 log(0.02 + stage disagreement)), both in torso
     # diameters: fitted after training as the probability that the joint is within 0.2 torso diameters.
     confidence: tuple = (-1.9, -1.0, 0.0)
-    # Per refinement stage, per joint: the share of the refiner's displacement applied (fitted on training
-    # images after training; empty = 1 everywhere). A refiner that only sees a small crop can make joints
-    # that need the whole body (hips) worse; the gain lets the cascade keep the earlier estimate there.
+    # Per refinement stage, per joint: the share of the refiner's displacement applied (empty = 1 everywhere).
+    # A refiner that only sees a small crop can make joints that need the whole body (hips) worse; the gain
+    # lets the cascade keep the earlier estimate there.
     refine_gain: tuple = ()
-    mean: tuple = IMAGENET_MEAN
-    std: tuple = IMAGENET_STD
+
+
+PARTS = {"architecture": Architecture, "decoding": Decoding, "calibration": Calibration}
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    architecture: Architecture = dataclasses.field(default_factory=Architecture)
+    decoding: Decoding = dataclasses.field(default_factory=Decoding)
+    calibration: Calibration = dataclasses.field(default_factory=Calibration)
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["joint_names"] = list(self.joint_names)
-        d["mean"], d["std"], d["confidence"] = list(self.mean), list(self.std), list(self.confidence)
-        d["stage1_scales"] = list(self.stage1_scales)
-        d["refine_gain"] = [list(g) for g in self.refine_gain]
-        return d
+        return {name: getattr(self, name).to_dict() for name in PARTS}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        d = dict(d)
-        for key in ("joint_names", "mean", "std", "confidence", "stage1_scales"):
-            if key in d:
-                d[key] = tuple(d[key])
-        if "refine_gain" in d:
-            d["refine_gain"] = tuple(tuple(float(v) for v in g) for g in d["refine_gain"])
-        return cls(**d)
+        """The three parts, or a flat dict of the earlier format whose keys are sorted into them."""
+        if not set(d) <= set(PARTS):
+            d = _split_flat(d)
+        return cls(**{name: PARTS[name].from_dict(d.get(name, {})) for name in PARTS})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _split_flat(d: dict) -> dict:
+    parts = {name: {} for name in PARTS}
+    unknown = []
+    for key, value in d.items():
+        owner = next((name for name, part in PARTS.items() if key in part.field_names()), None)
+        if owner is None:
+            unknown.append(key)
+        else:
+            parts[owner][key] = value
+    if unknown:
+        raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+    return parts
 
 
 def parse_sizes(text: str) -> tuple:

@@ -113,7 +113,8 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     """
     import torch
 
-    from .checkpoint import build_model, file_sha256, load_checkpoint
+    from .bundle import file_sha256
+    from .checkpoint import build_model, load_checkpoint
 
     log = log or _log_default
     if backend not in PRECISIONS:
@@ -131,18 +132,19 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     payload = load_checkpoint(checkpoint_path)
     cfg = payload["config"]
     if stage1_flip is not None:
-        cfg.stage1_flip = stage1_flip
+        cfg.decoding.stage1_flip = stage1_flip
     if stage1_scales is not None:
-        cfg.stage1_scales = tuple(int(v) for v in stage1_scales)
+        cfg.decoding.stage1_scales = tuple(int(v) for v in stage1_scales)
     sha = file_sha256(checkpoint_path)
-    n_stages = cfg.num_stages if stages is None else max(1, min(stages, cfg.num_stages))
+    arch = cfg.architecture
+    n_stages = arch.num_stages if stages is None else max(1, min(stages, arch.num_stages))
     model = build_model(payload)
     os.makedirs(out_dir, exist_ok=True)
     stale = os.path.join(out_dir, MANIFEST)
     if os.path.isfile(stale):
         os.remove(stale)                  # a build that fails half way must not leave a loadable bundle behind
     calib_dir = os.path.join(out_dir, "calibration")
-    sizes = [cfg.stage1_input] + [cfg.refiner_input] * (n_stages - 1)
+    sizes = [arch.stage1_input] + [arch.refiner_input] * (n_stages - 1)
 
     # 1. fp32 ONNX per stage, each checked against torch.
     keep_onnx = precision == "fp32" or backend == "tensorrt"

@@ -13,6 +13,12 @@ from .joints import J, TORSO_DIAGONALS
 
 NECK, HIPS = J["neck"], (J["r_hip"], J["l_hip"])
 
+# The person-box rules, in one place. A box is `scale` times the larger side of the joints' bounding box.
+PERSON_BOX_SCALE = 1.3              # at inference: the box around the previous answer (recrop, tracking)
+LSP_IMAGE_BOX_SCALE = 1.32          # an LSP image's whole-image box over its joints: median on LSP test (5-95 %: 1.17-1.68)
+TRAINING_BOX_SCALE_RANGE = (1.1, 1.75)   # stage-1 training crops, drawn around that median
+TRAINING_CACHE_CONTEXT = 1.8        # cached training crops: room for the scale and shift augmentation
+
 
 def normalize(points: np.ndarray, box) -> np.ndarray:
     cx, cy, side = box
@@ -59,7 +65,7 @@ def whole_image_box(height: int, width: int):
     return ((width - 1) / 2.0, (height - 1) / 2.0, float(max(height, width)))
 
 
-def box_from_joints(joints: np.ndarray, scale: float = 1.25, valid: np.ndarray | None = None):
+def box_from_joints(joints: np.ndarray, scale: float = PERSON_BOX_SCALE, valid: np.ndarray | None = None):
     """Square box around the joints, its side `scale` times the larger side of their bounding box."""
     pts = np.asarray(joints, np.float32)
     if valid is not None:
@@ -87,7 +93,7 @@ def body_angle(joints: np.ndarray, min_length: float = 1.0) -> float:
     return float(np.degrees(np.arctan2(v[0], -v[1])))
 
 
-def oriented_box(joints: np.ndarray, scale: float = 1.25, valid: np.ndarray | None = None, angle_deg: float = 0.0):
+def oriented_box(joints: np.ndarray, scale: float = PERSON_BOX_SCALE, valid: np.ndarray | None = None, angle_deg: float = 0.0):
     """(cx, cy, side, angle): the square box around the joints as seen in a crop turned by angle_deg, its side
     `scale` times the larger side of their bounding box there."""
     pts = np.asarray(joints, np.float64)

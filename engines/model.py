@@ -3,7 +3,7 @@
 Both networks return (coords, spread): coords (B, 14, 2) in the input crop's normalised coordinates, and
 spread (B, 14), the standard deviation of the soft-argmax distribution in the same units (zeros for the
 fully connected heads, which have no distribution). The refiner predicts all 14 channels; the cascade keeps,
-for the crop of joint i, channel i. Stage 1 with a person head (`ModelConfig.person_head`) also returns
+for the crop of joint i, channel i. Stage 1 with a person head (`Architecture.person_head`) also returns
 presence (B,), the probability that the crop holds a person framed as in training, and inside (B, 14), each
 joint's probability of lying inside the crop and the picture.
 """
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .config import ModelConfig
+from .config import Architecture, Decoding, ModelConfig
 from .joints import FLIP_PERMUTATION, NUM_JOINTS
 
 # (repeats, kernel, stride, expand ratio, out channels) per EfficientNet-Lite0 stage; stem has 32 channels.
@@ -298,32 +298,32 @@ class _StageNet(nn.Module):
 
 
 class Stage1Net(_StageNet):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, arch: Architecture, decoding: Decoding):
         super().__init__()
-        self.norm = _Normalize(cfg.mean, cfg.std)
-        if cfg.stage1_head == "integral":
+        self.norm = _Normalize(arch.mean, arch.std)
+        if arch.stage1_head == "integral":
             self.backbone = Lite0Backbone(16, STAGE1_TAPS)
-            self.head = FPNHeatmapHead(self.backbone.tap_channels, cfg.head_channels, cfg.stage1_input, 8,
-                                       cfg.decode_window)
-            if cfg.person_head:
+            self.head = FPNHeatmapHead(self.backbone.tap_channels, arch.head_channels, arch.stage1_input, 8,
+                                       decoding.decode_window)
+            if arch.person_head:
                 self.person = PersonHead(self.backbone.tap_channels[-1])
-            if cfg.stage1_flip:
-                self._enable_flip_average(cfg.stage1_input, 8, cfg.stage1_scales)
-        elif cfg.stage1_head in ("fc", "grid"):
+            if decoding.stage1_flip:
+                self._enable_flip_average(arch.stage1_input, 8, decoding.stage1_scales)
+        elif arch.stage1_head in ("fc", "grid"):
             self.backbone = Lite0Backbone(16, (15,))
-            cells = (cfg.stage1_input // 32) ** 2
-            self.head = FCHead(320, cells, grid=cfg.stage1_head == "grid")
+            cells = (arch.stage1_input // 32) ** 2
+            self.head = FCHead(320, cells, grid=arch.stage1_head == "grid")
         else:
-            raise ValueError(f"unknown stage-1 head {cfg.stage1_head!r} (integral, fc or grid)")
+            raise ValueError(f"unknown stage-1 head {arch.stage1_head!r} (integral, fc or grid)")
 
 
 class RefinerNet(_StageNet):
     """One network per refinement stage, shared by all joints: crop -> 14 displacement candidates."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, arch: Architecture, decoding: Decoding):
         super().__init__()
-        self.norm = _Normalize(cfg.mean, cfg.std)
-        n = cfg.refiner_blocks
+        self.norm = _Normalize(arch.mean, arch.std)
+        n = arch.refiner_blocks
         specs = lite0_block_specs()
         strides = [2]
         for s in specs:
@@ -333,13 +333,15 @@ class RefinerNet(_StageNet):
         s8 = max(i for i in range(n) if strides[i + 1] <= 8)
         taps = (s8, last) if s8 != last else (last,)
         self.backbone = Lite0Backbone(n, taps)
-        self.head = FPNHeatmapHead(self.backbone.tap_channels, cfg.head_channels, cfg.refiner_input,
-                                   strides[s8 + 1], cfg.refiner_decode_window)
-        if cfg.refiner_flip:
-            self._enable_flip_average(cfg.refiner_input, strides[s8 + 1])
+        self.head = FPNHeatmapHead(self.backbone.tap_channels, arch.head_channels, arch.refiner_input,
+                                   strides[s8 + 1], decoding.refiner_decode_window)
+        if decoding.refiner_flip:
+            self._enable_flip_average(arch.refiner_input, strides[s8 + 1])
         if len(taps) == 2 and strides[last + 1] != 2 * strides[s8 + 1]:
             raise ValueError("refiner_blocks must end at stride 8 or 16")
 
 
 def build_stages(cfg: ModelConfig) -> nn.ModuleList:
-    return nn.ModuleList([Stage1Net(cfg)] + [RefinerNet(cfg) for _ in range(cfg.num_stages - 1)])
+    """Every stage of the architecture, decoding as `cfg.decoding` says (the calibration is the cascade's)."""
+    arch, decoding = cfg.architecture, cfg.decoding
+    return nn.ModuleList([Stage1Net(arch, decoding)] + [RefinerNet(arch, decoding) for _ in range(arch.num_stages - 1)])

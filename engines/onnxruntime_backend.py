@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bundle import OUTPUT_SHAPES, BackendUnavailable
+
 INSTALL_HINT = "pip install onnxruntime (or onnxruntime-gpu for the CUDA and TensorRT providers)"
 
 # Short device names -> ONNX Runtime execution providers, in order of preference.
@@ -18,11 +20,6 @@ PROVIDERS = {
 }
 
 
-OUTPUT_SHAPES = {"coords": (14, 2), "spread": (14,), "presence": (), "inside": (14,)}   # per batch item
-
-
-class BackendUnavailable(Exception):
-    """A backend (or one of its devices) that is not installed here; the message says how to install it."""
 
 
 def import_onnxruntime():

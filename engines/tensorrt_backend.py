@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .onnxruntime_backend import OUTPUT_SHAPES, BackendUnavailable
+from .bundle import OUTPUT_SHAPES, BackendUnavailable
 
 INSTALL_HINT = "pip install 'pose-track[tensorrt]' (TensorRT and cuda-python, on a machine with an NVIDIA GPU)"
 STAGE1_BATCH = (1, 1, 8)              # (min, opt, max) person crops per stage-1 call

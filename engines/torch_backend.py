@@ -1,7 +1,46 @@
-"""Run the stages with torch (CPU, or CUDA with optional fp16 and CUDA graphs)."""
+"""Run the stages with torch (CPU, or CUDA with optional fp16 and CUDA graphs), straight from a checkpoint.
+
+    load_any_cascade("models/deeppose_lsp/checkpoint.pt", device="cuda", half=True)   a checkpoint, on torch
+    load_any_cascade("engines/int8")                   a bundle: engines.backends.load_cascade
+"""
 from __future__ import annotations
 
 import numpy as np
+
+from .backends import TORCH_HINT, backend_options, is_checkpoint, load_cascade
+from .bundle import BundleError
+from .cascade import Cascade
+
+
+def load_torch_backend(path: str, device: str = "cpu", half: bool = False, cuda_graphs: bool = False,
+                       threads=None):
+    """The torch backend over a checkpoint file; BundleError in one line when torch or the file is wrong."""
+    try:
+        import torch
+    except ImportError:
+        raise BundleError(f"the torch backend is not installed: {TORCH_HINT}") from None
+    from .checkpoint import CheckpointError, build_model, load_checkpoint
+
+    try:
+        payload = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise BundleError(str(exc)) from None
+    if threads:
+        torch.set_num_threads(int(threads))
+    runner = TorchBackend(build_model(payload), device=device, half=half, cuda_graphs=cuda_graphs)
+    runner.config, runner.manifest = payload["config"], None
+    return runner
+
+
+def load_any_cascade(path: str | None = None, backend: str | None = None, stills: bool = False, **options):
+    """A Cascade over a checkpoint (the torch backend) or an engine bundle (`engines.backends.load_cascade`)."""
+    if path is None or not is_checkpoint(path):
+        return load_cascade(path, backend, stills=stills, **options)
+    if backend not in (None, "torch"):
+        raise BundleError(f"{path} is a checkpoint: build a {backend} engine from it with "
+                          f"`pose-track build-engine --backend {backend}`, or run it with the torch backend")
+    runner = load_torch_backend(path, **backend_options("torch", options))
+    return Cascade(runner, runner.config)
 
 
 class TorchBackend:

@@ -42,10 +42,10 @@ def tiny_checkpoint_path():
         import torch
         from pose_track.engines.checkpoint import save_checkpoint
         from pose_track.engines.model import build_stages
-        from pose_track.training.train import TINY, TrainConfig
+        from pose_track.training.settings import TINY, TrainConfig
 
         torch.manual_seed(0)
-        cfg = TrainConfig(**TINY).model_config()
+        cfg = TrainConfig.from_settings(TINY).model_config()
         model = build_stages(cfg)
         folder = os.path.join(fake_images_dir(), "images")
         images = [cv2.imread(os.path.join(folder, f))[:, :, ::-1] for f in sorted(os.listdir(folder))]
@@ -55,7 +55,7 @@ def tiny_checkpoint_path():
                 calibrate = stage.head            # keep the backbone's ImageNet statistics
             except ImportError:
                 calibrate = stage
-            size = cfg.stage1_input if s == 0 else cfg.refiner_input
+            size = cfg.architecture.stage1_input if s == 0 else cfg.architecture.refiner_input
             x = torch.from_numpy(np.stack([cv2.resize(i, (size, size)) for i in images]).transpose(0, 3, 1, 2)
                                  .copy()).float()
             for m in calibrate.modules():
@@ -76,7 +76,7 @@ def tiny_checkpoint_path():
                 stage.head.heatmap.weight.mul_(k)
                 stage.head.heatmap.bias.mul_(k)
         path = os.path.join(_workdir(), "checkpoint.pt")
-        save_checkpoint(path, cfg, [m.state_dict() for m in model], trained_stages=cfg.num_stages)
+        save_checkpoint(path, cfg, [m.state_dict() for m in model], trained_stages=cfg.architecture.num_stages)
         _CACHE["ckpt"] = path
     return _CACHE["ckpt"]
 

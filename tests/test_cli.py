@@ -67,10 +67,11 @@ def test_bad_checkpoint_is_one_line(fake_lsp, tmp_path, content):
     path = tmp_path / "model.pt"
     if content is None:          # a valid torch file of another architecture
         from pose_track.engines.checkpoint import save_checkpoint
-        from pose_track.engines.config import ModelConfig
+        from pose_track.engines.config import Architecture, ModelConfig
         from pose_track.engines.model import build_stages
-        cfg = ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=5)
-        states = [m.state_dict() for m in build_stages(ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=8))]
+        cfg = ModelConfig(Architecture(stage1_input=64, refiner_input=32, refiner_blocks=5))
+        states = [m.state_dict() for m in build_stages(ModelConfig(Architecture(stage1_input=64, refiner_input=32,
+                                                                                refiner_blocks=8)))]
         save_checkpoint(str(path), cfg, states, trained_stages=3)
     else:
         path.write_bytes(content)

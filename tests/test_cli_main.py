@@ -87,7 +87,7 @@ def test_build_engine_without_torch_names_the_extra(no_torch, tmp_path):
 
 
 def test_a_checkpoint_without_torch_names_the_extra(no_torch, tmp_path):
-    from pose_track.tracker.clipmaker import synthetic_person
+    from pose_track.benchmarks.clipmaker import synthetic_person
     import cv2
 
     ckpt = tmp_path / "model.pt"

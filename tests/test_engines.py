@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from pose_track.engines.backends import make_backend
+from pose_track.engines.torch_backend import load_any_cascade
 from pose_track.engines.bundle import BundleError, load_bundle, read_manifest
 from pose_track.engines.cascade import Cascade
 from pose_track.engines.checkpoint import build_model, load_checkpoint
@@ -39,12 +40,12 @@ def _edit_manifest(path, **changes):
 
 def test_export_writes_a_complete_manifest(tiny_bundle, tiny_checkpoint):
     m = read_manifest(tiny_bundle)
-    from pose_track.engines.checkpoint import file_sha256
+    from pose_track.engines.bundle import file_sha256
     import onnxruntime
 
     assert m["backend"] == "onnxruntime" and m["backend_version"] == onnxruntime.__version__
     assert m["precision"] == "fp32" and m["checkpoint_sha256"] == file_sha256(tiny_checkpoint)
-    assert m["model_config"]["stage1_input"] == 64 and len(m["stages"]) == 3
+    assert m["model_config"]["architecture"]["stage1_input"] == 64 and len(m["stages"]) == 3
     assert m["stages"][0]["input_shape"] == ["batch", 3, 64, 64]
     assert m["stages"][1]["input_shape"] == ["batch", 3, 32, 32] and m["stages"][1]["batch"]["max"] == 14 * 8
     assert m["device"]["name"] and m["created"]
@@ -58,7 +59,7 @@ def test_export_parity_per_stage(tiny_bundle, tiny_checkpoint, stage):
     """ONNX Runtime agrees with torch within 1e-3 (crop-normalised coords) at several batch sizes."""
     model = build_model(load_checkpoint(tiny_checkpoint)).eval()
     backend, cfg, _ = load_bundle(tiny_bundle, threads=1)
-    size = cfg.stage1_input if stage == 0 else cfg.refiner_input
+    size = cfg.architecture.stage1_input if stage == 0 else cfg.architecture.refiner_input
     rng = np.random.default_rng(stage)
     for batch in ((1, 3) if stage == 0 else (1, 14, 28)):
         x = rng.uniform(0, 255, (batch, 3, size, size)).astype(np.float32)
@@ -185,13 +186,15 @@ def test_unsupported_requests_fail_in_one_line(tiny_checkpoint, tiny_bundle, tmp
         make_backend(None, tiny_bundle, half=True)
     with pytest.raises(BundleError, match="is a checkpoint"):
         make_backend("onnxruntime", tiny_checkpoint)
+    with pytest.raises(BundleError, match="is a checkpoint"):
+        load_any_cascade(tiny_checkpoint, backend="onnxruntime")
     with pytest.raises(BundleError, match="unknown onnxruntime device"):
         make_backend(None, tiny_bundle, device="npu")
 
 
 def test_torch_backend_from_a_checkpoint(tiny_checkpoint, tiny_bundle):
-    runner = make_backend(None, tiny_checkpoint, threads=1)
-    assert runner.name == "torch" and runner.manifest is None and runner.config.stage1_input == 64
+    runner = load_any_cascade(tiny_checkpoint, threads=1).backend
+    assert runner.name == "torch" and runner.manifest is None and runner.config.architecture.stage1_input == 64
     ort, _, _ = load_bundle(tiny_bundle, threads=1)
     x = np.random.default_rng(1).uniform(0, 255, (2, 3, 64, 64)).astype(np.float32)
     assert np.abs(runner.run(0, x)[0] - ort.run(0, x)[0]).max() <= 1e-3
@@ -199,7 +202,8 @@ def test_torch_backend_from_a_checkpoint(tiny_checkpoint, tiny_bundle):
 
 def test_build_engine_and_bench_commands(tiny_checkpoint, tmp_path):
     from click.testing import CliRunner
-    from pose_track.engines.commands import bench, build_engine
+    from pose_track.commands.bench import bench
+    from pose_track.commands.engines import build_engine
 
     out = str(tmp_path / "bundle")
     result = CliRunner().invoke(build_engine, [tiny_checkpoint, "-o", out, "--threads", "1"])
@@ -230,13 +234,15 @@ def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_pat
     """The in-graph mirror view and peak window export, agree with torch, and --no-flip-average drops the mirror."""
     payload = load_checkpoint(tiny_checkpoint)
     cfg = payload["config"]
-    cfg.decode_window, cfg.refiner_decode_window, cfg.stage1_flip, cfg.refiner_flip = 2, 2, True, True
+    cfg.decoding.decode_window, cfg.decoding.refiner_decode_window = 2, 2
+    cfg.decoding.stage1_flip, cfg.decoding.refiner_flip = True, True
     payload["config"] = cfg.to_dict()
     path = str(tmp_path / "tuned.pt")
     torch.save(payload, path)
     bundle = export_bundle(path, str(tmp_path / "tuned"), stages=2, threads=1)
     manifest = read_manifest(bundle)
-    assert manifest["model_config"]["stage1_flip"] and manifest["model_config"]["decode_window"] == 2
+    decoding = manifest["model_config"]["decoding"]
+    assert decoding["stage1_flip"] and decoding["decode_window"] == 2
     model = build_model(load_checkpoint(path)).eval()
     backend, _, _ = load_bundle(bundle, threads=1)
     x = np.random.default_rng(0).uniform(0, 255, (3, 3, 64, 64)).astype(np.float32)
@@ -246,18 +252,18 @@ def test_flip_averaged_peak_window_export_matches_torch(tiny_checkpoint, tmp_pat
     oc = backend.run(0, x)[0]
     assert np.abs(oc - tc.numpy()).max() <= 1e-3 and np.abs(oc - plain.numpy()).max() > 1e-2
     scaled = export_bundle(path, str(tmp_path / "scaled"), stages=1, threads=1, stage1_scales=(96,))
-    assert read_manifest(scaled)["model_config"]["stage1_scales"] == [96]
+    assert read_manifest(scaled)["model_config"]["decoding"]["stage1_scales"] == [96]
     sc = load_bundle(scaled, threads=1)[0].run(0, x)[0]       # the export checked parity with torch itself
     assert np.abs(sc - oc).max() > 1e-3
     fast = export_bundle(path, str(tmp_path / "fast"), stages=1, threads=1, stage1_flip=False)
-    assert read_manifest(fast)["model_config"]["stage1_flip"] is False
+    assert read_manifest(fast)["model_config"]["decoding"]["stage1_flip"] is False
     fc = load_bundle(fast, threads=1)[0].run(0, x)[0]
     assert np.abs(fc - oc).max() > 1e-2
 
 
 def test_build_engine_refuses_bad_scales_in_one_line(tiny_checkpoint, tmp_path):
     from click.testing import CliRunner
-    from pose_track.engines.commands import build_engine
+    from pose_track.commands.engines import build_engine
 
     for bad, says in (("abc", "input sizes like"), ("100", "multiple of 32")):
         result = CliRunner().invoke(build_engine, [tiny_checkpoint, "--scales", bad, "-o", str(tmp_path / "b")])

@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 
 from pose_track.engines.bundle import BundleError, load_bundle, read_manifest
 from pose_track.engines.export import export_bundle
-from pose_track.engines.onnxruntime_backend import BackendUnavailable
+from pose_track.engines.bundle import BackendUnavailable
 from pose_track.engines.tensorrt_backend import REFINER_BATCH, device_info
 
 from engines_fixtures import calib_images, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
@@ -25,7 +25,7 @@ def gpu():
 
 
 def _inputs(cfg, stage, batch, seed=0):
-    size = cfg.stage1_input if stage == 0 else cfg.refiner_input
+    size = cfg.architecture.stage1_input if stage == 0 else cfg.architecture.refiner_input
     return np.random.default_rng(seed).uniform(0, 255, (batch, 3, size, size)).astype(np.float32)
 
 

@@ -73,7 +73,7 @@ def test_body_aligned_crop_sees_the_person_upright_and_maps_joints_back_exactly(
     """A person lying at 60 degrees: the oriented box turns them upright in the crop, and the cascade maps the
     crop's answer back onto the image exactly."""
     from pose_track.engines.cascade import Cascade
-    from pose_track.engines.config import ModelConfig
+    from pose_track.engines.config import Architecture, ModelConfig
     from pose_track.engines.geometry import body_angle, crop_matrix, oriented_box, rotation
     from conftest import STANDING
 
@@ -95,6 +95,6 @@ def test_body_aligned_crop_sees_the_person_upright_and_maps_joints_back_exactly(
             coords = np.tile(in_crop[None], (n, 1, 1)).astype(np.float32) if stage == 0 else np.zeros((n, 14, 2), np.float32)
             return coords, np.full((n, 14), 0.01, np.float32)
 
-    result = Cascade(Answers(), ModelConfig(stage1_input=64, refiner_input=32, num_stages=2)).predict(
+    result = Cascade(Answers(), ModelConfig(Architecture(stage1_input=64, refiner_input=32, num_stages=2))).predict(
         np.zeros((300, 400, 3), np.uint8), [box])
     assert np.allclose(result.joints[0], truth, atol=1e-3)

@@ -2,14 +2,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from pose_track.engines.config import ModelConfig
+from pose_track.engines.config import Architecture, Decoding, ModelConfig
 from pose_track.engines.joints import FLIP_PERMUTATION
 from pose_track.engines.model import Lite0Backbone, build_stages, soft_argmax
 
 
 @pytest.mark.parametrize("head", ["integral", "fc", "grid"])
 def test_stage_output_shapes(head):
-    cfg = ModelConfig(stage1_head=head, stage1_input=64, refiner_input=32, refiner_blocks=5)
+    cfg = ModelConfig(Architecture(stage1_head=head, stage1_input=64, refiner_input=32, refiner_blocks=5))
     stages = build_stages(cfg).eval()
     assert len(stages) == 3
     coords, spread = stages[0](torch.rand(2, 3, 64, 64) * 255)
@@ -57,8 +57,9 @@ def _mirror(coords):
 @pytest.mark.parametrize("stage,scales", [(0, ()), (0, (96, 32)), (1, ())])
 def test_flip_averaging_answers_a_mirrored_crop_with_the_mirrored_pose(stage, scales):
     torch.manual_seed(0)
-    cfg = ModelConfig(stage1_input=64, refiner_input=32, refiner_blocks=5, num_stages=2, decode_window=2,
-                      refiner_decode_window=2, stage1_flip=True, refiner_flip=True, stage1_scales=scales)
+    cfg = ModelConfig(Architecture(stage1_input=64, refiner_input=32, refiner_blocks=5, num_stages=2),
+                      Decoding(decode_window=2, refiner_decode_window=2, stage1_flip=True, refiner_flip=True,
+                               stage1_scales=scales))
     net = build_stages(cfg)[stage].eval()
     size = 64 if stage == 0 else 32
     x = torch.rand(3, 3, size, size) * 255
@@ -75,8 +76,9 @@ def test_flip_averaging_answers_a_mirrored_crop_with_the_mirrored_pose(stage, sc
 
 def test_training_mode_ignores_the_inference_decoding():
     torch.manual_seed(0)
-    plain = build_stages(ModelConfig(stage1_input=64, num_stages=1))[0]
-    tuned = build_stages(ModelConfig(stage1_input=64, num_stages=1, decode_window=1, stage1_flip=True))[0]
+    plain = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1)))[0]
+    tuned = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1),
+                                     Decoding(decode_window=1, stage1_flip=True)))[0]
     tuned.load_state_dict(plain.state_dict())
     x = torch.rand(2, 3, 64, 64) * 255
     plain.train(); tuned.train()
@@ -86,19 +88,20 @@ def test_training_mode_ignores_the_inference_decoding():
 
 def test_person_head_outputs_presence_and_in_picture_probabilities():
     torch.manual_seed(0)
-    net = build_stages(ModelConfig(stage1_input=64, num_stages=1, person_head=True))[0].eval()
+    net = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1, person_head=True)))[0].eval()
     coords, spread, presence, inside = net(torch.rand(3, 3, 64, 64) * 255)
     assert coords.shape == (3, 14, 2) and spread.shape == (3, 14)
     assert presence.shape == (3,) and inside.shape == (3, 14)
     for p in (presence, inside):
         assert bool(((p > 0) & (p < 1)).all())
-    old = build_stages(ModelConfig(stage1_input=64, num_stages=1))[0].eval()
+    old = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1)))[0].eval()
     assert len(old(torch.rand(1, 3, 64, 64))) == 2          # a model without the head: coords and spread only
 
 
 def test_mirror_averaged_person_outputs_are_mirror_equivariant():
     torch.manual_seed(0)
-    net = build_stages(ModelConfig(stage1_input=64, num_stages=1, person_head=True, stage1_flip=True))[0].eval()
+    net = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1, person_head=True),
+                                   Decoding(stage1_flip=True)))[0].eval()
     with torch.no_grad():                       # a random head that is not symmetric by itself
         net.person.mlp[-1].bias.add_(torch.linspace(-1, 1, 15))
     x = torch.rand(2, 3, 64, 64) * 255

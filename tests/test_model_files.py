@@ -69,3 +69,52 @@ def test_checkpoint_with_numpy_values_saves_as_plain_data(tmp_path):
                                                                            "bank": np.zeros((2, 2))})
     state = load_checkpoint(path)["train_state"]
     assert state == {"gain": 0.5, "bank": [[0.0, 0.0], [0.0, 0.0]]}
+
+
+def test_a_checkpoint_holds_the_architecture_decoding_and_calibration_as_three_parts(tmp_path):
+    import torch
+    from pose_track.engines.checkpoint import VERSION, load_checkpoint, save_checkpoint
+    from pose_track.engines.config import Architecture, Calibration, Decoding, ModelConfig
+
+    cfg = ModelConfig(Architecture(stage1_input=96, num_stages=2, person_head=True),
+                      Decoding(decode_window=3, stage1_flip=True, stage1_scales=(128, 64)),
+                      Calibration(confidence=(-2.0, -1.5, -0.25), refine_gain=((1.0, 0.5) + (0.0,) * 12,)))
+    path = str(tmp_path / "c.pt")
+    save_checkpoint(path, cfg, [], trained_stages=1)
+    raw = torch.load(path, weights_only=True)
+    assert raw["version"] == VERSION == 2
+    assert set(raw["config"]) == {"architecture", "decoding", "calibration"}
+    assert raw["config"]["architecture"]["stage1_input"] == 96 and "decode_window" not in raw["config"]["architecture"]
+    assert raw["config"]["decoding"]["stage1_scales"] == [128, 64]
+    assert raw["config"]["calibration"]["refine_gain"][0][:2] == [1.0, 0.5]
+    assert load_checkpoint(path)["config"] == cfg
+
+
+def test_a_flat_config_of_the_earlier_format_loads_into_the_three_parts(tmp_path):
+    import json
+
+    import torch
+    from pose_track.engines.backends import DEFAULT_CHECKPOINT, DEFAULT_MODEL_DIR
+    from pose_track.engines.checkpoint import load_checkpoint
+    from pose_track.engines.config import ModelConfig
+
+    flat = json.load(open(os.path.join(DEFAULT_MODEL_DIR, "onnx", "manifest.json")))["model_config"]
+    cfg = ModelConfig.from_dict(flat)
+    assert (cfg.architecture.stage1_input, cfg.architecture.num_stages, cfg.architecture.person_head) == (192, 2, True)
+    assert cfg.decoding.decode_window == 3 and cfg.decoding.stage1_flip is False
+    assert cfg.decoding.second_look_threshold == 0.9          # absent from the file: the default
+    assert cfg.calibration.confidence == tuple(flat["confidence"]) and len(cfg.calibration.refine_gain) == 1
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown model config keys"):
+        ModelConfig.from_dict({**flat, "colour": "red"})
+    # The shipped checkpoint (version 1, flat) and the model it was trained from, which has no person head.
+    shipped = load_checkpoint(DEFAULT_CHECKPOINT)["config"]
+    assert shipped.architecture == cfg.architecture and shipped.calibration == cfg.calibration
+    from conftest import REPO
+    v1 = load_checkpoint(os.path.join(REPO, "recipes", "deeppose_lsp_v1.pt"))["config"]
+    assert v1.architecture.person_head is False and v1.architecture.num_stages == 2
+    # A version-1 file written by the earlier code loads too.
+    path = str(tmp_path / "old.pt")
+    torch.save({"format": "pose-track-checkpoint", "version": 1, "config": flat, "stages": [], "trained_stages": 2},
+               path)
+    assert load_checkpoint(path)["config"] == cfg

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import pose_track.tracker.commands as commands
+import pose_track.commands.video as commands
 from pose_track.cli import cli
 from pose_track.engines.outputs import OutputConflict, check_outputs, partial_path, write_text
-from pose_track.tracker.clipmaker import make_clip, synthetic_person
-from fakes import FakeCascade
+from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
+from fakes import FakeCascade, estimator_of
 from pose_track.tracker.sinks import read_pose_csv
 
 
@@ -38,7 +38,7 @@ def photos(tmp_path):
 @pytest.fixture
 def fake_model(monkeypatch, clips):
     gt = np.concatenate([i.joints for i in clips[1]])
-    monkeypatch.setattr(commands, "load_cascade", lambda engine, stills=False: FakeCascade(gt, noise=0.01))
+    monkeypatch.setattr(commands, "load_estimator", estimator_of(FakeCascade(gt, noise=0.01)))
 
 
 def _digests(folder):
@@ -140,7 +140,7 @@ class _FailingCascade(FakeCascade):
 @pytest.mark.parametrize("at", [0, 7])
 def test_a_failed_run_keeps_what_it_processed_and_leaves_no_empty_file(monkeypatch, tmp_path, clips, at):
     d, infos = clips
-    monkeypatch.setattr(commands, "load_cascade", lambda engine: _FailingCascade(infos[0].joints, at))
+    monkeypatch.setattr(commands, "load_estimator", estimator_of(_FailingCascade(infos[0].joints, at)))
     old = tmp_path / "old.csv"
     old.write_text("an earlier run\n")
     res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--raw-csv",
@@ -169,7 +169,7 @@ def test_images_render_into_the_photo_folder_is_refused_and_the_photos_are_untou
 
 
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):
-    from pose_track.tracker.images import refuse_overwriting_inputs
+    from pose_track.commands.images import refuse_overwriting_inputs
 
     (photos / "poses.csv").write_text("an earlier run\n")     # its own earlier output is not an input
     refuse_overwriting_inputs(str(photos), str(photos / "poses.csv"), str(tmp_path / "r"))

@@ -5,8 +5,10 @@ import os
 import cv2
 import numpy as np
 
+from pose_track.engines.estimator import PoseEstimator
+
 from pose_track.engines.cascade import Cascade, CascadeResult
-from pose_track.engines.config import ModelConfig
+from pose_track.engines.config import Architecture, ModelConfig
 from pose_track.engines.geometry import apply_affine
 from pose_track.training.augment import stage1_sample
 from pose_track.training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off
@@ -83,7 +85,7 @@ class _PersonBackend:
 
 
 def _cascade(presence, inside):
-    return Cascade(_PersonBackend(presence, inside), ModelConfig(num_stages=2, person_head=True))
+    return Cascade(_PersonBackend(presence, inside), ModelConfig(Architecture(num_stages=2, person_head=True)))
 
 
 def test_cascade_reports_nobody_and_joints_out_of_the_picture_as_empty():
@@ -102,7 +104,7 @@ def test_cascade_reports_nobody_and_joints_out_of_the_picture_as_empty():
 
 
 def test_images_writes_an_empty_row_for_a_person_free_picture(tmp_path):
-    from pose_track.tracker.images import process_images
+    from pose_track.commands.images import process_images
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -111,7 +113,7 @@ def test_images_writes_an_empty_row_for_a_person_free_picture(tmp_path):
     inside[LEGS] = 0.0
     for presence, expect_empty in ((0.05, list(range(14))), (0.95, LEGS)):
         out = str(tmp_path / f"poses{presence}.csv")
-        process_images(str(folder), _cascade(presence, inside), out)
+        process_images(str(folder), PoseEstimator(cascade=_cascade(presence, inside)), out)
         row = next(r for r in csv.DictReader(open(out)))
         names = [k[:-2] for k in row if k.endswith("_x")]
         empty = [j for j, name in enumerate(names) if row[f"{name}_x"] == ""]

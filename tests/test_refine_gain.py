@@ -1,7 +1,7 @@
 import numpy as np
 
 from pose_track.engines.cascade import Cascade
-from pose_track.engines.config import ModelConfig
+from pose_track.engines.config import Architecture, Calibration, ModelConfig
 from pose_track.training.refine_gain import best_gains
 
 from conftest import STANDING
@@ -20,7 +20,8 @@ class ConstantBackend:
 
 def test_cascade_applies_the_refinement_gain_per_stage_and_joint():
     gains = np.ones((2, 14)); gains[0, 0] = 0.0; gains[0, 1] = 0.5; gains[1, 2] = 0.0
-    cfg = ModelConfig(stage1_input=32, refiner_input=16, sigma=1.0, refine_gain=tuple(map(tuple, gains)))
+    cfg = ModelConfig(Architecture(stage1_input=32, refiner_input=16, sigma=1.0),
+                      calibration=Calibration(refine_gain=tuple(map(tuple, gains))))
     image = np.zeros((100, 100, 3), np.uint8)
     result = Cascade(ConstantBackend(), cfg).predict(image, np.array([[50, 50, 100]], np.float32))
     s1, s2, s3 = (s[0] for s in result.stages)
@@ -29,7 +30,7 @@ def test_cascade_applies_the_refinement_gain_per_stage_and_joint():
     np.testing.assert_allclose(s2[:, 0] - s1[:, 0], step * gains[0], atol=1e-4)
     np.testing.assert_allclose(s3[:, 0] - s2[:, 0], step * gains[1], atol=1e-4)
     # The same config survives the checkpoint / manifest round trip.
-    assert ModelConfig.from_dict(cfg.to_dict()).refine_gain == cfg.refine_gain
+    assert ModelConfig.from_dict(cfg.to_dict()).calibration.refine_gain == cfg.calibration.refine_gain
 
 
 def test_best_gains_keep_what_helps_and_drop_what_hurts():

@@ -29,8 +29,8 @@ def test_shipped_fp32_and_int8_bundles_agree_on_a_drawn_person():
 
 def test_stills_commands_default_to_the_mirror_view_build_and_the_rest_to_the_plain_one():
     plain, stills = load_cascade(), load_cascade(stills=True)
-    assert not plain.config.stage1_flip and stills.config.stage1_flip
-    assert plain.config.decode_window == stills.config.decode_window > 0
+    assert not plain.config.decoding.stage1_flip and stills.config.decoding.stage1_flip
+    assert plain.config.decoding.decode_window == stills.config.decoding.decode_window > 0
     image = draw_person(STANDING)
     h, w = image.shape[:2]
     box = np.array([[w / 2, h / 2, max(h, w)]], np.float32)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import pose_track.tracker.commands as commands
-from pose_track.tracker.clipmaker import make_clip, synthetic_person
-from fakes import FakeCascade
+import pose_track.commands.video as commands
+from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
+from fakes import FakeCascade, estimator_of
 from pose_track.tracker.sinks import read_pose_csv
 
 
@@ -25,7 +25,7 @@ def clips(tmp_path_factory):
 def fake_model(monkeypatch, clips):
     _, infos = clips
     gt = np.concatenate([i.joints for i in infos])  # the fake walks through both clips' frames in order
-    monkeypatch.setattr(commands, "load_cascade", lambda engine: FakeCascade(gt, noise=0.01))
+    monkeypatch.setattr(commands, "load_estimator", estimator_of(FakeCascade(gt, noise=0.01)))
 
 
 def _run(*args):
@@ -129,7 +129,7 @@ def test_webcam_ctrl_c_stops_cleanly(monkeypatch, tmp_path):
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals need the main thread")
     _, joints = synthetic_person(64, 48)
-    monkeypatch.setattr(commands, "load_cascade", lambda engine: FakeCascade(joints[None].repeat(10, 0)))
+    monkeypatch.setattr(commands, "load_estimator", estimator_of(FakeCascade(joints[None].repeat(10, 0))))
     monkeypatch.setattr(commands, "open_source", lambda spec: LiveSource(_Camera(), "camera:fake"))
 
     def interrupting(src, cascade, sinks, **kw):

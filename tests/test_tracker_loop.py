@@ -5,9 +5,12 @@ import pytest
 
 from pose_track.engines.geometry import torso_diameters
 from pose_track.tracker.capture import Frame
-from pose_track.tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
+from pose_track.benchmarks.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
 from fakes import FakeCascade
-from pose_track.tracker.loop import Tracker, stage_agreement_confidence
+from pose_track.engines.estimator import stage_agreement_confidence
+from pose_track.tracker.loop import Tracker
+from pose_track.tracker.loss import LossCheck
+from pose_track.tracker.proposer import BoxProposer
 from pose_track.tracker.run import process_source
 from pose_track.tracker.sinks import CsvSink, NdjsonSink, read_pose_csv
 from pose_track.tracker.smoothing import make_smoother
@@ -101,8 +104,8 @@ class LockedOnWrongPose(FakeCascade):
 @pytest.mark.parametrize("check_every", [0, 5])
 def test_drift_check_reacquires_a_confident_wrong_track(check_every):
     frames, gt = _clip(seed=4)
-    tracker = Tracker(LockedOnWrongPose(gt, lock_from=10, noise=0.0), detector=None, refine_reacquire=False,
-                      check_every=check_every)
+    tracker = Tracker(LockedOnWrongPose(gt, lock_from=10, noise=0.0), refine_reacquire=False,
+                      proposer=BoxProposer(detector=None, check_every=check_every))
     results = [tracker.step(f) for f in frames]
     torso = torso_diameters(gt)
     err = [np.linalg.norm(r.raw - g, axis=-1).mean() / t for r, g, t in zip(results, gt, torso)]
@@ -116,7 +119,7 @@ def test_drift_check_reacquires_a_confident_wrong_track(check_every):
 
 
 def test_drifted_compares_with_the_fresh_torso():
-    t = Tracker(FakeCascade(np.zeros((1, 14, 2))), detector=None, drift_torso=0.5)
+    t = BoxProposer(detector=None, drift_torso=0.5)
     pose = synthetic_person(W, H)[1].astype(np.float32)
     diam = torso_diameters(pose[None])[0]
     assert not t.drifted(pose + [0.4 * diam, 0.0], pose)
@@ -125,12 +128,12 @@ def test_drifted_compares_with_the_fresh_torso():
 
 
 def test_outside_and_implausible_poses_are_lost():
-    t = Tracker(FakeCascade(np.zeros((1, 14, 2))), detector=None)
+    lost = LossCheck()
     conf = np.full(14, 0.9, np.float32)
     pose = synthetic_person(W, H)[1]
-    assert t.assess(pose, conf, (32, 24, 40), (H, W)) is None
-    assert "outside" in t.assess(pose + 200, conf, (32, 24, 40), (H, W))
-    assert "implausible" in t.assess((pose - pose.mean(0)) * 0.01 + 30, conf, (32, 24, 40), (H, W))
+    assert lost(pose, conf, (32, 24, 40), (H, W)) is None
+    assert "outside" in lost(pose + 200, conf, (32, 24, 40), (H, W))
+    assert "implausible" in lost((pose - pose.mean(0)) * 0.01 + 30, conf, (32, 24, 40), (H, W))
 
 
 def test_fallback_confidence_from_stage_agreement():
@@ -210,18 +213,18 @@ def test_image_folder_is_independent_stills(tmp_path):
     sink.close()
     data = read_pose_csv(out)
     assert stats.frames == 4 and stats.reacquired == 4 and list(data) == [f"im{i}.png" for i in range(1, 5)]
-    assert 4 < cascade.calls <= 4 * 3  # the whole image, then engines.recrop's closer passes
+    assert 4 < cascade.calls <= 4 * 3  # the whole image, then the estimator's closer passes
 
 
 def test_hog_detector_degrades_gracefully():
-    from pose_track.tracker.loop import HogPersonDetector, default_detector
+    from pose_track.tracker.proposer import HogPersonDetector, default_detector
     det = HogPersonDetector()
     assert det(np.zeros((48, 64, 3), np.uint8)) is None  # too small for the 64x128 window (or no HOG at all)
     assert default_detector() is None or default_detector().available
 
 
 def test_benchmark_on_a_tiny_clip(tmp_path):
-    from pose_track.tracker.bench import benchmark_clips
+    from pose_track.benchmarks.tracking import benchmark_clips
     img, joints = synthetic_person(W, H, 5)
     rows, means = benchmark_clips(lambda info: FakeCascade(info.joints, noise=0.02), [(img, joints)], tmp_path,
                                   n_frames=40, detector=None)

@@ -1,9 +1,11 @@
 """tracker.smoothing: the Kalman filter cuts acceleration error with <= 1 frame of lag; RTS is smoother."""
 import numpy as np
 import pytest
+from filterpy.common import Q_continuous_white_noise
+from filterpy.kalman import KalmanFilter
 
 from pose_track.engines.geometry import box_from_joints, torso_diameters
-from pose_track.tracker.clipmaker import camera_path, synthetic_person, transform_joints
+from pose_track.benchmarks.clipmaker import camera_path, synthetic_person, transform_joints
 from pose_track.tracker.smoothing import (KalmanParams, KalmanSmoother, PassThrough, acceleration_error, lag_frames,
                                make_smoother, rts_smooth)
 
@@ -107,3 +109,145 @@ def test_rts_respects_resets_and_missing():
     # no blending across the reset: each side stays within the noise of its own track (a blend would be ~20 px)
     assert np.linalg.norm(out[29] - gt[29], axis=-1).mean() < 1.5 * noise
     assert np.linalg.norm(out[30] - (gt[30] + 40.0), axis=-1).mean() < 1.5 * noise
+
+
+# ------------------------------------------------------------------------------ filterpy reference (per joint)
+
+class _FilterpyReference:
+    """The filter of smoothing.py written the plain way: one filterpy KalmanFilter per joint, the manoeuvre
+    inflation as documented there, filterpy's rts_smoother per joint."""
+
+    def __init__(self, params: KalmanParams, n_joints: int):
+        self.p, self.n = params, n_joints
+        self.filters = [KalmanFilter(dim_x=4, dim_z=2) for _ in range(n_joints)]
+        for kf in self.filters:
+            kf.H = np.hstack([np.eye(2), np.zeros((2, 2))])
+        self.started = np.zeros(n_joints, bool)
+        self.coast = np.zeros(n_joints, int)
+        self.t, self.dt, self.level = None, 1.0 / 30.0, 2.0 * np.log(2.0)
+        self.inflations = 0
+
+    def step(self, joints, conf, t, scale):
+        p = self.p
+        self.dt = self.dt if self.t is None else float(np.clip(t - self.t, 1e-3, p.max_dt))
+        self.t = t
+        F = np.eye(4)
+        F[0, 2] = F[1, 3] = self.dt
+        Q = Q_continuous_white_noise(dim=2, dt=self.dt, spectral_density=(p.process * scale) ** 2, block_size=2,
+                                     order_by_dim=False)
+        good = [bool(np.isfinite(joints[j]).all() and np.isfinite(conf[j]) and conf[j] >= p.conf_threshold)
+                for j in range(self.n)]
+        r_var = [(p.measurement * scale / min(max(conf[j], p.min_conf), 1.0)) ** 2 if good[j] else None
+                 for j in range(self.n)]
+        Qs = [Q.copy() for _ in range(self.n)]
+        nis = {}
+        for j, kf in enumerate(self.filters):
+            if self.started[j]:
+                kf.predict(F=F, Q=Q)
+                if good[j]:
+                    y = joints[j] - kf.x[:2, 0]
+                    nis[j] = float(y @ np.linalg.inv(kf.P[:2, :2] + np.eye(2) * r_var[j]) @ y)
+        if p.manoeuvre_gate > 0 and nis:
+            med = float(np.median(list(nis.values())))
+            pooled = med / (p.manoeuvre_gate * self.level)
+            self.level = (1 - p.nis_adapt) * self.level + p.nis_adapt * min(med, 3.0 * self.level)
+            for j, v in nis.items():
+                f = min(max(max(v / p.manoeuvre_gate, pooled) if p.per_joint_manoeuvre else pooled, 1.0),
+                        p.max_inflation)
+                kf = self.filters[j]
+                self.inflations += f > 1.0
+                fpf = kf.P - Q
+                kf.P = kf.P * f
+                Qs[j] = kf.P - fpf
+        out = np.full((self.n, 2), np.nan)
+        for j, kf in enumerate(self.filters):
+            if good[j] and self.started[j]:
+                kf.update(joints[j], R=np.eye(2) * r_var[j])
+            elif good[j]:
+                v = (p.init_velocity * scale) ** 2
+                kf.x = np.array([[joints[j, 0]], [joints[j, 1]], [0.0], [0.0]])
+                kf.P = np.diag([r_var[j], r_var[j], v, v])
+                self.started[j] = True
+            self.coast[j] = 0 if good[j] else self.coast[j] + self.started[j]
+            if self.started[j]:
+                out[j] = kf.x[:2, 0]
+        valid = self.started & (self.coast <= p.max_coast)
+        return np.where(valid[:, None], out, np.nan), F, np.array(Qs), good
+
+    def predict_at(self, t):
+        dt = float(np.clip(t - self.t, 0.0, self.p.max_dt))
+        return np.array([kf.x[:2, 0] + kf.x[2:, 0] * dt if s and c <= self.p.max_coast else [np.nan, np.nan]
+                         for kf, s, c in zip(self.filters, self.started, self.coast)])
+
+
+def _reference_rts(joints, conf, times, scales, params):
+    T, J = joints.shape[:2]
+    ref = _FilterpyReference(params, J)
+    xs, ps, fs, qs, started, good = [], [], [], [], [], []
+    for k in range(T):
+        _, F, Qs, g = ref.step(joints[k], conf[k], times[k], scales[k])
+        xs.append([kf.x.copy() for kf in ref.filters])
+        ps.append([kf.P.copy() for kf in ref.filters])
+        fs.append(F), qs.append(Qs), started.append(ref.started.copy()), good.append(g)
+    xs, ps, qs, started, good = map(np.array, (xs, ps, qs, started, good))
+    out = np.full((T, J, 2), np.nan)
+    for j in range(J):
+        if not started[:, j].any():
+            continue
+        k0 = int(np.argmax(started[:, j]))
+        xsm = ref.filters[j].rts_smoother(xs[k0:, j], ps[k0:, j], fs[k0:], qs[k0:, j])[0]
+        for k in range(k0, T):
+            if np.abs(np.flatnonzero(good[:, j]) - k).min() <= params.max_coast:
+                out[k, j] = xsm[k - k0, :2, 0]
+    return out
+
+
+def _hard_sequence(seed, T=120, J=5):
+    """Random walks with dropouts (NaN), low and NaN confidences, a jump, uneven time steps and box sides."""
+    rng = np.random.default_rng(seed)
+    joints = 100.0 + np.cumsum(rng.normal(size=(T, J, 2)) * 3.0, axis=0)
+    joints[40:44] += 60.0
+    joints[rng.uniform(size=(T, J)) < 0.1] = np.nan
+    joints[:6, 2] = np.nan  # joint 2 appears late
+    joints[50:90, 4] = np.nan  # joint 4 coasts past max_coast, then comes back
+    conf = rng.uniform(0.0, 1.0, size=(T, J))
+    conf[rng.uniform(size=(T, J)) < 0.03] = np.nan
+    times = np.cumsum(rng.choice([1, 1, 1, 2, 3], size=T)) / FPS
+    scales = rng.uniform(60.0, 140.0, size=T)
+    return joints, conf, times, scales
+
+
+REFERENCE_PARAMS = [KalmanParams(manoeuvre_gate=0.0), KalmanParams(), KalmanParams(per_joint_manoeuvre=True),
+                    KalmanParams(process=2.0, max_coast=5)]
+
+
+@pytest.mark.parametrize("params", REFERENCE_PARAMS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_vectorised_filter_matches_filterpy(params, seed):
+    joints, conf, times, scales = _hard_sequence(seed)
+    J = joints.shape[1]
+    ours, ref = KalmanSmoother(params, J), _FilterpyReference(params, J)
+    for k in range(len(joints)):
+        expected, F_ref, Qs_ref, _ = ref.step(joints[k], conf[k], times[k], scales[k])
+        got, valid, F, Qs = ours.step(joints[k], conf[k], times[k], scales[k])
+        got[~valid] = np.nan
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(Qs, Qs_ref, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(F, F_ref)
+        t_ahead = times[k] + 0.05
+        np.testing.assert_allclose(ours.predict_at(t_ahead), ref.predict_at(t_ahead), rtol=1e-6, atol=1e-6)
+        if k == 80:
+            assert np.isnan(got[4]).all() and np.isfinite(got[:4]).any()  # coasted past max_coast
+    assert np.isfinite(got[4]).all()  # measured again
+    if params.manoeuvre_gate > 0:  # the sequences make the inflation fire, so it is compared too
+        assert ref.inflations > 0
+
+
+@pytest.mark.parametrize("params", REFERENCE_PARAMS)
+def test_vectorised_rts_matches_filterpy(params):
+    joints, conf, times, scales = _hard_sequence(7)
+    expected = _reference_rts(joints, conf, times, scales, params)
+    got = rts_smooth(joints, conf, times, scales, params=params)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    assert np.isnan(expected[:6, 2]).all() and np.isnan(expected[70, 4]).all() and np.isfinite(expected[95:, 4]).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)  # rts_smooth returns float32

@@ -7,7 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from pose_track.training.augment import refiner_samples, stage1_sample
-from pose_track.training.train import TINY, Trainer, TrainConfig
+from pose_track.training.run_folder import RunState, phases
+from pose_track.training.settings import TINY, TrainConfig
+from pose_track.training.start import start_model
+from pose_track.training.train import train
 
 from conftest import STANDING, draw_person
 
@@ -36,12 +39,20 @@ def test_refiner_samples_target_is_the_truth_in_crop_coordinates():
     np.testing.assert_allclose(targets, np.tile([[-0.05, 0.025]], (14, 1)), atol=2e-3)
 
 
+def _tiny(data, out, **changes):
+    return TrainConfig.from_settings({**TINY, "data": data, "out": str(out), **changes})
+
+
+# Two-stage runs of one step per network, on 8 drawn figures.
+QUICK = {"cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2, "epochs": 0.01,
+         "refiner_epochs": 0.01, "bank_images": 4}
+
+
 def test_tiny_training_run_loss_falls_and_resumes(fake_lsp, tmp_path):
-    cfg = TrainConfig(**{**TINY, "data": fake_lsp, "out": str(tmp_path / "run"), "cache_dir": str(tmp_path / "c"),
-                         "epochs": 25, "refiner_epochs": 2, "batch_size": 8, "max_images": 8, "val_images": 4,
-                         "lr": 3e-3, "num_stages": 2, "negative_share": 0.0, "truncate_share": 0.0,
-                         "real_video": False})
-    Trainer(cfg, log=lambda m: None).run()
+    cfg = _tiny(fake_lsp, tmp_path / "run", cache_dir=str(tmp_path / "c"), epochs=25, refiner_epochs=2, batch_size=8,
+                max_images=8, val_images=4, lr=3e-3, num_stages=2, negative_share=0.0, truncate_share=0.0,
+                real_video=False)
+    train(cfg, log=lambda m: None)
     history = json.load(open(tmp_path / "run" / "history.json"))
     losses = [h["loss"] for h in history if h["stage"] == 1]
     assert len(losses) == 25
@@ -49,8 +60,141 @@ def test_tiny_training_run_loss_falls_and_resumes(fake_lsp, tmp_path):
     assert any(h["stage"] == 2 for h in history)
     assert os.path.getsize(tmp_path / "run" / "curves.png") > 1000
     # A finished run resumes to nothing more to do, and keeps its history.
-    Trainer(cfg, log=lambda m: None).run()
+    train(cfg, log=lambda m: None)
     assert len(json.load(open(tmp_path / "run" / "history.json"))) == len(history)
+
+
+def test_settings_are_sorted_into_the_run_the_architecture_and_the_decoding():
+    cfg = TrainConfig.from_settings({"epochs": 3, "stage1_input": 96, "decode_window": 2, "stage1_scales": [160]})
+    assert cfg.epochs == 3 and cfg.architecture.stage1_input == 96
+    assert cfg.decoding.decode_window == 2 and cfg.decoding.stage1_scales == (160,)
+    assert cfg.architecture.person_head                      # new runs learn presence
+    assert TrainConfig.from_settings(cfg.settings()) == cfg
+    assert cfg.settings()["stage1_input"] == 96 and "architecture" not in cfg.settings()
+    model = cfg.model_config()
+    assert model.architecture == cfg.architecture and model.architecture is not cfg.architecture
+    with pytest.raises(ValueError, match="unknown settings colour, epochz"):
+        TrainConfig.from_settings({"epochz": 1, "colour": "red"})
+
+
+def test_phases_are_named_in_training_order():
+    assert [p.name for p in phases(3)] == ["stage1", "error_bank2", "refiner2", "error_bank3", "refiner3", "fits"]
+    assert [p.name for p in phases(1)] == ["stage1", "fits"]
+
+
+def test_a_run_stopped_after_a_phase_resumes_at_the_next_one_and_finishes(fake_lsp, tmp_path):
+    from pose_track.engines.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    cfg = _tiny(fake_lsp, out, **QUICK)
+    assert train(cfg, log=lambda m: None, stop_after="error_bank2") == str(out / "checkpoint.pt")
+    stopped = load_checkpoint(str(out / "checkpoint.pt"))
+    assert stopped["train_state"]["done"] == ["stage1", "error_bank2"]
+    assert len(stopped["train_state"]["banks"]["2"]) == 14 and not (out / "model.pt").exists()
+    # Refiner settings may still change: no refiner has trained.
+    logs = []
+    path = train(_tiny(fake_lsp, out, **{**QUICK, "sigma": 1.0}), log=logs.append)
+    assert path == str(out / "model.pt")
+    assert any(m.startswith("resuming") and "done stage1, error_bank2" in m for m in logs)
+    assert any("refiner settings changed (sigma)" in m for m in logs)
+    assert not any(m.startswith("stage 1:") for m in logs) and any(m.startswith("stage 2:") for m in logs)
+    final = load_checkpoint(str(out / "checkpoint.pt"))
+    assert final["train_state"]["done"] == [p.name for p in phases(2)]
+    assert final["config"].architecture.sigma == 1.0 and len(final["config"].calibration.refine_gain) == 1
+    assert all(torch.equal(stopped["stages"][0][k], final["stages"][0][k]) for k in stopped["stages"][0])
+    with pytest.raises(ValueError, match="no phase 'refiner3'"):
+        train(cfg, log=lambda m: None, stop_after="refiner3")
+
+
+def test_train_command_on_an_existing_run_resumes_at_its_first_unfinished_phase(fake_lsp, tmp_path):
+    from click.testing import CliRunner
+    from pose_track.cli import cli
+
+    out = tmp_path / "run"
+    quick = {"num_stages": 2, "epochs": 0.01, "refiner_epochs": 0.01, "max_images": 8}
+    train(_tiny(fake_lsp, out, **quick), log=lambda m: None, stop_after="stage1")
+    result = CliRunner().invoke(cli, ["train", "--tiny", "--data", fake_lsp, "--out", str(out), "--no-export",
+                                      "--stages", "2", "--epochs", "0.01", "--refiner-epochs", "0.01",
+                                      "--max-images", "8"])
+    assert result.exit_code == 0, result.output
+    assert f"resuming {out / 'checkpoint.pt'}: done stage1\n" in result.output
+    assert "stage 1:" not in result.output and "stage 2:" in result.output
+    assert f"checkpoint: {out / 'model.pt'}" in result.output
+
+
+class _StopAt:
+    """Progress that interrupts a phase, as Ctrl-C would, when `label`'s bar has counted `count`."""
+
+    def __init__(self, label, count):
+        self.label, self.count, self.current, self.seen = label, count, None, 0
+
+    def start(self, label, total):
+        self.current, self.seen = label, 0
+
+    def __call__(self, n=1):
+        self.seen += n
+        if self.current == self.label and self.seen >= self.count:
+            raise KeyboardInterrupt
+
+
+def test_a_network_stopped_part_way_resumes_from_its_last_saved_step(fake_lsp, tmp_path):
+    from pose_track.engines.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    cfg = _tiny(fake_lsp, out, **{**QUICK, "epochs": 3})      # one step per epoch: saved after every step
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=_StopAt("stage 1", 2), log=lambda m: None)
+    state = load_checkpoint(str(out / "checkpoint.pt"))["train_state"]
+    assert state["done"] == [] and state["stopped"]["phase"] == "stage1" and state["stopped"]["step"] == 1
+    assert state["stopped"]["optimizer"]["state"]
+    logs = []
+    train(cfg, log=logs.append)
+    assert any(m.startswith("resuming") and "stage1 from step 1" in m for m in logs)
+    assert any(m.startswith("stage 1: 3 steps") and m.endswith("from step 1") for m in logs)
+    history = json.load(open(out / "history.json"))
+    assert [h["step"] for h in history if h["stage"] == 1] == [1, 2, 3]
+
+
+def test_a_train_state_of_the_integer_phase_counter_reads_as_phase_names():
+    names = [p.name for p in phases(3)]
+    for counter in range(len(names)):
+        state = RunState.from_dict({"phase": counter, "epoch_step": 0, "history": [], "banks": {}}, 3, "ckpt")
+        assert state.done == names[:counter] and state.stopped is None
+    finished = RunState.from_dict({"phase": 6, "epoch_step": 0, "refine_gain": [[1.0] * 14] * 2}, 3, "ckpt")
+    assert finished.done == names and finished.fitted["refine_gain"] == [[1.0] * 14] * 2
+    part_way = RunState.from_dict({"phase": 2, "epoch_step": 7, "optimizer": {"state": {}}, "banks": {"1": [[0]]}},
+                                  3, "ckpt")
+    assert part_way.done == ["stage1", "error_bank2"]
+    assert part_way.stopped == {"phase": "refiner2", "step": 7, "optimizer": {"state": {}}}
+    assert part_way.banks == {"2": [[0]]}        # the counter keyed a bank by the stages measured
+    from pose_track.engines.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError, match="use another --out"):
+        RunState.from_dict({"epoch": 3}, 3, "ckpt")
+
+
+def test_a_run_folder_of_the_integer_phase_counter_resumes_at_its_next_phase(fake_lsp, tmp_path):
+    """A checkpoint as the earlier code wrote it after stage 1's error bank: version 1, a flat config, the
+    counter at 2 and the bank under "1"."""
+    from pose_track.engines.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    cfg = _tiny(fake_lsp, out, **QUICK)
+    train(cfg, log=lambda m: None, stop_after="error_bank2")
+    path = str(out / "checkpoint.pt")
+    payload = torch.load(path, weights_only=True)
+    state = payload["train_state"]
+    flat = {k: v for part in payload["config"].values() for k, v in part.items()}
+    old_state = {"phase": 2, "epoch_step": 0, "history": state["history"], "banks": {"1": state["banks"]["2"]},
+                 "optimizer": None}
+    torch.save({**payload, "version": 1, "config": flat, "train_state": old_state}, path)
+    logs = []
+    assert train(cfg, log=logs.append) == str(out / "model.pt")
+    assert any(m.startswith("resuming") and "done stage1, error_bank2" in m for m in logs)
+    assert not any(m.startswith("stage 1:") for m in logs) and any(m.startswith("stage 2:") for m in logs)
+    final = load_checkpoint(path)
+    assert final["train_state"]["done"] == [p.name for p in phases(2)]
+    assert final["train_state"]["banks"]["2"] == state["banks"]["2"]
+    assert all(torch.equal(payload["stages"][0][k], final["stages"][0][k]) for k in payload["stages"][0])
 
 
 def test_confidence_fit_recovers_a_known_logistic_model():
@@ -89,58 +233,58 @@ def test_heatmap_kl_is_zero_at_the_target_gaussian_and_pulls_towards_it():
     assert heatmap_kl(flat, target, torch.tensor([[0.0, 0.0]]), size, stride).item() == 0.0
 
 
+def _start(cfg, log=lambda m: None):
+    """The model the run in cfg.out starts from (resumed or new), as `train` builds it."""
+    torch.manual_seed(cfg.seed)
+    return start_model(cfg, os.path.join(cfg.out, "checkpoint.pt"), log)[1]
+
+
 def test_init_from_starts_a_new_run_from_another_runs_weights(fake_lsp, tmp_path):
-    base = {**TINY, "data": fake_lsp, "cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2,
-            "epochs": 0.01, "refiner_epochs": 0.01, "bank_images": 4}
-    first = Trainer(TrainConfig(**base, out=str(tmp_path / "a")), log=lambda m: None)
-    first_path = first.run()
+    from pose_track.engines.checkpoint import CheckpointError, load_checkpoint
+
+    first_path = train(_tiny(fake_lsp, tmp_path / "a", **QUICK), log=lambda m: None)
+    first = load_checkpoint(first_path)["stages"]
     # A larger input size keeps every tensor (the heads are convolutional).
     logs = []
-    second = Trainer(TrainConfig(**{**base, "stage1_input": 96}, out=str(tmp_path / "b"), init_from=first_path,
-                                 heatmap_weight=0.1), log=logs.append)
-    for a, b in zip(first.model.state_dict().items(), second.model.state_dict().items()):
-        assert a[0] == b[0] and torch.equal(a[1], b[1])
+    second = _tiny(fake_lsp, tmp_path / "b", **{**QUICK, "stage1_input": 96, "init_from": first_path,
+                                                "heatmap_weight": 0.1})
+    for saved, stage in zip(first, _start(second, logs.append)):
+        assert saved.keys() == stage.state_dict().keys()
+        assert all(torch.equal(saved[k], v) for k, v in stage.state_dict().items())
     assert any("of" in m and "tensors from" in m for m in logs)
-    second.run()
-    from pose_track.engines.checkpoint import CheckpointError
+    train(second, log=lambda m: None)
     with pytest.raises(CheckpointError):
-        Trainer(TrainConfig(**base, out=str(tmp_path / "c"), init_from=str(tmp_path / "missing.pt")),
-                log=lambda m: None)
+        train(_tiny(fake_lsp, tmp_path / "c", **{**QUICK, "init_from": str(tmp_path / "missing.pt")}),
+              log=lambda m: None)
 
 
 def test_zero_epochs_keep_the_weights_and_inference_settings_may_change_on_resume(fake_lsp, tmp_path):
-    base = {**TINY, "data": fake_lsp, "cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2,
-            "epochs": 0.01, "refiner_epochs": 0.01, "bank_images": 4}
-    first_path = Trainer(TrainConfig(**base, out=str(tmp_path / "a")), log=lambda m: None).run()
+    from pose_track.engines.checkpoint import CheckpointError, load_checkpoint
+
+    first_path = train(_tiny(fake_lsp, tmp_path / "a", **QUICK), log=lambda m: None)
     logs = []
-    refit = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0, "decode_window": 2, "stage1_flip": True},
-                                out=str(tmp_path / "b"), init_from=first_path), log=logs.append)
-    path = refit.run()
+    refit = {**QUICK, "epochs": 0, "refiner_epochs": 0}
+    path = train(_tiny(fake_lsp, tmp_path / "b", **refit, decode_window=2, stage1_flip=True, init_from=first_path),
+                 log=logs.append)
     assert sum("0 epochs, weights kept" in m for m in logs) == 2
-    from pose_track.engines.checkpoint import load_checkpoint
     before, after = load_checkpoint(first_path), load_checkpoint(path)
     for a, b in zip(before["stages"], after["stages"]):
         assert all(torch.equal(a[k], b[k]) for k in a)
-    assert after["config"].stage1_flip and after["config"].decode_window == 2
+    assert after["config"].decoding.stage1_flip and after["config"].decoding.decode_window == 2
     # Resuming the finished run with other inference settings is allowed (a changed input size is not).
-    again = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0, "decode_window": 3},
-                                out=str(tmp_path / "b")), log=lambda m: None)
-    assert again.model[0].head.window == 3 and not again.model[0].flip_average
-    from pose_track.engines.checkpoint import CheckpointError
-    with pytest.raises(CheckpointError):
-        Trainer(TrainConfig(**{**base, "stage1_input": 96}, out=str(tmp_path / "b")), log=lambda m: None)
+    again = _start(_tiny(fake_lsp, tmp_path / "b", **refit, decode_window=3))
+    assert again[0].head.window == 3 and not again[0].flip_average
+    with pytest.raises(CheckpointError, match="another model config \\(stage1_input\\)"):
+        _start(_tiny(fake_lsp, tmp_path / "b", **{**QUICK, "stage1_input": 96}))
 
 
 def test_init_from_several_checkpoints_starts_from_the_mean_of_their_weights(fake_lsp, tmp_path):
-    base = {**TINY, "data": fake_lsp, "cache_dir": None, "max_images": 8, "val_images": 2, "num_stages": 2,
-            "epochs": 0.01, "refiner_epochs": 0.01, "bank_images": 4}
-    paths = [Trainer(TrainConfig(**{**base, "seed": seed}, out=str(tmp_path / f"r{seed}")), log=lambda m: None).run()
-             for seed in (0, 1)]
-    soup = Trainer(TrainConfig(**{**base, "epochs": 0, "refiner_epochs": 0}, out=str(tmp_path / "soup"),
-                               init_from=paths), log=lambda m: None)
     from pose_track.engines.checkpoint import load_checkpoint
+
+    paths = [train(_tiny(fake_lsp, tmp_path / f"r{seed}", **QUICK, seed=seed), log=lambda m: None) for seed in (0, 1)]
+    soup = _start(_tiny(fake_lsp, tmp_path / "soup", **{**QUICK, "epochs": 0, "refiner_epochs": 0}, init_from=paths))
     a, b = (load_checkpoint(p)["stages"][0] for p in paths)
-    mine = soup.model[0].state_dict()
+    mine = soup[0].state_dict()
     key = "head.heatmap.weight"
     assert not torch.equal(a[key], b[key])
     assert torch.allclose(mine[key], (a[key] + b[key]) / 2)
@@ -179,53 +323,60 @@ class _AnswersStanding:
 
 
 def test_clean_labels_swaps_crowd_labels_back_once_and_resumes_with_the_same_fixes(tmp_path, monkeypatch):
-    import pose_track.engines.backends as engine_backends
+    import pose_track.engines.torch_backend as engine_loading
+    from pose_track.engines.checkpoint import load_checkpoint
+    from pose_track.training.data import load_sets, load_training_data
+    from pose_track.training.label_cleaning import load_reference, repair_crowd_labels
 
     data = _fake_lsp_and_lspet(str(tmp_path / "data"))
-    monkeypatch.setattr(engine_backends, "load_cascade", lambda path: _AnswersStanding())
-    cfg = TrainConfig(**{**TINY, "data": data, "out": str(tmp_path / "run"), "clean_labels": "reference",
-                         "max_images": None, "val_images": 2, "holdout": 0})
-    trainer = Trainer(cfg, log=lambda m: None)
-    trainer._load_cache()
-    crowd = np.flatnonzero(trainer.train_set.crowd)
-    assert len(crowd) == 6 and trainer.state["label_fixes"]["swapped"] == crowd[1::2].tolist()
-    assert trainer.state["label_fixes"]["dropped"] == []
+    monkeypatch.setattr(engine_loading, "load_any_cascade", lambda path: _AnswersStanding())
+    cfg = _tiny(data, tmp_path / "run", clean_labels="reference", max_images=None, val_images=2, holdout=0,
+                num_stages=2)
+    training = load_training_data(cfg, *load_sets(cfg), person_head=True, log=lambda m: None)
+    fixes = repair_crowd_labels(training, None, load_reference("reference"), cfg.clean_max_error, log=lambda m: None)
+    crowd = np.flatnonzero(training.train_set.crowd)
+    assert len(crowd) == 6 and fixes["swapped"] == crowd[1::2].tolist()
+    assert fixes["dropped"] == []
     # After the repair every crowd image carries the same labels, as the drawings are all the same person.
-    np.testing.assert_allclose(trainer.joints[crowd], np.repeat(trainer.joints[crowd[:1]], 6, 0), atol=1e-3)
-    trainer._save()
+    np.testing.assert_allclose(training.joints[crowd], np.repeat(training.joints[crowd[:1]], 6, 0), atol=1e-3)
+
+    # A run checks the labels once and keeps the repairs in its state; resumed, it applies them again.
+    train(cfg, log=lambda m: None, stop_after="stage1")
 
     def no_second_check(path):
         raise AssertionError("the labels were checked again on resume")
 
-    monkeypatch.setattr(engine_backends, "load_cascade", no_second_check)
-    resumed = Trainer(cfg, log=lambda m: None)
-    resumed._load_cache()
-    np.testing.assert_array_equal(resumed.joints, trainer.joints)
+    monkeypatch.setattr(engine_loading, "load_any_cascade", no_second_check)
+    train(cfg, log=lambda m: None, stop_after="error_bank2")
+    saved = load_checkpoint(str(tmp_path / "run" / "checkpoint.pt"))["train_state"]["label_fixes"]
+    assert saved == fixes
+    again = load_training_data(cfg, *load_sets(cfg), person_head=True, log=lambda m: None)
+    repair_crowd_labels(again, saved, None, cfg.clean_max_error, log=lambda m: None)
+    np.testing.assert_array_equal(again.joints, training.joints)
 
 
 def test_tiny_run_with_negatives_learns_presence(fake_lsp, tmp_path):
     """Drawn figures against crops of their empty surroundings: on a fixed batch of both kinds, the presence and
     in-picture loss of the trained stage 1 is well below the untrained one's."""
-    import torch
-    from pose_track.training.train import _person_loss, _to_tensor
+    from pose_track.engines.checkpoint import build_model, load_checkpoint
+    from pose_track.training.data import load_sets, load_training_data
+    from pose_track.training.networks import person_loss, stage1_crop, to_tensor
 
-    cfg = TrainConfig(**{**TINY, "data": fake_lsp, "out": str(tmp_path / "run"), "epochs": 12, "refiner_epochs": 0,
-                         "batch_size": 8, "max_images": 12, "val_images": 1, "lr": 3e-3, "num_stages": 1,
-                         "negative_share": 0.5, "truncate_share": 0.3, "person_weight": 1.0})
-    trainer = Trainer(cfg, log=lambda m: None)
-    trainer._load_cache()
+    cfg = _tiny(fake_lsp, tmp_path / "run", epochs=12, refiner_epochs=0, batch_size=8, max_images=12, val_images=1,
+                lr=3e-3, num_stages=1, negative_share=0.5, truncate_share=0.3, person_weight=1.0)
+    data = load_training_data(cfg, *load_sets(cfg), person_head=True, log=lambda m: None)
     rng = np.random.default_rng(123)
-    crops, _, _, inside, known, presence = (np.stack(c) for c in zip(*[trainer._stage1_crop(i % 12, 64, rng)
+    crops, _, _, inside, known, presence = (np.stack(c) for c in zip(*[stage1_crop(data, cfg, True, i % 12, 64, rng)
                                                                         for i in range(48)]))
     assert 0 < presence.sum() < 48                       # both kinds in the fixed batch
-    x = _to_tensor(crops)
+    x = to_tensor(crops)
     targets = tuple(torch.from_numpy(a).float() for a in (presence, inside, known))
 
-    def loss():                                  # batch statistics: a dozen steps leave the running ones raw
-        net = trainer.model[0].train()
+    def loss(model):                             # batch statistics: a dozen steps leave the running ones raw
+        net = model[0].train()
         with torch.no_grad():
-            return float(_person_loss(net.train_outputs(x)[3], *targets))
+            return float(person_loss(net.train_outputs(x)[3], *targets))
 
-    before = loss()
-    trainer.run()
-    assert loss() < 0.6 * before
+    before = loss(_start(cfg))
+    trained = build_model(load_checkpoint(train(cfg, log=lambda m: None)))
+    assert loss(trained) < 0.6 * before

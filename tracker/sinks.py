@@ -143,12 +143,17 @@ class CsvSink:
 
 def write_pose_csv(path, source: str, frames, times, joints, conf) -> None:
     """Write a whole sequence (T, 14, 2) / (T, 14) in the CSV schema (used for ground truth); all or nothing."""
+    write_pose_rows(path, ((source, i, t, j, c) for i, t, j, c in zip(frames, times, joints, conf)))
+
+
+def write_pose_rows(path, rows) -> None:
+    """Write rows (source, frame, time_s, joints (14, 2), conf (14,)) in the CSV schema; all or nothing."""
     out = OutputFile(path, "CSV")
     done = False
     try:
         w = csv.writer(out.stream, lineterminator="\n")
         w.writerow(csv_header())
-        for i, t, j, c in zip(frames, times, joints, conf):
+        for source, i, t, j, c in rows:
             w.writerow(csv_row(source, i, t, j, c))
         out.stream.flush()
         done = True

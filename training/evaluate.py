@@ -1,12 +1,12 @@
-"""Run a cascade over images: one result per (image, person box), and over an LSP-style set with the whole
-image as the person box."""
+"""Run a model over images: the cascade on given (image, person box) pairs, and the PoseEstimator over an
+LSP-style set (the whole image as the first box, as every command runs it)."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from pose_track.engines.geometry import whole_image_box
-from pose_track.engines.recrop import MAX_PASSES, predict_recropped
+from pose_track.engines.estimator import PoseEstimator
+
 from .cache import read_image
 
 
@@ -27,27 +27,29 @@ def pad_image(image: np.ndarray, pad: float):
     return canvas, np.array([left, top], np.float32)
 
 
-def predict_set(cascade, data, progress=None, recrop: bool = False, pad: float = 1.0, passes: list | None = None):
-    """Per stage (N, 14, 2) pixel predictions with the whole image as the first box; NaN where the model says
-    there is no person or the joint is not in the picture (as every output reports it).
-
-    `recrop`: engines.recrop's passes from that box (their count per image is appended to `passes`).
-    `pad` > 1: each image is centred on a black canvas that many times its size (a person who fills less of the
-    picture); predictions are given back in the original image's pixels.
+def predict_set(estimator, data, progress=None, pad: float = 1.0, passes: list | None = None,
+                poses: list | None = None):
+    """Per stage (N, 14, 2) pixel predictions of the PoseEstimator; NaN where the model says there is no person
+    or the joint is not in the picture (as every output reports it). Its passes per image are appended to
+    `passes`, and each final (joints in the original image's pixels, confidence) to `poses`. A cascade instead of an estimator runs one pass on the whole image. `pad` > 1: each image is centred on a black canvas that many times its size (a person who fills
+    less of the picture); predictions are given back in the original image's pixels.
     """
+    if not isinstance(estimator, PoseEstimator):
+        estimator = PoseEstimator(cascade=estimator, max_passes=1)
     per_stage = None
     for i, path in enumerate(data.paths):
         image, offset = read_image(path), np.zeros(2, np.float32)
         if pad > 1.0:
             image, offset = pad_image(image, pad)
-        box = whole_image_box(*image.shape[:2])
-        result, _, n = predict_recropped(cascade, image, box, max_passes=MAX_PASSES if recrop else 1)
+        pose = estimator(image)
         if passes is not None:
-            passes.append(n)
+            passes.append(pose.passes)
         if per_stage is None:
-            per_stage = [np.zeros((len(data), 14, 2), np.float32) for _ in result.stages]
-        for s, joints in enumerate(result.stages):          # a joint said not in the picture is a miss
-            per_stage[s][i] = result.reported(joints)[0][0] - offset
+            per_stage = [np.zeros((len(data), 14, 2), np.float32) for _ in pose.stages]
+        for s, joints in enumerate(pose.stages):
+            per_stage[s][i] = joints - offset
+        if poses is not None:
+            poses.append((pose.joints - offset, pose.confidence))
         if progress:
             progress(1)
     return per_stage

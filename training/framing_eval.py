@@ -1,6 +1,6 @@
 """Framing checks of a model, as users meet them: pictures with nobody in them, LSP test people, and LSP test
 people cut below the hips (a desk camera's waist-up framing). Every picture goes through the still-image path
-(`engines.recrop.predict_recropped`, whole image as the first box), as `pose-track images` runs it.
+(`engines.estimator.PoseEstimator`, whole image as the first box), as `pose-track images` runs it.
 
     person_free_regions(held_out)   regions of held-out LSP-extended images away from their labelled person
     video_regions(path, frames, box) one region of some frames of a video
@@ -13,8 +13,7 @@ import os
 import cv2
 import numpy as np
 
-from pose_track.engines.geometry import torso_diameter, whole_image_box
-from pose_track.engines.recrop import MAX_PASSES, predict_recropped
+from pose_track.engines.geometry import torso_diameter
 from .cache import read_image
 from .framing import ANKLES, HIPS, KNEES
 
@@ -95,34 +94,27 @@ def waist_up(data, margin: float = 0.15):
     return out
 
 
-def predict_still(cascade, image):
-    """The reported joints (14, 2), NaN where not in the picture, and the presence (None: unknown)."""
-    result, _, _ = predict_recropped(cascade, image, whole_image_box(*image.shape[:2]), max_passes=MAX_PASSES)
-    presence = None if result.presence is None else float(result.presence[0])
-    return result.reported()[0][0], presence
-
-
 def pose_reported(joints) -> bool:
     return bool(np.isfinite(joints).all(1).any())
 
 
-def evaluate_framing(cascade, person_free, lsp_test_images, waist_up_set, progress=None) -> dict:
+def evaluate_framing(estimator, person_free, lsp_test_images, waist_up_set, progress=None) -> dict:
     """The figures of the framing targets; see the module docstring for the sets."""
     def tick():
         if progress:
             progress(1)
     reported_free = []
     for name, image in person_free:
-        joints, presence = predict_still(cascade, image)
-        reported_free.append((name, pose_reported(joints), presence))
+        pose = estimator(image)
+        reported_free.append((name, pose_reported(pose.joints), pose.presence))
         tick()
     found = []
     for path in lsp_test_images:
-        found.append(pose_reported(predict_still(cascade, read_image(path))[0]))
+        found.append(pose_reported(estimator(read_image(path)).joints))
         tick()
     hits = total = legs_inside = legs_total = 0
     for image, joints, inside in waist_up_set:
-        pred, _ = predict_still(cascade, image)
+        pred = estimator(image).joints
         ok = np.isfinite(pred).all(1)
         err = np.linalg.norm(np.where(ok[:, None], pred, np.inf) - joints, axis=1)
         diam = torso_diameter(joints)

@@ -15,7 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from pose_track.engines.geometry import torso_diameter
+from pose_track.engines.joints import NUM_JOINTS
 from .augment import FLIP
+from .evaluate import predict_each
+from .progress import start_bar
 
 HIT_ALPHA = 0.2
 # An image that loses joints and keeps fewer than this leaves the loss whole: its remaining joints would no
@@ -55,3 +58,39 @@ def apply_fixes(joints, valid, swapped, dropped):
     valid &= ~dropped
     valid[dropped.any(1) & (valid.sum(1) < MIN_KEPT)] = False
     return joints, valid
+
+
+def load_reference(path: str):
+    """The reference model's cascade (engine bundle or checkpoint); CheckpointError in one line if it fails."""
+    from pose_track.engines.torch_backend import load_any_cascade
+    from pose_track.engines.bundle import BundleError
+    from pose_track.engines.checkpoint import CheckpointError
+
+    try:
+        return load_any_cascade(path)
+    except (BundleError, CheckpointError) as exc:
+        raise CheckpointError(f"cannot load the model: {exc}") from None
+
+
+def repair_crowd_labels(data, fixes: dict | None, reference, max_error: float, progress=None, log=print) -> dict:
+    """Repairs the crowd labels of `data` (training.data.TrainingData) in place and returns the repairs as plain
+    values: `fixes` when given (a resumed run), else those found against `reference`'s answers."""
+    if fixes is None:
+        idx = np.flatnonzero(data.train_set.crowd)
+        start_bar(progress, "checking crowd labels", len(idx))
+        pred = np.zeros((len(data.images), NUM_JOINTS, 2), np.float32)
+        results = predict_each(reference, zip((data.images[i] for i in idx), data.eval_boxes(idx)), rgb=True,
+                               progress=progress)
+        for i, result in zip(idx, results):
+            pred[i] = result.joints[0]
+        swapped, dropped = find_label_errors(pred, data.joints, data.valid, data.train_set.crowd, max_error)
+        fixes = {"swapped": np.flatnonzero(swapped).tolist(), "dropped": np.argwhere(dropped).tolist()}
+    swapped = np.zeros(len(data.images), bool)
+    swapped[fixes["swapped"]] = True
+    dropped = np.zeros_like(data.valid)
+    dropped[tuple(np.asarray(fixes["dropped"], int).reshape(-1, 2).T)] = True
+    data.joints, data.valid = apply_fixes(data.joints, data.valid, swapped, dropped)
+    crowd_joints = max(int(data.train_set.valid[data.train_set.crowd].sum()), 1)
+    log(f"crowd labels: {swapped.sum()} images left/right swapped, {dropped.sum()} joints "
+        f"({dropped.sum() / crowd_joints:.1%}) left out of the loss")
+    return fixes

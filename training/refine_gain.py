@@ -17,7 +17,7 @@ def best_gains(before, delta, truth, valid, grid=GAIN_GRID, threshold: float = 0
 
     `symmetric`: a joint and its mirror twin (left and right knee, ...) get one gain, fitted on both joints'
     samples: the refiner is one network for both sides, and separate fits on 2,000 images came out lopsided
-    (session 8: right hip 0.75, left hip 0) from noise.
+    (right hip 0.75, left hip 0) from noise.
 
     before, delta, truth: (N, 14, 2) pixels; valid: (N, 14). Returns (14,) gains.
     """

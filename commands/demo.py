@@ -8,7 +8,13 @@ from __future__ import annotations
 import importlib.util
 import os
 
+import click
 import cv2
+
+from pose_track.engines.outputs import check_outputs
+
+from .model import engine_option
+from .video import video
 
 
 class DemoError(Exception):
@@ -29,7 +35,7 @@ def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
     """Writes OUT/astronaut.mp4 (a moving-camera clip of the sample photo) and returns its path."""
     import numpy as np
 
-    from .clipmaker import make_clip
+    from pose_track.benchmarks.clipmaker import make_clip
 
     image = cv2.imread(sample_photo_path(), cv2.IMREAD_COLOR)
     os.makedirs(out_dir, exist_ok=True)
@@ -39,3 +45,23 @@ def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
     make_clip(image, centre, path, None, n_frames=n_frames, seed=seed, size=(w // 2 * 2, h // 2 * 2),
               translate=0.06, zoom=0.1, rotate_deg=6.0, fast_segments=1)
     return path
+
+
+@click.command()
+@click.option("--out", default="demo", show_default=True, type=click.Path(), help="Folder for the outputs.")
+@click.option("--frames", default=150, show_default=True, help="Length of the sample clip.")
+@engine_option
+def demo(out, frames, engine):
+    """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
+    check_outputs([("--out", os.path.join(out, n)) for n in ("", "astronaut.mp4", "astronaut.csv",
+                                                             "astronaut_tracked.mp4")], inputs=[engine])
+    try:
+        clip = make_sample_clip(out, frames)
+    except DemoError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"sample clip: {clip}", err=True)
+    args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
+    if engine:
+        args += ["--engine", engine]
+    video.main(args, standalone_mode=False)
+    click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")

@@ -1,16 +1,15 @@
-"""The `build-engine` and `bench` commands (added to the `pose-track` group by cli.py)."""
+"""The `build-engine` command, and the one-line errors of the commands that run torch."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 
 import click
 
-from .backends import DEFAULT_BUNDLE, DEFAULT_CHECKPOINT, TORCH_HINT
-from .config import parse_sizes
-from .outputs import check_outputs, write_text
+from pose_track.engines.backends import DEFAULT_CHECKPOINT, TORCH_HINT
+from pose_track.engines.config import parse_sizes
+from pose_track.engines.outputs import check_outputs
 
 
 def _missing(module: str) -> bool:
@@ -33,10 +32,10 @@ def require_train_extra(command: str, modules=("torch", "onnx")) -> None:
 def _errors():
     """The one-line exceptions of the engines and calibration packages, turned into ClickException."""
     from pose_track.calibration.reader import CalibrationError
-    from .bundle import BundleError
-    from .checkpoint import CheckpointError
-    from .export import ExportError
-    from .onnxruntime_backend import BackendUnavailable
+    from pose_track.engines.bundle import BundleError
+    from pose_track.engines.checkpoint import CheckpointError
+    from pose_track.engines.export import ExportError
+    from pose_track.engines.bundle import BackendUnavailable
 
     return (BundleError, CheckpointError, ExportError, BackendUnavailable, CalibrationError)
 
@@ -71,7 +70,7 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
         raise click.ClickException(f"checkpoint not found: {checkpoint}")
     check_outputs([("--out", os.path.join(out, ""))], inputs=[checkpoint, calib])
     require_train_extra("build-engine")
-    from .export import export_bundle
+    from pose_track.engines.export import export_bundle
 
     if precision == "int8" and calib is None and not os.path.isdir(os.path.join(out, "calibration")):
         raise click.UsageError("--precision int8 needs --calib (an image folder or a video)")
@@ -91,44 +90,3 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
     except _errors() as exc:
         raise click.ClickException(str(exc))
     click.echo(f"engine bundle: {path}")
-
-
-@click.command("bench")
-@click.option("--engine", "engines", multiple=True, type=click.Path(exists=True),
-              help="Engine bundle folder, or a checkpoint (torch backend). Repeat to compare side by side. "
-                   "Default: the shipped ONNX Runtime bundle.")
-@click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), default=None,
-              help="Default: the bundle's own backend (torch for a checkpoint).")
-@click.option("--device", default=None, help="onnxruntime: cpu|cuda|tensorrt provider; torch: cpu|cuda.")
-@click.option("--half", is_flag=True, help="torch on CUDA: fp16.")
-@click.option("--cuda-graphs", is_flag=True, help="torch on CUDA: replay CUDA graphs.")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
-@click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
-              help="Folder holding lsp/ (or an lsp folder) for PCK@0.2 on LSP test.")
-@click.option("--images", default=100, show_default=True, help="LSP test images for PCK@0.2 (0 = skip).")
-@click.option("--runs", default=50, show_default=True, help="Timed runs per measurement.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
-def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, json_out):
-    """Per-stage latency, single-image and tracking fps, peak memory and PCK@0.2, one column per engine."""
-    from .bench import bench_engine, format_table
-
-    options = {"threads": threads}
-    if device:
-        options["device"] = device
-    if half:
-        options["half"] = True
-    if cuda_graphs:
-        options["cuda_graphs"] = True
-    if not os.path.isdir(data):
-        data = None
-    check_outputs([("--json", json_out)], inputs=engines)
-    results = []
-    try:
-        for engine in (engines or (None,)):
-            click.echo(f"benchmarking {engine or DEFAULT_BUNDLE} ...", err=True)
-            results.append(bench_engine(engine, backend=backend, data=data, images=images, runs=runs, **options))
-    except _errors() as exc:
-        raise click.ClickException(str(exc))
-    click.echo(format_table(results))
-    if json_out:
-        write_text(json_out, json.dumps(results, indent=1))

@@ -2,7 +2,7 @@
 import cv2
 import numpy as np
 
-from pose_track.tracker.clipmaker import camera_path, frame_at, make_clip, synthetic_person
+from pose_track.benchmarks.clipmaker import camera_path, frame_at, make_clip, synthetic_person
 from pose_track.tracker.sinks import read_pose_csv
 
 

@@ -1,10 +1,10 @@
-"""Tracking benchmark on synthetic clips (issue 5 targets): for each still with known joints, make a clip with
-clipmaker, track it, and compare with the single-image model on the same frames.
+"""Tracking benchmark on synthetic clips: for each still with known joints, make a clip with the clip maker,
+track it, and compare with the single-image answer on the same frames.
 
-    rows, summary = benchmark_clips(cascade, [(image, joints), ...], workdir, n_frames=300)
+    rows, summary = benchmark_clips(PoseEstimator(bundle), [(image, joints), ...], workdir, n_frames=300)
 
-Per clip: tracking PCK@0.2 (raw cascade output while tracking), single-image PCK@0.2 (every frame on its own,
-with the whole-frame box), acceleration error (torso-normalised) of raw / kalman / rts and the lag of kalman /
+Per clip: tracking PCK@0.2 (raw cascade output while tracking), single-image PCK@0.2 (every frame on its own:
+the PoseEstimator's answer, as `pose-track images` gives it), acceleration error (torso-normalised) of raw / kalman / rts and the lag of kalman /
 rts, tracking throughput excluding decode (frames per second of cascade + tracker time) and decode time.
 The raw joints do not depend on the output smoother (crops are seeded by the tracker's own seed filter), so one
 tracking pass gives raw and kalman; rts is computed offline from the same pass.
@@ -16,14 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pose_track.engines.geometry import torso_diameters, whole_image_box
+from pose_track.engines.estimator import PoseEstimator
+from pose_track.engines.geometry import torso_diameters
 from pose_track.training import metrics
 
-from .capture import open_source
-from .clipmaker import make_clip
-from .loop import Tracker
-from .run import timed_frames
-from .smoothing import DEFAULT_PARAMS, KalmanParams, acceleration_error, lag_frames, make_smoother, rts_smooth
+from pose_track.tracker.capture import open_source
+from pose_track.benchmarks.clipmaker import make_clip
+from pose_track.tracker.loop import Tracker
+from pose_track.tracker.run import timed_frames
+from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanParams, acceleration_error, lag_frames, make_smoother, rts_smooth
 
 
 def pck(pred, gt, alpha: float = 0.2) -> float:
@@ -32,16 +33,16 @@ def pck(pred, gt, alpha: float = 0.2) -> float:
     return metrics.pck(pred, gt, np.isfinite(gt).all(-1), alpha)
 
 
-def benchmark_clip(cascade, image, joints, workdir, n_frames: int = 300, fps: float = 30.0, seed: int = 0,
+def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: float = 30.0, seed: int = 0,
                    params: KalmanParams = DEFAULT_PARAMS, single_image: bool = True, **tracker_kwargs) -> dict:
     video = Path(workdir) / f"clip_{seed}.mp4"
     info = make_clip(image, joints, video, None, n_frames=n_frames, fps=fps, seed=seed)
-    if not hasattr(cascade, "predict"):  # a factory: ClipInfo -> cascade (a fake that knows the truth)
-        cascade = cascade(info)
+    if not isinstance(estimator, PoseEstimator):   # a cascade, or a factory: ClipInfo -> cascade (a fake)
+        estimator = PoseEstimator(cascade=estimator if hasattr(estimator, "predict") else estimator(info))
     gt = info.joints.astype(np.float64)
     torso = torso_diameters(gt)
     src = open_source(str(video))
-    tracker = Tracker(cascade, smoother=make_smoother("kalman", params), **tracker_kwargs)
+    tracker = Tracker(estimator, smoother=make_smoother("kalman", params), **tracker_kwargs)
     results, decode_s = [], 0.0
     t_track = 0.0
     single = []
@@ -51,9 +52,7 @@ def benchmark_clip(cascade, image, joints, workdir, n_frames: int = 300, fps: fl
         results.append(tracker.step(frame))
         t_track += time.perf_counter() - t1
         if single_image:
-            h, w = frame.image.shape[:2]
-            res = cascade.predict(frame.image, np.asarray([whole_image_box(h, w)], np.float32))
-            single.append(np.asarray(res.joints)[0])
+            single.append(estimator(frame.image).joints)
     n = len(results)
     gt, torso = gt[:n], torso[:n]
     raw = np.stack([r.raw for r in results]).astype(np.float64)
@@ -78,10 +77,10 @@ def benchmark_clip(cascade, image, joints, workdir, n_frames: int = 300, fps: fl
     return row
 
 
-def benchmark_clips(cascade, stills, workdir, n_frames: int = 300, **kw):
+def benchmark_clips(estimator, stills, workdir, n_frames: int = 300, **kw):
     """stills: [(image, joints (14, 2))]; one clip per still with seed = its position. Returns (rows, means).
-    `cascade` is the model, or a factory ClipInfo -> cascade (for fakes)."""
-    rows = [benchmark_clip(cascade, img, j, workdir, n_frames=n_frames, seed=i, **kw)
+    `estimator`: a PoseEstimator, a cascade, or a factory ClipInfo -> cascade (for fakes)."""
+    rows = [benchmark_clip(estimator, img, j, workdir, n_frames=n_frames, seed=i, **kw)
             for i, (img, j) in enumerate(stills)]
     keys = [k for k in rows[0] if k != "seed"] if rows else []
     means = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}

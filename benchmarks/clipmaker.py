@@ -103,7 +103,7 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
     `camera_path` (translate, zoom, rotate_deg, fast_segments, fast_amplitude)."""
     from pose_track.engines.outputs import partial_path
 
-    from .sinks import SinkError, write_pose_csv
+    from pose_track.tracker.sinks import SinkError, write_pose_csv
 
     joints = np.asarray(joints, np.float64).reshape(-1, 2)
     h0, w0 = image.shape[:2]

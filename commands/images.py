@@ -1,5 +1,4 @@
-"""Single-image pose estimation over a folder: the whole image is the first person box (then engines.recrop's
-passes), one CSV row per image.
+"""`pose-track images`: the PoseEstimator's answer for each image of a folder, one CSV row per image.
 
 The CSV is written like tracker.sinks' (under a partial name, moved onto its name at the end, also after an
 error or Ctrl-C): everything processed before a fault is kept; a run that processed nothing leaves no file.
@@ -9,14 +8,42 @@ from __future__ import annotations
 import csv
 import math
 import os
+import sys
 import time
 
-from pose_track.engines.geometry import whole_image_box
+import click
+
 from pose_track.engines.outputs import check_outputs, partial_path
-from pose_track.engines.recrop import MAX_PASSES, predict_recropped
-from .capture import ImageFolderSource
-from .render import draw_pose
-from .sinks import OutputFile, SinkError, csv_header, csv_row
+from pose_track.tracker.capture import CaptureError, ImageFolderSource
+from pose_track.tracker.render import draw_pose
+from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
+
+from .model import checkpoint_option, load_estimator, recrop_option, stills_engine_option
+
+
+@click.command()
+@click.argument("folder", type=click.Path())
+@click.option("--csv", "csv_out", required=True, type=click.Path(), help="Output CSV ('-' for stdout).")
+@click.option("--render", "render_dir", type=click.Path(), default=None, help="Write annotated images here.")
+@recrop_option
+@stills_engine_option
+@checkpoint_option
+def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
+    """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
+    try:
+        total = len(ImageFolderSource(folder).files)
+        refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop)
+        with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
+            stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
+    except (CaptureError, SinkError) as exc:
+        raise click.ClickException(str(exc))
+    ms = 1000 * stats["model_s"] / max(stats["images"], 1)
+    passes = stats["passes"] / max(stats["images"], 1)
+    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the model ({passes:.2f} passes)", err=True)
+    if stats["skipped"]:
+        raise click.ClickException(f"{len(stats['skipped'])} unreadable image(s) skipped: "
+                                   + ", ".join(stats["skipped"][:5]) + (" ..." if len(stats["skipped"]) > 5 else ""))
 
 
 def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> None:
@@ -30,9 +57,9 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> 
     check_outputs(outputs, inputs=[*files, model], input_folders=[folder])
 
 
-def process_images(folder, cascade, csv_path, render_dir=None, progress=None, recrop: bool = True) -> dict:
-    """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the cascade, 'passes': cascade runs}.
-    Rows flush per image. `recrop`: run again on the box around the answer (engines.recrop), else one pass."""
+def process_images(folder, estimator, csv_path, render_dir=None, progress=None) -> dict:
+    """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the estimator, 'passes': cascade runs}.
+    Rows flush per image."""
     source = ImageFolderSource(folder)
     if render_dir:
         try:
@@ -45,12 +72,11 @@ def process_images(folder, cascade, csv_path, render_dir=None, progress=None, re
     model_s, count, rows, passes = 0.0, 0, 0, 0
     try:
         for frame in source.frames():
-            box = whole_image_box(*frame.image.shape[:2])
             t0 = time.perf_counter()
-            result, _, n = predict_recropped(cascade, frame.image, box, max_passes=MAX_PASSES if recrop else 1)
+            pose = estimator(frame.image)
             model_s += time.perf_counter() - t0
-            passes += n
-            joints, conf = (a[0] for a in result.reported())      # empty cells: not in the picture, nobody
+            passes += pose.passes
+            joints, conf = pose.joints, pose.confidence     # NaN, an empty cell: not in the picture, or nobody
             writer.writerow(csv_row(frame.source_name, frame.index, math.nan, joints, conf))
             table.stream.flush()
             rows += 1

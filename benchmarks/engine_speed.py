@@ -15,9 +15,9 @@ import time
 import cv2
 import numpy as np
 
-from .backends import load_cascade
-from .geometry import box_from_joints, whole_image_box
-from .joints import NUM_JOINTS
+from pose_track.engines.torch_backend import load_any_cascade
+from pose_track.engines.geometry import box_from_joints, whole_image_box
+from pose_track.engines.joints import NUM_JOINTS
 
 TRACK_FRAME = (720, 1280)          # tracking-mode frame (height, width)
 TRACK_BOX_SCALE = 1.25
@@ -116,10 +116,10 @@ def _sample_image(data: str | None) -> np.ndarray:
 def bench_engine(engine: str | None = None, backend: str | None = None, data: str | None = None, images: int = 100,
                  runs: int = 50, warmup: int = 5, label: str | None = None, **options) -> dict:
     """Everything `pose-track bench` prints for one engine (a bundle folder, or a checkpoint on torch)."""
-    from .backends import DEFAULT_BUNDLE
+    from pose_track.engines.backends import DEFAULT_BUNDLE
 
     t0 = time.perf_counter()
-    cascade = load_cascade(engine, backend=backend, **options)
+    cascade = load_any_cascade(engine, backend=backend, **options)
     load_s = time.perf_counter() - t0
     runner, cfg = cascade.backend, cascade.config
     manifest = runner.manifest or {}
@@ -134,7 +134,7 @@ def bench_engine(engine: str | None = None, backend: str | None = None, data: st
         "stages": [],
     }
     for s in range(cascade.num_stages):
-        size = cfg.stage1_input if s == 0 else cfg.refiner_input
+        size = cfg.architecture.stage1_input if s == 0 else cfg.architecture.refiner_input
         result["stages"].append(stage_latency(runner, s, 1 if s == 0 else NUM_JOINTS, size, runs, warmup))
     result["refiners_ms"] = float(sum(st["median_ms"] for st in result["stages"][1:]))
     image = _sample_image(data)
@@ -151,10 +151,10 @@ def _device_name(runner, manifest) -> str:
         if dev is not None and dev.type == "cuda":
             import torch
             return torch.cuda.get_device_name(dev)
-        from .bundle import cpu_name
+        from pose_track.engines.bundle import cpu_name
         return cpu_name()
     if getattr(runner, "name", "") == "onnxruntime":
-        from .bundle import cpu_name
+        from pose_track.engines.bundle import cpu_name
         providers = getattr(runner, "providers", ["CPUExecutionProvider"])
         return cpu_name() if providers[0] == "CPUExecutionProvider" else providers[0]
     return (manifest.get("device") or {}).get("name", "?")

@@ -1,0 +1,1 @@
+"""Benchmarks: engine speed, tracking on synthetic clips, and side by side with MediaPipe Pose."""

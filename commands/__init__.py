@@ -1,0 +1,1 @@
+"""The command implementations behind cli.py (each command's work; cli.py declares the options)."""

@@ -1,0 +1,123 @@
+"""The `bench` and `bench-tracking` commands: engine speed side by side, and tracking on clips of LSP test
+people with known joints."""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from pose_track.engines.backends import DEFAULT_BUNDLE
+from pose_track.engines.outputs import check_outputs, write_text
+
+from .engines import _errors
+from .model import engine_option, load_estimator
+
+
+@click.command("bench")
+@click.option("--engine", "engines", multiple=True, type=click.Path(exists=True),
+              help="Engine bundle folder, or a checkpoint (torch backend). Repeat to compare side by side. "
+                   "Default: the shipped ONNX Runtime bundle.")
+@click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), default=None,
+              help="Default: the bundle's own backend (torch for a checkpoint).")
+@click.option("--device", default=None, help="onnxruntime: cpu|cuda|tensorrt provider; torch: cpu|cuda.")
+@click.option("--half", is_flag=True, help="torch on CUDA: fp16.")
+@click.option("--cuda-graphs", is_flag=True, help="torch on CUDA: replay CUDA graphs.")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
+@click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
+              help="Folder holding lsp/ (or an lsp folder) for PCK@0.2 on LSP test.")
+@click.option("--images", default=100, show_default=True, help="LSP test images for PCK@0.2 (0 = skip).")
+@click.option("--runs", default=50, show_default=True, help="Timed runs per measurement.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
+def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, json_out):
+    """Per-stage latency, single-image and tracking fps, peak memory and PCK@0.2, one column per engine."""
+    from pose_track.benchmarks.engine_speed import bench_engine, format_table
+
+    options = {"threads": threads}
+    if device:
+        options["device"] = device
+    if half:
+        options["half"] = True
+    if cuda_graphs:
+        options["cuda_graphs"] = True
+    if not os.path.isdir(data):
+        data = None
+    check_outputs([("--json", json_out)], inputs=engines)
+    results = []
+    try:
+        for engine in (engines or (None,)):
+            click.echo(f"benchmarking {engine or DEFAULT_BUNDLE} ...", err=True)
+            results.append(bench_engine(engine, backend=backend, data=data, images=images, runs=runs, **options))
+    except _errors() as exc:
+        raise click.ClickException(str(exc))
+    click.echo(format_table(results))
+    if json_out:
+        write_text(json_out, json.dumps(results, indent=1))
+
+
+@click.command("bench-tracking")
+@click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
+              help="LSP folder: clips are made from its test images (known joints).")
+@click.option("--clips", type=int, default=None,
+              help="Number of clips (different test images). Default: 10; --hard: 12.")
+@click.option("--frames", default=300, show_default=True, help="Frames per clip.")
+@click.option("--workdir", default="runs/bench_tracking", show_default=True, type=click.Path())
+@click.option("--json", "json_out", type=click.Path(), default=None, help="Also write the numbers here.")
+@click.option("--hard", is_flag=True,
+              help="Clips that look like real video (benchmarks/hard_clips.py): motion blur, noise, compression, "
+                   "roll, whip pans, hard cuts, a person walking out and back, stretches with nobody; 640x480.")
+@click.option("--empty-scene", default="../shared/data/real/sports2d_demo.mp4", show_default=True,
+              type=click.Path(), help="--hard: the video whose last frame gives the person-free scene.")
+@engine_option
+def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, engine):
+    """Tracking benchmark on clips made from LSP test images: PCK, smoothness, lag, throughput."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from pose_track.benchmarks.tracking import benchmark_clips
+    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
+
+    check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)], inputs=[engine],
+                  input_folders=[data])
+    try:
+        lsp_root, _ = resolve_data_root(data)
+        test = lsp_test(lsp_root)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    if hard:
+        return _bench_hard(lsp_root, clips or 12, frames, workdir, json_out, engine, empty_scene)
+    clips = clips or 10
+    picks = [int(i) for i in (len(test) * (0.5 + np.arange(clips)) / clips)]
+    stills = [(cv2.imread(test.paths[i]), test.joints[i]) for i in picks]
+    estimator = load_estimator(engine)
+    os.makedirs(workdir, exist_ok=True)
+    rows, means = benchmark_clips(estimator, stills, workdir, n_frames=frames)
+    keys = ["pck_single", "pck_tracking", "pck_kalman", "pck_rts", "accel_raw", "accel_kalman", "accel_rts",
+            "accel_reduction_kalman", "accel_reduction_rts", "lag_kalman", "lag_rts", "reacquisitions",
+            "tracking_fps", "model_fps", "decode_ms_per_frame"]
+    click.echo("clip  " + " ".join(f"{k:>12.12s}" for k in keys))
+    for i, row in zip(picks, rows):
+        click.echo(f"{os.path.basename(test.paths[i]):6.6s}" + " ".join(f"{row[k]:12.4g}" for k in keys))
+    click.echo("mean  " + " ".join(f"{means[k]:12.4g}" for k in keys))
+    if json_out:
+        write_text(json_out, json.dumps({"clips": [os.path.basename(test.paths[i]) for i in picks], "rows": rows,
+                                         "mean": means}, indent=1))
+
+
+def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene):
+    import json
+
+    from pose_track.benchmarks.hard_tracking import benchmark_hard_clips, format_table, make_hard_set, street_scene
+
+    scene = street_scene(empty_scene) if os.path.isfile(empty_scene) else None
+    if scene is None:
+        click.echo(f"no person-free scene from {empty_scene}: the empty shots film a person's backdrop", err=True)
+    estimator = load_estimator(engine)
+    os.makedirs(workdir, exist_ok=True)
+    made = make_hard_set(lsp_root, workdir, clips, frames, empty_scene=scene)
+    rows, summary = benchmark_hard_clips(estimator, made, save_to=workdir)
+    click.echo(format_table(rows, summary))
+    if json_out:
+        write_text(json_out, json.dumps({"rows": rows, "summary": summary}, indent=1))

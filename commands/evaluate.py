@@ -1,0 +1,118 @@
+"""The `eval` and `eval-framing` commands: accuracy on LSP test, and the framing checks (pictures with nobody
+in them, waist-up people), every picture through the PoseEstimator as `images` runs it."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from pose_track.engines.outputs import check_outputs, write_text
+
+from .model import checkpoint_option, decoding, load_estimator, recrop_option, stills_engine_option
+
+
+@click.command("eval")
+@click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
+              help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
+@click.option("--limit", type=int, default=None, help="Only the first N test images.")
+@recrop_option
+@click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
+              help="Centre each image on a black canvas this many times its size (a smaller person).")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False), default=None,
+              help="Also write each image's joints here, in the CSV schema of `images`.")
+@stills_engine_option
+@checkpoint_option
+def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint):
+    """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
+    from pose_track.engines.joints import JOINT_NAMES
+    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
+    from pose_track.training.evaluate import predict_set
+    from pose_track.training.metrics import evaluate as metrics, format_report
+
+    try:
+        lsp_root, _ = resolve_data_root(data)
+        test = lsp_test(lsp_root)
+        if limit:
+            test = test.subset(range(min(limit, len(test))))
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop)
+        check_outputs([("--csv", csv_out)], inputs=[*test.paths, checkpoint, engine], input_folders=[data])
+        with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
+            passes, poses = [], []
+            per_stage = predict_set(estimator, test, progress=bar.update, pad=pad, passes=passes, poses=poses)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    if csv_out:
+        from pose_track.tracker.sinks import write_pose_rows
+
+        write_pose_rows(csv_out, [(os.path.basename(path), i, float("nan"), joints, conf)
+                                  for i, (path, (joints, conf)) in enumerate(zip(test.paths, poses))])
+    results = [metrics(p, test.joints, test.valid) for p in per_stage]
+    click.echo(f"LSP test, {len(test)} images, whole image as the first person box"
+               + (f" (padded {pad:g}x)" if pad > 1 else "") + decoding(estimator.config)
+               + (f", recropped ({sum(passes) / max(len(passes), 1):.2f} passes per image)" if recrop
+                  else ", one pass"))
+    click.echo(format_report(results, JOINT_NAMES))
+
+
+# Sports2D's demo: the left part of its last frames, after the walker has left (checked by eye).
+VIDEO_PERSON_FREE = ("real/sports2d_demo.mp4", range(212, 230, 2), (120, 60, 760))
+
+
+@click.command("eval-framing")
+@click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
+              help="Folder holding lsp/, lspet/ and real/.")
+@click.option("--holdout", default=500, show_default=True, help="The held-out LSP-extended images (train's --holdout).")
+@click.option("--limit", type=int, default=None, help="Only the first N LSP test images.")
+@click.option("--sets", "sets_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write the person-free and waist-up pictures here, to look at.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
+@stills_engine_option
+@checkpoint_option
+def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
+    """Pictures with nobody in them, LSP test people, and LSP test people cut below the hips (waist-up)."""
+    import json
+
+    import cv2
+
+    check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
+                  inputs=[checkpoint, engine], input_folders=[data])
+    from pose_track.training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
+    from pose_track.training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
+
+    try:
+        lsp_root, lspet_root = resolve_data_root(data)
+        if lspet_root is None:
+            raise DatasetError(f"{data} has no lspet/ folder (the held-out images)")
+        extended = load_folder(lspet_root)
+        held_out = extended.subset(range(len(extended) - holdout, len(extended)))
+        test = lsp_test(lsp_root)
+        if limit:
+            test = test.subset(range(min(limit, len(test))))
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
+    video, frames, box = VIDEO_PERSON_FREE
+    free = person_free_regions(held_out)
+    if os.path.isfile(os.path.join(data, video)):
+        free += video_regions(os.path.join(data, video), frames, box)
+    cut = waist_up(test)
+    if sets_dir:
+        for folder, items in (("person_free", free), ("waist_up", [(f"{i:04d}", c[0]) for i, c in enumerate(cut)])):
+            os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
+            for name, image in items:
+                cv2.imwrite(os.path.join(sets_dir, folder, f"{name}.jpg"), image)
+        with open(os.path.join(sets_dir, "waist_up", "truth.json"), "w") as f:
+            json.dump([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
+                       for i, c in enumerate(cut)], f)
+    estimator = load_estimator(checkpoint or engine, stills=True)
+    with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
+        r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update)
+    click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "
+               f"{r['person_free_images']} ({r['person_free_pose_reported'] / max(r['person_free_images'], 1):.1%})")
+    click.echo(f"LSP test: a person found on {r['lsp_test_person_found']} of {r['lsp_test_images']} "
+               f"({r['lsp_test_person_found'] / max(r['lsp_test_images'], 1):.1%})")
+    click.echo(f"waist-up ({r['waist_up_images']} LSP test people cut below the hips): PCK@0.2 of the in-picture "
+               f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
+               f"{r['waist_up_legs_reported_inside']:.1%}")
+    if json_out:
+        write_text(json_out, json.dumps(r, indent=1))

@@ -1,0 +1,47 @@
+"""The model a command runs: a PoseEstimator over a bundle, a checkpoint, or the shipped default; any failure to
+load it is one line for the user."""
+from __future__ import annotations
+
+import click
+
+
+def load_estimator(engine=None, stills: bool = False, recrop: bool = True, **options):
+    """engine: a bundle folder or a checkpoint file; None: the shipped bundle (`stills`: its mirror-view build,
+    the default of every command on still pictures). recrop False: one pass on the first box."""
+    try:
+        from pose_track.engines.estimator import MAX_PASSES, PoseEstimator
+    except ImportError as e:
+        raise click.ClickException(f"the model runtime is not available ({e})") from None
+    try:
+        from pose_track.engines.torch_backend import load_any_cascade
+
+        cascade = load_any_cascade(engine, stills=stills, **options)
+    except Exception as e:  # noqa: BLE001 - any load failure becomes one line for the user
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise click.ClickException(f"cannot load the model: {msg}") from None
+    if not cascade.config.architecture.person_head:
+        click.echo("this model has no presence output: every box is taken to hold a person and every joint "
+                   "inside the image to be in the picture (a model trained with --person-head says both)", err=True)
+    return PoseEstimator(cascade=cascade, max_passes=MAX_PASSES if recrop else 1)
+
+
+engine_option = click.option("--engine", type=click.Path(), default=None,
+                             help="A built engine bundle (default: the shipped model on ONNX Runtime, CPU).")
+stills_engine_option = click.option(
+    "--engine", type=click.Path(), default=None,
+    help="A built engine bundle (default: the shipped model's mirror-view build, models/deeppose_lsp/onnx_mirror, "
+         "on ONNX Runtime, CPU).")
+checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None,
+                                 help="Run a torch checkpoint directly (needs the train extra).")
+recrop_option = click.option("--recrop/--no-recrop", default=True, show_default=True,
+                             help="Run again on the box around the answer while it moves (up to 3 passes): a person "
+                                  "who fills only part of the picture is found at a useful size.")
+
+
+def decoding(cfg) -> str:
+    """How the model decodes its heatmaps, for report headers."""
+    d = cfg.decoding
+    parts = [name for name, on in (("stage 1 flip-averaged", d.stage1_flip),
+                                   ("refiners flip-averaged", d.refiner_flip),
+                                   (f"peak window {d.decode_window}", d.decode_window)) if on]
+    return "".join(f", {p}" for p in parts)

@@ -1,0 +1,188 @@
+"""The `video` and `webcam` commands: inputs -> Tracker -> sinks (their paths: commands.video_outputs).
+
+Several inputs (files, or folders of videos) and the outputs:
+- `--csv OUT.csv`: ONE file for all inputs; the `source` column (the input path as given, or the image file
+  name for an image folder) tells them apart.
+- `--csv DIR/` (an existing folder, or a path ending with '/'): one `DIR/<input stem>.csv` per input.
+- `--raw-csv` takes a path with the same two forms (`<stem>.raw.csv` in a folder) and writes the cascade's
+  unsmoothed joints in the same schema.
+- `--ndjson` likewise (file, '-' for stdout, or folder -> `<stem>.ndjson`); `--udp HOST:PORT` one datagram per
+  frame for every input.
+- `--render` a single OUT.mp4 for one input, a folder (`<stem>.mp4`) for several.
+An input that cannot be read is reported (one line) and skipped; the command then exits non-zero. An output
+that cannot be written stops everything with one line, and so does, before anything is written, an output
+that is an input or would overwrite one (engines.outputs.check_outputs). What each sink writes appears when
+it closes, also after an error or Ctrl-C: everything processed before a fault is kept; an output that got
+no frame leaves no file.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from pose_track.tracker.capture import CaptureError, expand_inputs, open_source
+from pose_track.tracker.run import process_source
+from pose_track.tracker.sinks import SinkError, close_all
+from pose_track.tracker.smoothing import MODES
+
+from .model import load_estimator
+from .video_outputs import Outputs, refuse_overwriting_inputs, require_output, stem_of, unique_stems
+
+
+class _Models:
+    """The model for each input: the video bundle for videos and cameras; for a folder of images (independent
+    stills) the stills bundle, so that it gets the joints `images` and `eval` give. --engine: that one for all."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._loaded = {}
+
+    def for_source(self, src):
+        stills = bool(getattr(src, "independent", False)) and self.engine is None
+        if stills not in self._loaded:
+            self._loaded[stills] = load_estimator(self.engine, stills=stills)
+        return self._loaded[stills]
+
+
+def _progress_bar(src):
+    length = getattr(src, "frame_count", None) or (len(src.files) if hasattr(src, "files") else None)
+    label = Path(src.name).name or src.name
+    return click.progressbar(length=length or 0, label=label, file=sys.stderr,
+                             show_pos=True, show_percent=bool(length), show_eta=bool(length),
+                             item_show_func=lambda s: f"{s.fps:.1f} frames/s" if s is not None else None)
+
+
+def _report(stats) -> None:
+    click.echo(stats.summary(), err=True)
+    for w in stats.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+_output_options = [
+    click.option("--csv", "csv_out", metavar="PATH|DIR/", help="Smoothed joints, wide CSV (DESIGN.md schema)."),
+    click.option("--raw-csv", "raw_csv_out", metavar="PATH|DIR/",
+                 help="Unsmoothed cascade joints, same CSV schema."),
+    click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/", help="One JSON object per frame ('-' = stdout)."),
+    click.option("--udp", metavar="HOST:PORT", help="One JSON datagram per frame."),
+    click.option("--render", "render_out", metavar="OUT.mp4|DIR/",
+                 help="Annotated video: a .mp4, .avi, .mkv, .mov or .m4v file, or a folder (<stem>.mp4 each)."),
+    click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
+    click.option("--engine", type=click.Path(), default=None,
+                 help="Engine bundle from build-engine (default: the shipped model on ONNX Runtime)."),
+]
+
+
+def _with_outputs(f):
+    for opt in reversed(_output_options):
+        f = opt(f)
+    return f
+
+
+@click.command("video")
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...")
+@_with_outputs
+@click.option("--smooth", type=click.Choice(MODES), default="kalman", show_default=True,
+              help="none = raw joints; kalman = online filter; rts = offline smoother over each whole file.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop each input after N frames.")
+def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
+    """Track the person in video files (or folders of videos, or image folders) and write the joints.
+
+    With several inputs, --csv FILE gets all of them (the source column tells them apart) and --csv DIR/ one
+    CSV per input."""
+    require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    try:
+        specs = expand_inputs(inputs)
+    except CaptureError as e:
+        raise click.ClickException(str(e)) from None
+    stems = unique_stems(specs)
+    refuse_overwriting_inputs(inputs, specs, stems, engine, csv=csv_out, raw=raw_csv_out, ndjson=ndjson_out,
+                               render=render_out)
+    try:
+        outputs = Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=len(specs))
+    except SinkError as e:
+        raise click.ClickException(str(e)) from None
+    failures = []
+    try:
+        models = _Models(engine)
+        for spec, stem in zip(specs, stems):
+            try:
+                src = open_source(spec)
+            except CaptureError as e:
+                failures.append(str(e))
+                if len(specs) > 1:
+                    click.echo(f"error: {e}", err=True)
+                continue
+            per = outputs.for_input(stem)
+            try:
+                with _progress_bar(src) as bar:
+                    stats = process_source(src, models.for_source(src), outputs.shared + per, smooth=smooth,
+                                           progress=lambda s: bar.update(1, s), max_frames=max_frames)
+            except CaptureError as e:
+                failures.append(str(e))
+                if len(specs) > 1:
+                    click.echo(f"error: {e}", err=True)
+                continue
+            finally:
+                close_all(per)
+            _report(stats)
+            if stats.stopped == "stop requested":
+                break
+    except SinkError as e:
+        raise click.ClickException(str(e)) from None
+    except ValueError as e:
+        raise click.ClickException(str(e).splitlines()[0]) from None
+    finally:
+        outputs.close()
+    if failures:
+        raise click.ClickException(failures[0] if len(specs) == 1 else
+                                   f"{len(failures)} of {len(specs)} inputs failed")
+
+
+@click.command("webcam")
+@click.option("--device", default="0", show_default=True, help="Camera index or stream URL (rtsp://, http://).")
+@_with_outputs
+@click.option("--smooth", type=click.Choice(["none", "kalman"]), default="kalman", show_default=True)
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
+def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
+    """Track the person in front of a camera live. Ctrl-C stops cleanly (every output is kept)."""
+    require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    refuse_overwriting_inputs([device], [device], [stem_of(device)], engine, csv=csv_out, raw=raw_csv_out,
+                               ndjson=ndjson_out, render=render_out)
+    try:
+        outputs = Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=1)
+    except SinkError as e:
+        raise click.ClickException(str(e)) from None
+    stop = threading.Event()
+    previous = None
+    in_main = threading.current_thread() is threading.main_thread()
+
+    def on_sigint(signum, frame):
+        if stop.is_set():  # second Ctrl-C: give up immediately
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("stopping (Ctrl-C again to abort)...", err=True)
+
+    per = []
+    try:
+        estimator = load_estimator(engine)
+        src = open_source(device)
+        per = outputs.for_input(stem_of(device))
+        if in_main:
+            previous = signal.signal(signal.SIGINT, on_sigint)
+        stats = process_source(src, estimator, outputs.shared + per, smooth=smooth, stop=stop,
+                               max_frames=max_frames)
+    except (CaptureError, SinkError) as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        close_all(per)
+        outputs.close()
+    _report(stats)
+
+
+__all__ = ["video", "webcam"]

@@ -1,0 +1,125 @@
+"""Where `video` and `webcam` write: one file for every input or one file per input in a folder, checked
+against the inputs before anything is written (engines.outputs.check_outputs)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from pose_track.engines.outputs import check_outputs
+from pose_track.tracker.capture import CaptureError, ImageFolderSource, is_camera, is_url
+from pose_track.tracker.render import VideoSink, WindowSink
+from pose_track.tracker.sinks import CsvSink, NdjsonSink, SinkError, UdpSink, close_all
+
+
+def _is_folder_target(path: str) -> bool:
+    return path.endswith(("/", os.sep)) or Path(path).is_dir()
+
+
+def stem_of(spec) -> str:
+    if is_camera(spec):
+        return f"camera{int(spec)}"
+    if is_url(spec):
+        return "stream"
+    p = Path(str(spec))
+    return p.name if p.is_dir() else p.stem
+
+
+def unique_stems(specs) -> list[str]:
+    seen: dict = {}
+    out = []
+    for s in specs:
+        stem = stem_of(s)
+        n = seen.get(stem, 0) + 1
+        seen[stem] = n
+        out.append(stem if n == 1 else f"{stem}_{n}")
+    return out
+
+
+def _folder(path: str) -> Path:
+    p = Path(path)
+    try:
+        p.mkdir(parents=False, exist_ok=True)
+    except OSError as e:
+        raise SinkError(f"cannot create output folder {path}: {e.strerror or e}") from None
+    return p
+
+
+# (key, option, file name suffix in an output folder)
+_KINDS = (("csv", "--csv", ".csv"), ("raw", "--raw-csv", ".raw.csv"), ("ndjson", "--ndjson", ".ndjson"),
+          ("render", "--render", ".mp4"))
+_SINKS = {"csv": CsvSink, "raw": lambda p: CsvSink(p, which="raw"), "ndjson": NdjsonSink, "render": VideoSink}
+
+
+def refuse_overwriting_inputs(given, specs, stems, engine=None, **spec) -> None:
+    """check_outputs for a run over `specs` (expanded from the `given` inputs; `stems` name their files in an
+    output folder) into the outputs `spec` (csv=, raw=, ndjson=, render=)."""
+    files, folders = [engine], [g for g in given if not (is_camera(g) or is_url(g))]
+    for s in specs:
+        if is_camera(s) or is_url(s):
+            continue
+        if Path(s).is_dir():
+            folders.append(s)
+            try:
+                files += ImageFolderSource(s).files
+            except CaptureError:
+                pass    # reported when the run reaches it
+        else:
+            files.append(s)
+    planned = []
+    for key, option, suffix in _KINDS:
+        path = spec.get(key)
+        if path and path != "-":
+            planned.append((option, path))
+            if _is_folder_target(path):
+                planned += [(option, os.path.join(path, stem + suffix)) for stem in stems]
+    check_outputs(planned, inputs=files, input_folders=folders)
+
+
+class Outputs:
+    """Builds the shared sinks (one for all inputs) and the per-input ones."""
+
+    def __init__(self, csv_out=None, raw_csv_out=None, ndjson_out=None, udp=None, render_out=None,
+                 show=False, n_inputs=1):
+        self.spec = {"csv": csv_out, "raw": raw_csv_out, "ndjson": ndjson_out, "render": render_out}
+        self.shared = []
+        try:
+            for key in ("csv", "raw", "ndjson"):
+                path = self.spec[key]
+                if path and not (path != "-" and _is_folder_target(path)):
+                    self.shared.append(_SINKS[key](path))
+            if render_out and not _is_folder_target(render_out):
+                if n_inputs > 1:
+                    raise click.UsageError("--render with several inputs needs a folder (end it with '/')")
+                VideoSink(render_out)  # validates the path now, before the model loads
+            if udp:
+                self.shared.append(UdpSink(udp))
+            if show:
+                self.shared.append(WindowSink())
+        except BaseException:
+            close_all(self.shared)
+            raise
+
+    def for_input(self, stem: str) -> list:
+        sinks = []
+        try:
+            for key, _, suffix in _KINDS:
+                path = self.spec[key]
+                if path and path != "-" and _is_folder_target(path):
+                    sinks.append(_SINKS[key](_folder(path) / f"{stem}{suffix}"))
+                elif path and key == "render":
+                    sinks.append(VideoSink(path))
+        except BaseException:
+            close_all(sinks)
+            raise
+        return sinks
+
+    def close(self) -> None:
+        close_all(self.shared)
+
+
+def require_output(**outs) -> None:
+    if not any(outs.values()):
+        names = ", ".join("--" + k.replace("_", "-") for k in outs)
+        raise click.UsageError(f"nothing to write: give at least one of {names}")

@@ -1,0 +1,140 @@
+"""The pose of one person in a picture, the way every command reports it.
+
+    estimator = PoseEstimator()                       # the shipped stills bundle on ONNX Runtime, CPU
+    pose = estimator(image_bgr)                       # the whole image is the first box
+    pose = estimator(image_bgr, box=(cx, cy, side))   # or a person box of yours
+    pose.joints, pose.confidence, pose.in_picture, pose.presence, pose.found
+
+The box and recrop policy live here, once. A whole-image box is a poor crop when the person fills only part of
+the picture: stage 1 sees them at a fraction of its input. Each further pass crops the square box around the
+previous answer (`PERSON_BOX_SCALE` times the joints' extent, as the tracker seeds its boxes) and stops once
+that box differs from the one just used by less than `TOLERANCE` (relative change of side, or centre shift over
+side), or after `MAX_PASSES`. Measured on LSP test (`results/recrop.json`): on the tight LSP images 1.35 passes
+on average and PCK@0.2 0.769 -> 0.774; with each image centred on a canvas twice its size, 0.462 -> 0.759.
+
+The passes follow the joints the model places in the picture even when the first box says nobody is there (a
+small person in a large picture); a person found only that way must then reach the model's
+`second_look_threshold` (on held-out LSP-extended images and person-free regions: 11 of 200 people missed and 2
+of 83 empty pictures reported, against 6 and 8 at the plain threshold and 53 and 1 without a second look).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backends import load_cascade
+from .geometry import PERSON_BOX_SCALE, box_from_joints, torso_diameter, whole_image_box
+
+MAX_PASSES = 3
+TOLERANCE = 0.1
+MIN_JOINTS = 2
+
+
+@dataclass
+class Pose:
+    """One person's pose in picture pixels. A joint not in the picture, and every joint when nobody is there,
+    is NaN with confidence 0: an empty cell in every output."""
+    joints: np.ndarray            # (14, 2) float32
+    confidence: np.ndarray        # (14,) float32, P(joint within 0.2 torso diameters of the truth)
+    in_picture: np.ndarray        # (14,) bool, whether or not a person is there
+    presence: float | None        # P(a person framed in the box); None: the model cannot say
+    found: bool                   # a person is there
+    box: tuple                    # (cx, cy, side, angle) the last pass ran on
+    stages: list = field(default_factory=list)   # per cascade stage (14, 2), masked as `joints`
+    placed: np.ndarray | None = None   # (14, 2) the joints placed in the picture even where nobody was found
+    passes: int = 1
+    second_look_threshold: float = 0.9   # the presence a person only a closer look finds must reach
+
+    @property
+    def mean_confidence(self) -> float:
+        return float(self.confidence.mean())
+
+
+def stage_agreement_confidence(stages, torso: float, tau: float = 0.1) -> np.ndarray:
+    """Confidence for a cascade that gives none: exp(-|last stage - previous stage| / (tau * torso))."""
+    if len(stages) < 2:
+        return np.ones(np.asarray(stages[-1]).shape[-2], np.float32)
+    d = np.linalg.norm(np.asarray(stages[-1], np.float64) - np.asarray(stages[-2], np.float64), axis=-1)
+    return np.exp(-d / max(tau * torso, 1e-6)).astype(np.float32)
+
+
+def pose_from_result(result, box, passes: int = 1) -> Pose:
+    """The Pose of the first person of a CascadeResult, as the user gets it."""
+    joints, conf = (np.asarray(a, np.float32)[0] for a in result.reported())
+    if result.confidence is None:
+        stages = [np.asarray(s)[0] for s in result.stages]
+        conf = np.where(np.isfinite(joints).all(1), stage_agreement_confidence(stages, torso_diameter(joints)), 0)
+    conf = np.clip(np.nan_to_num(conf), 0.0, 1.0).astype(np.float32)
+    presence = None if result.presence is None else float(result.presence[0])
+    stages = [result.reported(s)[0][0] for s in result.stages]
+    box = tuple(float(v) for v in box) + ((0.0,) if len(box) == 3 else ())
+    return Pose(joints, conf, np.asarray(result.in_picture[0], bool), presence, bool(result.found[0]), box,
+                stages, np.asarray(result.placed(), np.float32)[0], passes, result.second_look_threshold)
+
+
+def box_change(old, new) -> float:
+    """How far `new` (cx, cy, side) is from `old`: the larger of |log side ratio| and centre shift / old side."""
+    (ox, oy, oside), (nx, ny, nside) = old[:3], new[:3]
+    return max(abs(float(np.log(nside / oside))), float(np.hypot(nx - ox, ny - oy)) / oside)
+
+
+class PoseEstimator:
+    """`PoseEstimator(bundle=None, backend=None)(image, box=None) -> Pose`.
+
+    bundle: an engine bundle folder (default: the shipped stills bundle; `stills=False`: the shipped video
+    bundle, the tracker's); backend: its backend name (default: the one it was built for); `cascade`: an
+    already made cascade instead (a checkpoint: `engines.torch_backend.load_any_cascade`; a test fake).
+    `max_passes`: 1 runs the first box only. options: the backend's (e.g. threads)."""
+
+    def __init__(self, bundle: str | None = None, backend: str | None = None, *, stills: bool = True,
+                 cascade=None, max_passes: int = MAX_PASSES, **options):
+        self.cascade = cascade if cascade is not None else load_cascade(bundle, backend, stills=stills, **options)
+        self.max_passes = max_passes
+        self.calls = 0
+
+    @property
+    def config(self):
+        return self.cascade.config
+
+    def look(self, image: np.ndarray, box, rgb: bool = False) -> Pose:
+        """One cascade pass on `box` ((cx, cy, side) or with an angle: the crops turned by it)."""
+        self.calls += 1
+        boxes = np.asarray(box, np.float32).reshape(1, -1)
+        result = self.cascade.predict(image, boxes, rgb=rgb) if rgb else self.cascade.predict(image, boxes)
+        return pose_from_result(result, box)
+
+    @staticmethod
+    def closer_box(pose: Pose, scale: float = PERSON_BOX_SCALE):
+        """The box around the joints `pose` placed in the picture (also where it found nobody), or None."""
+        placed = np.isfinite(pose.placed).all(1)
+        if placed.sum() < MIN_JOINTS:
+            return None
+        return box_from_joints(pose.placed, scale, valid=placed)
+
+    def confirm(self, closer: Pose, first: Pose) -> Pose:
+        """`closer`, a look at what `first` placed in the picture: where `first` saw nobody, a person counts as
+        found only from the model's `second_look_threshold` (the closer box is centred on whatever it saw)."""
+        if first.presence is not None and not first.found and closer.found:
+            if closer.presence < closer.second_look_threshold:
+                closer = _nobody(closer)
+        return closer
+
+    def __call__(self, image: np.ndarray, box=None, rgb: bool = False) -> Pose:
+        if box is None:
+            box = whole_image_box(*image.shape[:2])
+        first = pose = self.look(image, box, rgb)
+        while pose.passes < self.max_passes:
+            new_box = self.closer_box(pose)
+            if new_box is None or box_change(pose.box, new_box) < TOLERANCE:
+                break
+            passes = pose.passes
+            pose = self.look(image, new_box, rgb)
+            pose.passes = passes + 1
+        return self.confirm(pose, first) if pose is not first else pose
+
+
+def _nobody(pose: Pose) -> Pose:
+    nan = np.full_like(pose.joints, np.nan)
+    return Pose(nan, np.zeros_like(pose.confidence), pose.in_picture, pose.presence, False, pose.box,
+                [nan.copy() for _ in pose.stages], pose.placed, pose.passes, pose.second_look_threshold)

@@ -1,0 +1,142 @@
+"""Where the next frame's person box comes from: the seed filter, the person finder, and the drift check.
+
+Box of frame t: the square box around the seed joints, `box_scale` times their extent. The seed joints come from
+a second, harder-smoothed Kalman filter (the seed filter), evaluated at frame t's timestamp (its position plus
+velocity x dt), so the crop follows the motion instead of trailing it by a frame and does not jitter with the
+raw output. With `align` the box is turned so that the seed joints' body axis, mid-hip to neck, is upright in
+every crop of the cascade (`engines.geometry.oriented_box`, `body_angle`). Off by default: on the 10 LSP
+benchmark clips it lowered tracking PCK@0.2 from 0.720 to 0.689 with the shipped model (a misplaced hip turns
+the next crop the wrong way).
+
+Re-acquisition box: the person finder's (the largest person OpenCV's HOG people detector finds,
+`cv2.HOGDescriptor_getDefaultPeopleDetector`, built into OpenCV 4.x; skipped where the build has none), else the
+whole frame (`engines.geometry.whole_image_box`).
+
+Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; when the tracked
+joints are on average more than `drift_torso` torso diameters from that fresh estimate, the fresh one takes over.
+A seeded crop can lock onto a wrong pose that stays confident (LSP clip im1851: confidence 0.70 while every
+joint was wrong), which the loss checks cannot see. On 20 tuning clips every 30 frames raised tracking PCK@0.2
+from 0.723 to 0.732 for one extra cascade call per 30 frames.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pose_track.engines.geometry import PERSON_BOX_SCALE, body_angle, oriented_box, torso_diameter, whole_image_box
+
+from .smoothing import DEFAULT_PARAMS, KalmanSmoother
+
+HOG_BOX_SCALE = 1.1     # HOG's person rectangle is tight around the body; the square box gets a margin
+
+
+class HogPersonDetector:
+    """OpenCV's HOG + linear SVM people detector (no download). `available` is False when this OpenCV build
+    has no HOG (OpenCV 5 moved it out of the main modules)."""
+
+    def __init__(self, max_side: int = 640, box_scale: float = HOG_BOX_SCALE):
+        self.available = hasattr(cv2, "HOGDescriptor")
+        self.max_side = max_side
+        self.box_scale = box_scale
+        self._hog = None
+        if self.available:
+            try:
+                self._hog = cv2.HOGDescriptor()
+                self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            except (cv2.error, AttributeError):
+                self.available = False
+
+    def __call__(self, image: np.ndarray, near=None):
+        """The largest person as a square box (cx, cy, side), or None."""
+        if self._hog is None:
+            return None
+        h, w = image.shape[:2]
+        k = min(1.0, self.max_side / float(max(h, w)))
+        small = cv2.resize(image, (int(w * k), int(h * k))) if k < 1.0 else image
+        if small.shape[0] < 128 or small.shape[1] < 64:
+            return None
+        rects, _ = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
+        if len(rects) == 0:
+            return None
+        x, y, rw, rh = max(rects, key=lambda r: r[2] * r[3])
+        return ((x + rw / 2.0) / k, (y + rh / 2.0) / k, max(rw, rh) * self.box_scale / k)
+
+
+def default_detector():
+    det = HogPersonDetector()
+    return det if det.available else None
+
+
+class BoxProposer:
+    """The box each frame's cascade runs on: seeded from the track, or re-acquired."""
+
+    def __init__(self, detector="auto", seed_smoother="auto", params=DEFAULT_PARAMS, box_scale: float = PERSON_BOX_SCALE,
+                 min_seed_joints: int = 4, check_every: int = 30, drift_torso: float = 0.5, align: bool = False):
+        self.detector = default_detector() if detector == "auto" else detector
+        self.seed_smoother = KalmanSmoother(params.harder(2.0)) if seed_smoother == "auto" else seed_smoother
+        self.box_scale = box_scale
+        self.min_seed_joints = min_seed_joints
+        self.check_every = check_every
+        self.drift_torso = drift_torso
+        self.align = align
+        self.since_check = 0
+        self.last_box = None
+
+    def reset(self) -> None:
+        if self.seed_smoother is not None:
+            self.seed_smoother.reset()
+
+    def clamp(self, box, h: int, w: int):
+        """(cx, cy, side, angle) with the centre inside the frame and a side between 5 % and twice its size."""
+        cx, cy, side = (float(v) for v in box[:3])
+        angle = float(box[3]) if len(box) > 3 else 0.0
+        big = float(max(h, w))
+        side = float(np.clip(side, max(8.0, 0.05 * big), 2.0 * big))
+        return (float(np.clip(cx, 0.0, w - 1.0)), float(np.clip(cy, 0.0, h - 1.0)), side, angle)
+
+    def box_around(self, joints: np.ndarray, valid: np.ndarray, h: int, w: int):
+        """The box around the joints, turned so that their body axis is upright (with `align`)."""
+        angle = body_angle(joints, min_length=2.0) if self.align else 0.0
+        return self.clamp(oriented_box(joints, self.box_scale, valid=valid, angle_deg=angle), h, w)
+
+    def seed_box(self, t: float, h: int, w: int):
+        """The box for a frame at time t from the seed filter, or None when the track cannot seed it."""
+        if self.seed_smoother is None:
+            return None
+        seed = self.seed_smoother.predict_at(t)
+        if seed is None:
+            return None
+        ok = np.isfinite(seed).all(1)
+        if ok.sum() < self.min_seed_joints:
+            return None
+        return self.box_around(seed, ok, h, w)
+
+    def reacquire_box(self, image: np.ndarray):
+        h, w = image.shape[:2]
+        if self.detector is not None:
+            box = self.detector(image)
+            if box is not None:
+                return self.clamp(box, h, w)
+        return (*whole_image_box(h, w), 0.0)
+
+    def check_due(self, reacquired: bool) -> bool:
+        """Whether this tracked frame gets the drift check (every `check_every` frames since re-acquiring)."""
+        self.since_check = 0 if reacquired else self.since_check + 1
+        if self.check_every and self.since_check >= self.check_every:
+            self.since_check = 0
+            return True
+        return False
+
+    def drifted(self, tracked: np.ndarray, fresh: np.ndarray) -> bool:
+        """Whether the tracked joints left the person: their mean distance to a fresh estimate (from the
+        re-acquisition box) is over `drift_torso` torso diameters of the fresh one."""
+        both = np.isfinite(tracked).all(1) & np.isfinite(fresh).all(1)
+        if both.sum() < self.min_seed_joints:
+            return False
+        scale = max(torso_diameter(fresh, both), 1.0)
+        return float(np.linalg.norm(tracked[both] - fresh[both], axis=1).mean()) > self.drift_torso * scale
+
+    def observe(self, joints, conf, t: float, scale: float) -> None:
+        """Feed this frame's joints to the seed filter."""
+        if self.seed_smoother is not None:
+            self.seed_smoother.update(joints, conf, t, scale)

@@ -1,0 +1,168 @@
+"""Training one network of the cascade: stage 1 on person crops (and, with a person head, crops with nobody
+framed), a refiner on joint crops around simulated estimates of the stages before it.
+
+AdamW with a warm-up and a cosine schedule; batches are built in a thread while torch trains. The phase saves
+the run part way (step and optimizer) and validates once per epoch.
+"""
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+
+import numpy as np
+
+from pose_track.engines.joints import NUM_JOINTS
+from .augment import colour_jitter, refiner_samples, stage1_sample
+from .fits import torch_cascade
+from .evaluate import predict_set
+from .losses import LOSSES, heatmap_kl
+from .progress import start_bar
+
+
+class _Prefetch:
+    """Builds batches in a thread (OpenCV releases the GIL) while torch trains on the previous one."""
+
+    def __init__(self, make_batch, steps: int, depth: int = 3):
+        self.q = queue.Queue(depth)
+        self.thread = threading.Thread(target=self._work, args=(make_batch, steps), daemon=True)
+        self.thread.start()
+
+    def _work(self, make_batch, steps):
+        for step in range(steps):
+            self.q.put(make_batch(step))
+        self.q.put(None)
+
+    def __iter__(self):
+        while (item := self.q.get()) is not None:
+            yield item
+
+
+def to_tensor(crops: np.ndarray):
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
+
+
+def lr_at(step: int, total: int, base: float) -> float:
+    warmup = min(200, total // 10)
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
+def person_loss(person_logits, presence, inside, inside_known):
+    """Binary cross-entropy of presence (every crop) and of in-picture (labelled joints of person crops)."""
+    import torch.nn.functional as F
+
+    presence_loss = F.binary_cross_entropy_with_logits(person_logits[:, 0], presence)
+    per_joint = F.binary_cross_entropy_with_logits(person_logits[:, 1:], inside, reduction="none")
+    return presence_loss + (per_joint * inside_known).sum() / inside_known.sum().clamp(min=1)
+
+
+def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
+    """A stage-1 training crop of image i, or, for `negative_share` of draws when there are scenes, a crop with
+    nobody framed in it: (crop, targets, mask, inside, inside_known, presence)."""
+    if data.scenes is not None and rng.random() < cfg.negative_share:
+        from .framing import background_crop, degrade, unframed_crop
+        found = background_crop(data.scenes, size, rng) if rng.random() < 0.6 else None
+        crop = unframed_crop(data.scenes, size, rng) if found is None else found[0]
+        if cfg.real_video:
+            crop = degrade(crop, rng)
+        zeros = np.zeros(NUM_JOINTS, np.float32)
+        return crop, np.zeros((NUM_JOINTS, 2), np.float32), zeros, zeros, zeros, np.float32(0)
+    truncate = cfg.truncate_share if person_head else 0.0
+    crop, target, mask, inside, known = stage1_sample(data.images[i], data.joints[i], data.valid[i], size, rng,
+                                                      truncate_p=truncate, real_video=cfg.real_video)
+    return crop, target, mask, inside, known, np.float32(1)
+
+
+def validate(model, model_cfg, val_set, stages: int) -> float:
+    """PCK@0.2 of the first `stages` stages on the monitoring set (a curve, not a model selection)."""
+    from .metrics import pck
+
+    preds = predict_set(torch_cascade(model, model_cfg, stages), val_set)
+    model.train()
+    return float(pck(preds[-1], val_set.joints, val_set.valid))
+
+
+def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None, log=print):
+    """Trains model[phase.stage - 1] for its epochs, from the step `state` says it stopped at."""
+    import torch
+
+    stage = phase.stage - 1
+    arch = model_cfg.architecture
+    net = model[stage]
+    net.train()
+    n = len(data.images)
+    if stage == 0:
+        per_step, epochs, base_lr, size = cfg.batch_size, cfg.epochs, cfg.lr, arch.stage1_input
+    else:
+        per_step, epochs, base_lr = cfg.refiner_batch_images, cfg.refiner_epochs, cfg.refiner_lr
+        size = arch.refiner_input
+        bank = [np.asarray(b, np.float32) for b in state.banks[str(phase.stage)]]
+    steps_per_epoch = max(1, n // per_step)
+    if epochs <= 0:                 # keep this stage's weights as they are (e.g. --init-from, new fits only)
+        log(f"stage {stage + 1}: 0 epochs, weights kept")
+        return
+    total = max(1, int(round(epochs * steps_per_epoch)))
+    optimizer = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=cfg.weight_decay)
+    start, optimizer_state = state.step_of(phase.name)
+    if start and optimizer_state:
+        optimizer.load_state_dict(optimizer_state)
+    loss_fn = LOSSES[cfg.loss]
+    rng_seed = cfg.seed * 1000 + stage * 100
+
+    def make_batch(step):
+        rng = np.random.default_rng((rng_seed, start + step))
+        pick = rng.integers(0, n, per_step)
+        if stage == 0:
+            out = [stage1_crop(data, cfg, arch.person_head, i, size, rng) for i in pick]
+            crops, targets, masks, inside, inside_known, presence = (np.stack(c) for c in zip(*out))
+            person = tuple(torch.from_numpy(a).float() for a in (presence, inside, inside_known))
+            return to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(), person
+        out = [refiner_samples(data.images[i], data.joints[i], data.valid[i], size, arch.sigma, bank, rng)
+               for i in pick]
+        crops, targets, channels, masks = (np.concatenate(c) for c in zip(*out))
+        return to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(), torch.from_numpy(channels)
+
+    start_bar(progress, f"stage {stage + 1}", total - start)
+    log(f"stage {stage + 1}: {total} steps ({epochs} epochs of {steps_per_epoch}), from step {start}")
+    running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
+    save_every = max(1, min(steps_per_epoch // 2, 600))
+    aug_rng = np.random.default_rng(rng_seed + start)
+    for k, (x, target, mask, extra) in enumerate(_Prefetch(make_batch, total - start)):
+        step = start + k
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(step, total, base_lr)
+        colour_jitter(x, aug_rng, white_balance=cfg.real_video)
+        coords, _, logits, person_logits = net.train_outputs(x)
+        if stage > 0:                  # a refiner: crop k is about joint channels[k]
+            pick = torch.arange(len(extra))
+            coords, logits = coords[pick, extra][:, None], logits[pick, extra][:, None]
+            target, mask = target[:, None], mask[:, None]
+        loss = loss_fn(coords, target, mask)
+        if cfg.heatmap_weight and logits is not None:      # FC heads have no heatmap
+            loss = loss + cfg.heatmap_weight * heatmap_kl(logits, target, mask, net.head.input_size, net.head.stride)
+        if person_logits is not None:
+            p_loss = person_loss(person_logits, *extra)
+            loss = loss + cfg.person_weight * p_loss
+            person_running += p_loss.item()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running += loss.item(); count += 1
+        if progress:
+            progress(1)
+        if (step + 1) % steps_per_epoch == 0 or step + 1 == total:
+            epoch = (step + 1) / steps_per_epoch
+            val = validate(model, model_cfg, data.val_set, stage + 1)
+            speed = count * per_step / (time.time() - t0)
+            run.record(state, stage=stage + 1, epoch=round(epoch, 3), step=step + 1, loss=running / max(count, 1),
+                       person_loss=person_running / max(count, 1), val_pck=val, images_per_s=speed)
+            log(f"stage {stage + 1} epoch {epoch:.2f}: loss {running / max(count, 1):.4f} "
+                f"(person {person_running / max(count, 1):.4f}) val PCK@0.2 {val:.3f} ({speed:.0f} samples/s)")
+            running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
+        if step + 1 < total and (step + 1) % save_every == 0:
+            state.stopped = {"phase": phase.name, "step": step + 1, "optimizer": optimizer.state_dict()}
+            run.save(model_cfg, model, state, cfg.settings())
