@@ -2,7 +2,7 @@
 
 Stage 1 sees the whole-image box (as for an image folder); stage s > 1 sees the joint crops made around the
 fp32 estimates of stages 1..s-1. Rather than re-implementing the cropping, the fp32 backend is wrapped in a
-recorder and driven through `engines.cascade.Cascade`, so calibration and inference can never drift apart.
+recorder and driven through `engines.estimator.PoseEstimator`, so calibration and inference cannot drift apart.
 
 No torch here: the fp32 backend is normally the ONNX Runtime session over the freshly exported fp32 stages.
 """
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from pose_track.engines.cascade import Cascade
-from pose_track.engines.geometry import whole_image_box
+from pose_track.engines.estimator import PoseEstimator
 from pose_track.tracker.capture import IMAGE_EXTS, CaptureError, ImageFolderSource
 
 class CalibrationError(Exception):
@@ -99,13 +99,14 @@ class RecordingBackend:
 
 def collect_crops(source: str, backend, config, limit: int | None = 64, stages: int | None = None,
                   progress=None) -> list:
-    """Per stage, the uint8 NCHW crops the cascade makes on `source` (whole-image box per frame)."""
+    """Per stage, the uint8 NCHW crops the PoseEstimator's first pass makes on `source`, each frame as a still
+    picture (the whole image as the box)."""
     recorder = RecordingBackend(backend)
     cascade = Cascade(recorder, config, stages=stages)
+    estimator = PoseEstimator(cascade=cascade, max_passes=1)
     count = 0
     for _, image in iter_frames(source, limit):
-        box = np.array([whole_image_box(*image.shape[:2])], np.float32)
-        cascade.predict(image, box)
+        estimator(image)
         count += 1
         if progress:
             progress(1)
