@@ -25,6 +25,7 @@ import numpy as np
 from .config import ModelConfig
 from .geometry import crop_matrix, rotation, torso_diameters
 from .joints import NUM_JOINTS
+from .timing import NO_TIMES
 
 
 @dataclasses.dataclass
@@ -47,13 +48,6 @@ class CascadeResult:
     def found(self) -> np.ndarray:
         """(P,) bool: a person is there (always, for a model without presence)."""
         return np.ones(len(self.joints), bool) if self.presence is None else self.presence >= self.threshold
-
-    def as_second_look(self, first: "CascadeResult") -> "CascadeResult":
-        """This result of a closer look at what `first` placed in the picture: where `first` saw nobody, a person
-        counts as found only from `second_look_threshold` (the closer box is centred on whatever `first` saw)."""
-        if first.presence is not None and not first.found.all():
-            self.threshold = max(self.threshold, self.second_look_threshold)
-        return self
 
     def placed(self) -> np.ndarray:
         """(P, 14, 2) the joints said to be in the picture (NaN elsewhere), also where presence is low: where
@@ -119,6 +113,7 @@ class Cascade:
         self._gains = np.ones((max(0, arch.num_stages - 1), NUM_JOINTS), np.float32)
         if config.calibration.refine_gain:
             self._gains[:] = np.asarray(config.calibration.refine_gain, np.float32)
+        self.times = NO_TIMES       # a PartTimes: crops, stage 1, refiners
 
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
         """image: HxWx3 uint8 (BGR unless rgb=True); boxes: (P, 3) square boxes (cx, cy, side) in pixels, or
@@ -155,9 +150,11 @@ class Cascade:
 
     def _stage1(self, image, bgr: bool, boxes, angles):
         batch = self._stage1_buf.get(len(boxes))
-        fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.architecture.stage1_input, batch, bgr,
-                   angles if angles.any() else None)
-        return self.backend.run(0, batch)
+        with self.times("crops"):
+            fill_crops(image, boxes[:, :2], boxes[:, 2], self.config.architecture.stage1_input, batch, bgr,
+                       angles if angles.any() else None)
+        with self.times("stage 1"):
+            return self.backend.run(0, batch)
 
     def _torso(self, joints, boxes):
         # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.
@@ -169,8 +166,10 @@ class Cascade:
         sides = np.repeat(self.config.architecture.sigma * self._torso(joints, boxes), NUM_JOINTS)
         centres = joints.reshape(-1, 2)
         crop_angles = np.repeat(angles, NUM_JOINTS) if angles.any() else None
-        batch = fill_crops(image, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS), bgr, crop_angles)
-        coords, spread = self.backend.run(stage, batch)[:2]
+        with self.times("crops"):
+            batch = fill_crops(image, centres, sides, size, self._refine_buf.get(p * NUM_JOINTS), bgr, crop_angles)
+        with self.times("refiners"):
+            coords, spread = self.backend.run(stage, batch)[:2]
         idx = np.arange(p * NUM_JOINTS)
         chan = np.tile(np.arange(NUM_JOINTS), p)
         gain = np.tile(self._gains[stage - 1], p)

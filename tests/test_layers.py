@@ -18,6 +18,7 @@ LAYERS = ["base", "runtime", "tracking", "build", "commands"]
 MODULE_LAYERS = {
     "engines": "base",
     "engines.joints": "base", "engines.geometry": "base", "engines.config": "base", "engines.outputs": "base",
+    "engines.timing": "base",
     "engines.bundle": "runtime", "engines.backends": "runtime", "engines.onnxruntime_backend": "runtime",
     "engines.tensorrt_backend": "runtime", "engines.cascade": "runtime", "engines.estimator": "runtime",
     "engines.model": "build", "engines.checkpoint": "build", "engines.torch_backend": "build",

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pose_track.engines.estimator import MAX_PASSES, Pose, PoseEstimator
+from pose_track.engines.timing import NO_TIMES
 
 from .capture import Frame
 from .loss import LossCheck
@@ -68,11 +69,18 @@ class Tracker:
         self.model_s = 0.0
         self.reacquisitions = 0
         self._frames_given = 0
+        self.times = NO_TIMES
         self.reset()
 
     def reset(self) -> None:
         """Forget the track: the next frame re-acquires."""
         self._need_reacquire = True
+
+    def time_parts(self, times) -> None:
+        """Time this tracker's parts (and its cascade's) into `times`, an engines.timing.PartTimes."""
+        self.times = times
+        if hasattr(self.estimator.cascade, "times"):
+            self.estimator.cascade.times = times
 
     @property
     def cascade_calls(self) -> int:
@@ -102,11 +110,14 @@ class Tracker:
         box = None if self._need_reacquire else self.proposer.seed_box(frame.time_s, h, w)
         reacquired = box is None
         if reacquired:
-            box = self.proposer.reacquire_box(image)
+            with self.times("re-acquisition"):
+                box = self.proposer.reacquire_box(image)
             self.reacquisitions += 1
         pose = self._timed(self.estimator.look, image, box)
         if self.proposer.check_due(reacquired):
-            fresh = self._timed(self.estimator.look, image, self.proposer.reacquire_box(image))
+            with self.times("re-acquisition"):
+                fresh_box = self.proposer.reacquire_box(image)
+            fresh = self._timed(self.estimator.look, image, fresh_box)
             if self.proposer.drifted(pose.joints, fresh.joints):
                 pose, reacquired = fresh, True
                 self.reacquisitions += 1
@@ -128,15 +139,16 @@ class Tracker:
             self.reacquisitions += 1
         lost = self.loss(pose.joints, pose.confidence, pose.box, frame.image.shape, reacquired)
         self._need_reacquire = lost is not None
-        if reacquired:
-            self.smoother.reset()
-            self.proposer.reset()
-        scale = float(pose.box[2])
-        smoothed = self.smoother.update(pose.joints, pose.confidence, frame.time_s, scale)
-        # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
-        smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
-        if self.track:
-            self.proposer.observe(pose.joints, pose.confidence, frame.time_s, scale)
+        with self.times("smoothing"):
+            if reacquired:
+                self.smoother.reset()
+                self.proposer.reset()
+            scale = float(pose.box[2])
+            smoothed = self.smoother.update(pose.joints, pose.confidence, frame.time_s, scale)
+            # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
+            smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
+            if self.track:
+                self.proposer.observe(pose.joints, pose.confidence, frame.time_s, scale)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
                            raw=pose.joints, smoothed=smoothed, confidence=pose.confidence, box=pose.box,
                            reacquired=reacquired, lost=lost, pose=pose)

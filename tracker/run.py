@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pose_track.engines.timing import NO_TIMES
+
 from .capture import CaptureError, Source, open_source
 from .loop import Tracker
 from .sinks import StopRequested
@@ -105,10 +107,11 @@ def _flush_rts(src: Source, results: list, sinks, params: KalmanParams) -> None:
 def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None,
                    stop: threading.Event | None = None, max_frames: int | None = None,
                    params: KalmanParams = DEFAULT_PARAMS, track: bool | None = None, fps: float | None = None,
-                   tracker: Tracker | None = None, **tracker_kwargs) -> RunStats:
+                   tracker: Tracker | None = None, times=None, **tracker_kwargs) -> RunStats:
     """Track one source into `sinks` (which stay open: the caller closes them).
 
     source: a Source or anything `open_source` takes. progress: called with the RunStats after every frame.
+    times: an engines.timing.PartTimes that gets decode, sinks and the tracker's parts.
     Raises CaptureError (source problems), SinkError (output problems), ValueError (bad mode)."""
     if smooth not in MODES:
         raise ValueError(f"unknown smoothing {smooth!r}; choose one of {', '.join(MODES)}")
@@ -121,6 +124,10 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
         track = not src.independent
     if tracker is None:
         tracker = Tracker(cascade, smoother=make_smoother(smooth, params), track=track, **tracker_kwargs)
+    if times is not None:
+        tracker.time_parts(times)
+    else:
+        times = NO_TIMES
     for s in sinks:
         if hasattr(s, "begin"):
             s.begin(src)
@@ -131,6 +138,7 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     try:
         for frame, decode_s in timed_frames(frames):
             stats.decode_s += decode_s
+            times.add("decode", decode_s)
             result = tracker.step(frame)
             stats.frames += 1
             stats.reacquired += int(result.reacquired)
@@ -138,7 +146,8 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             if smooth == "rts":
                 buffered.append(result)
             else:
-                _write(sinks, frame, result)
+                with times("sinks"):
+                    _write(sinks, frame, result)
             stats.model_s = tracker.model_s - model0
             stats.total_s = time.perf_counter() - t_start
             if progress is not None:

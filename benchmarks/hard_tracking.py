@@ -1,0 +1,222 @@
+"""The hard-clip tracking benchmark: track each hard clip (benchmarks/hard_clips.py) with the `Tracker` (Kalman
+smoothing), run the single-image `PoseEstimator` on every frame as well, and measure against the ground truth.
+
+    scene = street_scene("../shared/data/real/sports2d_demo.mp4")
+    clips = make_hard_set("../shared/data/lsp", "runs/hard_clips", empty_scene=scene)   # [(video, truth)]
+    rows, summary = benchmark_hard_clips(PoseEstimator(stills=False), clips)
+    print(format_table(rows, summary))
+
+Figures per clip (a joint counts where the truth has it in the picture; a joint not given is a miss):
+- pck_single / pck_tracking / pck_kalman: PCK@0.2 of the single-image answer (the same estimator on the frame
+  alone, `estimator(image)`), the tracker's raw cascade output and its Kalman track, over the frames with a
+  person; `_fast`: the same on fast frames only (hard_clips.FAST_TORSO);
+- nobody_reported_tracking / _single: the share of frames with nobody in the picture where any joint is given
+  (tracking: the Kalman track, what every sink writes);
+- cut_recovery_tracking / _single: per hard cut into a person, the frames from the cut to the first frame whose
+  PCK@0.2 reaches FOUND_PCK (0 = found on the cut frame; None = not found before the shot ends);
+  reentry_recovery_tracking: the same from the frame a person walking back in has ENTERED_JOINTS joints in the
+  picture (found earlier: 0);
+- accel_raw / accel_kalman: acceleration error (torso-normalised, tracker.smoothing.acceleration_error) and
+  accel_reduction_kalman = 1 - kalman / raw; lag_kalman / lag_raw (frames, tracker.smoothing.lag_frames). Second
+  differences and the lag are taken within shots (a NaN frame is put between shots);
+- reacquisitions: the tracker's re-acquired frames.
+The summary holds the clip means and, pooled over all clips, the recovery events (mean, max, share within 3).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import cv2
+import numpy as np
+
+from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
+from pose_track.engines.estimator import PoseEstimator
+from pose_track.tracker.capture import open_source
+from pose_track.tracker.loop import Tracker
+from pose_track.tracker.smoothing import acceleration_error, lag_frames, make_smoother
+
+ALPHA = 0.2            # PCK@0.2
+FOUND_PCK = 0.5        # a person counts as found on a frame whose PCK@0.2 reaches this
+ENTERED_JOINTS = 10    # a person walking back in counts as in the picture from this many joints in it
+
+
+def street_scene(video_path) -> np.ndarray | None:
+    """The left 65 % of the last frame of sports2d_demo.mp4: a street with nobody in it (the man who ran off is
+    behind the tree on the right). None when the video cannot be read."""
+    cap = cv2.VideoCapture(str(video_path))
+    last = None
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        last = frame
+    cap.release()
+    return None if last is None else np.ascontiguousarray(last[:, : int(0.65 * last.shape[1])])
+
+
+def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, empty_scene=None,
+                  size=(640, 480), fps: float = 30.0) -> list:
+    """Write hard_NN.mp4 and hard_NN.npz into `workdir`, three LSP test people per clip, spread over the test
+    set (clip k: the k-th, (k + n)-th and (k + 2n)-th of 3n evenly spaced images). Returns [(video, truth)]."""
+    from pose_track.training.datasets import lsp_test
+
+    test = lsp_test(lsp_root)
+    picks = ((0.5 + np.arange(3 * n_clips)) * len(test) / (3 * n_clips)).astype(int)
+    clips = []
+    for k in range(n_clips):
+        people = [(cv2.imread(test.paths[i]), test.joints[i], os.path.splitext(os.path.basename(test.paths[i]))[0])
+                  for i in picks[k::n_clips]]
+        plan = plan_clip(people, empty_scene, n_frames, size, fps, seed=k)
+        video = os.path.join(workdir, f"hard_{k:02d}.mp4")
+        clips.append((video, write_clip(plan, video, os.path.join(workdir, f"hard_{k:02d}.npz"), seed=k)))
+    return clips
+
+
+def track_clip(estimator: PoseEstimator, video, single_image: bool = True, **tracker_kwargs) -> dict:
+    """Per-frame arrays: raw and kalman (the tracker's), single (the estimator on each frame alone), reacquired."""
+    tracker = Tracker(estimator, smoother=make_smoother("kalman"), **tracker_kwargs)
+    raw, kalman, single, reacquired = [], [], [], []
+    for frame in open_source(str(video)):
+        r = tracker.step(frame)
+        raw.append(r.raw)
+        kalman.append(r.smoothed)
+        reacquired.append(r.reacquired)
+        if single_image:
+            single.append(estimator(frame.image).joints)
+    nan = np.full((len(raw), 14, 2), np.nan)
+    return {"raw": np.array(raw, np.float64), "kalman": np.array(kalman, np.float64),
+            "single": np.array(single, np.float64) if single_image else nan, "reacquired": np.array(reacquired)}
+
+
+def _hits(pred, truth: ClipTruth) -> np.ndarray:
+    """(N, 14) bool: within ALPHA torso diameters of the truth (a NaN on either side is no hit)."""
+    with np.errstate(invalid="ignore"):
+        return np.linalg.norm(pred - truth.joints, axis=-1) <= ALPHA * truth.torso[:, None]
+
+
+def _pck(hits, visible) -> float:
+    return float(hits[visible].mean()) if visible.any() else float("nan")
+
+
+def frame_pck(pred, truth: ClipTruth) -> np.ndarray:
+    """(N,) PCK@0.2 of each frame over the joints the truth has in the picture; NaN with none."""
+    visible = np.isfinite(truth.joints).all(-1)
+    count = visible.sum(1)
+    return np.where(count > 0, (_hits(pred, truth) & visible).sum(1) / np.maximum(count, 1), np.nan)
+
+
+def _frames_to_found(fpck, start: int, end: int):
+    found = np.flatnonzero(fpck[start:end] >= FOUND_PCK)
+    return int(found[0]) if len(found) else None
+
+
+def _shot_end(truth: ClipTruth, t: int) -> int:
+    later = np.flatnonzero(truth.shot[t:] != truth.shot[t])
+    return t + int(later[0]) if len(later) else len(truth.shot)
+
+
+def cut_recovery(fpck, truth: ClipTruth) -> list:
+    """Per hard cut into a person: frames until found (None: not before the shot ends)."""
+    return [_frames_to_found(fpck, c, _shot_end(truth, c)) for c in np.flatnonzero(truth.cut)
+            if not truth.nobody[c]]
+
+
+def reentry_recovery(fpck, truth: ClipTruth) -> list:
+    """Per person walking back into the picture: frames from ENTERED_JOINTS joints in it until found (0: earlier)."""
+    out = []
+    for t in np.flatnonzero(truth.nobody[:-1] & ~truth.nobody[1:] & ~truth.cut[1:]) + 1:
+        end = _shot_end(truth, t)
+        entered = np.flatnonzero(np.isfinite(truth.joints[t:end]).all(-1).sum(1) >= ENTERED_JOINTS)
+        if len(entered):
+            found = _frames_to_found(fpck, t, end)
+            out.append(None if found is None else max(0, found - int(entered[0])))
+    return out
+
+
+def _shots_apart(a, truth: ClipTruth) -> np.ndarray:
+    """`a` with a NaN frame before every cut, so that second differences and lags stay within a shot."""
+    return np.insert(np.asarray(a, np.float64), np.flatnonzero(truth.cut), np.nan, axis=0)
+
+
+def clip_figures(out: dict, truth: ClipTruth) -> dict:
+    visible = np.isfinite(truth.joints).all(-1)
+    fast = visible & truth.fast[:, None]
+    row = {"frames": len(truth.shot), "nobody_frames": int(truth.nobody.sum()), "fast_frames": int(truth.fast.sum()),
+           "cuts": int(truth.cut.sum()), "people": [p for p in truth.people if p]}
+    for name in ("single", "tracking", "kalman"):
+        hits = _hits(out["raw" if name == "tracking" else name], truth)
+        row[f"pck_{name}"], row[f"pck_{name}_fast"] = _pck(hits, visible), _pck(hits, fast)
+    for name, key in (("tracking", "kalman"), ("single", "single")):
+        given = np.isfinite(out[key]).all(-1).any(-1)
+        row[f"nobody_reported_{name}"] = float(given[truth.nobody].mean()) if truth.nobody.any() else float("nan")
+        row[f"cut_recovery_{name}"] = cut_recovery(frame_pck(out[key], truth), truth)
+    row["reentry_recovery_tracking"] = reentry_recovery(frame_pck(out["kalman"], truth), truth)
+    gt, torso = _shots_apart(truth.joints, truth), _shots_apart(truth.torso, truth)
+    raw, kalman = _shots_apart(out["raw"], truth), _shots_apart(out["kalman"], truth)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)        # all-NaN slices where nobody was ever given
+        row["accel_raw"] = acceleration_error(raw, gt, torso)
+        row["accel_kalman"] = acceleration_error(kalman, gt, torso)
+        row["lag_kalman"], row["lag_raw"] = lag_frames(kalman, gt), lag_frames(raw, gt)
+    a = row["accel_raw"]
+    row["accel_reduction_kalman"] = 1.0 - row["accel_kalman"] / a if a > 0 else float("nan")
+    row["reacquisitions"] = int(np.sum(out["reacquired"]))
+    return row
+
+
+def _events(values) -> dict:
+    found = [v for v in values if v is not None]
+    return {"events": len(values), "not_found": len(values) - len(found),
+            "within_3": float(np.mean([v is not None and v <= 3 for v in values])) if values else float("nan"),
+            "mean": float(np.mean(found)) if found else float("nan"), "max": max(found) if found else None}
+
+
+def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=None, **tracker_kwargs):
+    """clips: [(video, ClipTruth or its npz path)]. `estimator`: a PoseEstimator, a cascade, or a factory
+    ClipTruth -> cascade (for fakes). `save_to`: a folder for each clip's per-frame answers (<clip>_tracked.npz).
+    Returns (rows, summary)."""
+    rows = []
+    for video, truth in clips:
+        truth = truth if isinstance(truth, ClipTruth) else ClipTruth.load(truth)
+        est = estimator
+        if not isinstance(est, PoseEstimator):
+            est = PoseEstimator(cascade=est if hasattr(est, "predict") else est(truth))
+        name = os.path.splitext(os.path.basename(str(video)))[0]
+        out = track_clip(est, video, single_image, **tracker_kwargs)
+        if save_to is not None:
+            np.savez_compressed(os.path.join(save_to, f"{name}_tracked.npz"), **out)
+        rows.append({"clip": name, **clip_figures(out, truth)})
+    scalars = [k for k, v in rows[0].items() if isinstance(v, (int, float))] if rows else []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = {"mean": {k: float(np.nanmean([r[k] for r in rows])) for k in scalars}}
+    for key in ("cut_recovery_tracking", "cut_recovery_single", "reentry_recovery_tracking"):
+        summary[key] = _events([v for r in rows for v in r[key]])
+    return rows, summary
+
+
+COLUMNS = (("pck_single", "single"), ("pck_tracking", "track"), ("pck_kalman", "kalman"),
+           ("pck_single_fast", "fast:sgl"), ("pck_tracking_fast", "fast:trk"), ("pck_kalman_fast", "fast:kal"),
+           ("nobody_reported_tracking", "nobody:trk"), ("nobody_reported_single", "nobody:sgl"),
+           ("accel_reduction_kalman", "accel-red"), ("lag_kalman", "lag:kal"), ("reacquisitions", "reacq"))
+
+
+def _recovery_text(values) -> str:
+    return ",".join("-" if v is None else str(v) for v in values) or "."
+
+
+def format_table(rows, summary) -> str:
+    head = f"{'clip':8s}" + "".join(f"{title:>11s}" for _, title in COLUMNS) + "  cut:trk   cut:sgl   reentry"
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r['clip']:8s}" + "".join(f"{r[k]:11.3f}" for k, _ in COLUMNS) +
+                     f"  {_recovery_text(r['cut_recovery_tracking']):9s} {_recovery_text(r['cut_recovery_single']):9s}"
+                     f" {_recovery_text(r['reentry_recovery_tracking'])}")
+    lines.append(f"{'mean':8s}" + "".join(f"{summary['mean'][k]:11.3f}" for k, _ in COLUMNS))
+    for key in ("cut_recovery_tracking", "cut_recovery_single", "reentry_recovery_tracking"):
+        e = summary[key]
+        lines.append(f"{key}: {e['events']} events, within 3 frames {e['within_3']:.2f}, mean {e['mean']:.2f}, "
+                     f"max {e['max']}, not found before the shot ended {e['not_found']}")
+    lines.append("recovery columns: frames to PCK@0.2 >= 0.5 per event ('-': not found before the shot ended)")
+    return "\n".join(lines)
