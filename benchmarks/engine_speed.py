@@ -1,26 +1,33 @@
 """`pose-track bench`: what an engine costs and what it is worth, side by side for one or more engines.
 
 Per engine: per-stage latency (median, p90; stage 1 at batch 1, each refiner at batch 14 = one person's
-joints), the refiner stages of one tracked person together, single-image and tracking-mode frames per second
-(the whole `Cascade.predict`, crops included), peak resident memory of the process, and PCK@0.2 on the first
-N images of LSP test. No torch is imported unless a checkpoint is benchmarked on the torch backend.
+joints), the refiner stages of one tracked person together, single-image frames per second (the PoseEstimator
+as `images` runs it), tracking frames per second (`pose-track video`'s loop on a 1280x720 clip: the Tracker, a
+CSV sink, re-acquisitions included; with and without decoding) and where its time goes (decode, crops, stage 1,
+refiners, re-acquisition, smoothing, sinks, the rest), peak resident memory of the process, and PCK@0.2 on the
+first N images of LSP test (as `eval` runs). No torch is imported unless a checkpoint runs on torch.
 """
 from __future__ import annotations
 
 import os
 import platform
 import resource
+import tempfile
 import time
 
 import cv2
 import numpy as np
 
-from pose_track.engines.torch_backend import load_any_cascade
-from pose_track.engines.geometry import box_from_joints, whole_image_box
+from pose_track.engines.estimator import PoseEstimator
 from pose_track.engines.joints import NUM_JOINTS
+from pose_track.engines.timing import PartTimes
+from pose_track.engines.torch_backend import load_any_cascade
+
+from .clipmaker import make_clip
 
 TRACK_FRAME = (720, 1280)          # tracking-mode frame (height, width)
-TRACK_BOX_SCALE = 1.25
+PERSON_HEIGHT = 0.6                # the tracked still's height over the frame's
+PART_ORDER = ["decode", "crops", "stage 1", "refiners", "re-acquisition", "smoothing", "sinks", "other"]
 
 
 def _timed(fn, runs: int, warmup: int) -> np.ndarray:
@@ -51,37 +58,43 @@ def peak_memory_mb() -> float:
     return rss / (1024.0 * 1024.0) if platform.system() == "Darwin" else rss / 1024.0
 
 
-def single_image_fps(cascade, image: np.ndarray, runs: int = 50, warmup: int = 5) -> dict:
-    """The full cascade on one person, the whole image as the box (an image folder)."""
-    box = np.array([whole_image_box(*image.shape[:2])], np.float32)
-    out = _summary(_timed(lambda: cascade.predict(image, box), runs, warmup))
+def single_image_fps(estimator, image: np.ndarray, runs: int = 50, warmup: int = 5) -> dict:
+    """The PoseEstimator on one picture, as `pose-track images` runs it (the whole image, then closer passes)."""
+    out = _summary(_timed(lambda: estimator(image), runs, warmup))
     out["fps"] = 1000.0 / out["median_ms"]
     return out
 
 
-def tracking_fps(cascade, image: np.ndarray, runs: int = 50, warmup: int = 5) -> dict:
-    """The full cascade on a frame-sized image, seeded by the previous frame's joints (the tracking loop)."""
-    frame = np.zeros((*TRACK_FRAME, 3), np.uint8)
-    h, w = image.shape[:2]
-    k = min(TRACK_FRAME[0] / h, TRACK_FRAME[1] / w)
-    small = cv2.resize(image, (int(w * k), int(h * k)))
-    y0, x0 = (TRACK_FRAME[0] - small.shape[0]) // 2, (TRACK_FRAME[1] - small.shape[1]) // 2
-    frame[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-    state = {"box": np.array([whole_image_box(*frame.shape[:2])], np.float32)}
-    min_side = 0.3 * TRACK_FRAME[0]
+def tracking_fps(estimator, image: np.ndarray, joints=None, frames: int = 300) -> dict:
+    """`pose-track video` on a 1280x720 clip of `image` filmed by a moving camera (benchmarks.clipmaker): the real
+    Tracker and a CSV sink, re-acquisitions included, with the time of each part per frame."""
+    from pose_track.tracker.loop import Tracker
+    from pose_track.tracker.run import process_source
+    from pose_track.tracker.sinks import CsvSink
 
-    def step():
-        result = cascade.predict(frame, state["box"])
-        cx, cy, side = box_from_joints(result.joints[0], TRACK_BOX_SCALE)
-        state["box"] = np.array([[cx, cy, max(side, min_side)]], np.float32)
+    if joints is None:          # no labels: the person where the model places them
+        joints = estimator(image).placed
+    k = PERSON_HEIGHT * TRACK_FRAME[0] / image.shape[0]      # the still fills this share of the frame's height
+    image = cv2.resize(image, None, fx=k, fy=k, interpolation=cv2.INTER_LINEAR)
+    joints = np.asarray(joints, np.float32) * k
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_clip(image, joints, os.path.join(tmp, "clip.mp4"), n_frames=frames,
+                         size=(TRACK_FRAME[1], TRACK_FRAME[0]))
+        times = PartTimes()
+        sink = CsvSink(os.path.join(tmp, "out.csv"))
+        tracker = Tracker(estimator)
+        stats = process_source(clip.video_path, None, [sink], tracker=tracker, times=times)
+        sink.close()
+    n = max(stats.frames, 1)
+    ms = times.ms_per(n)
+    tracked_s = stats.total_s - stats.decode_s
+    ms["other"] = 1000.0 * stats.total_s / n - sum(ms.values())
+    return {"frames": stats.frames, "fps": n / tracked_s, "fps_end_to_end": n / stats.total_s,
+            "ms_per_frame": 1000.0 * tracked_s / n, "parts_ms": ms, "reacquisitions": stats.reacquired}
 
-    out = _summary(_timed(step, runs, warmup))
-    out["fps"] = 1000.0 / out["median_ms"]
-    return out
 
-
-def lsp_accuracy(cascade, data: str, images: int) -> dict | None:
-    """PCK@0.2 of the final stage (and of each stage) on the first `images` LSP test images."""
+def lsp_accuracy(estimator, data: str, images: int) -> dict | None:
+    """PCK@0.2 of the final stage (and of each stage) on the first `images` LSP test images, as `eval` runs."""
     from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
     from pose_track.training.evaluate import predict_set
     from pose_track.training.metrics import pck
@@ -94,27 +107,28 @@ def lsp_accuracy(cascade, data: str, images: int) -> dict | None:
     test = test.subset(np.arange(min(images, len(test))))
     if len(test) == 0:
         return None
-    preds = predict_set(cascade, test)
+    preds = predict_set(estimator, test)
     per_stage = [float(pck(p, test.joints, test.valid)) for p in preds]
     return {"pck": per_stage[-1], "pck_per_stage": per_stage, "images": len(test)}
 
 
-def _sample_image(data: str | None) -> np.ndarray:
+def _sample_person(data: str | None):
+    """(image, joints) of the first LSP test image, or (a noise image, None) without the data."""
     if data:
         try:
             from pose_track.training.datasets import lsp_test, resolve_data_root
-            root, _ = resolve_data_root(data)
-            image = cv2.imread(lsp_test(root).paths[0], cv2.IMREAD_COLOR)
+            test = lsp_test(resolve_data_root(data)[0])
+            image = cv2.imread(test.paths[0], cv2.IMREAD_COLOR)
             if image is not None:
-                return image
+                return image, test.joints[0]
         except Exception:
             pass
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (240, 160, 3), dtype=np.uint8)
+    return rng.integers(0, 256, (240, 160, 3), dtype=np.uint8), None
 
 
 def bench_engine(engine: str | None = None, backend: str | None = None, data: str | None = None, images: int = 100,
-                 runs: int = 50, warmup: int = 5, label: str | None = None, **options) -> dict:
+                 runs: int = 50, warmup: int = 5, label: str | None = None, frames: int = 300, **options) -> dict:
     """Everything `pose-track bench` prints for one engine (a bundle folder, or a checkpoint on torch)."""
     from pose_track.engines.backends import DEFAULT_BUNDLE
 
@@ -137,10 +151,11 @@ def bench_engine(engine: str | None = None, backend: str | None = None, data: st
         size = cfg.architecture.stage1_input if s == 0 else cfg.architecture.refiner_input
         result["stages"].append(stage_latency(runner, s, 1 if s == 0 else NUM_JOINTS, size, runs, warmup))
     result["refiners_ms"] = float(sum(st["median_ms"] for st in result["stages"][1:]))
-    image = _sample_image(data)
-    result["single_image"] = single_image_fps(cascade, image, runs, warmup)
-    result["tracking"] = tracking_fps(cascade, image, runs, warmup)
-    result["accuracy"] = lsp_accuracy(cascade, data, images) if data and images > 0 else None
+    estimator = PoseEstimator(cascade=cascade)
+    image, joints = _sample_person(data)
+    result["single_image"] = single_image_fps(estimator, image, runs, warmup)
+    result["tracking"] = tracking_fps(estimator, image, joints, frames)
+    result["accuracy"] = lsp_accuracy(estimator, data, images) if data and images > 0 else None
     result["peak_rss_mb"] = peak_memory_mb()
     return result
 
@@ -177,8 +192,14 @@ def format_table(results: list) -> str:
     rows.append(("refiners, one person ms", [f"{r['refiners_ms']:.2f}" for r in results]))
     rows.append(("single image fps (ms)", [f"{r['single_image']['fps']:.0f} ({r['single_image']['median_ms']:.2f})"
                                           for r in results]))
-    rows.append(("tracking fps (ms)", [f"{r['tracking']['fps']:.0f} ({r['tracking']['median_ms']:.2f})"
-                                      for r in results]))
+    rows.append(("tracking fps (ms), 1280x720 clip", [f"{r['tracking']['fps']:.0f} ({r['tracking']['ms_per_frame']:.2f})"
+                                                      for r in results]))
+    rows.append(("  with decoding, fps", [f"{r['tracking']['fps_end_to_end']:.0f}" for r in results]))
+    parts = sorted({p for r in results for p in r["tracking"]["parts_ms"]}, key=PART_ORDER.index)
+    for part in parts:
+        rows.append((f"  {part} ms/frame", [f"{r['tracking']['parts_ms'].get(part, 0.0):.2f}" for r in results]))
+    rows.append(("  re-acquisitions", [f"{r['tracking']['reacquisitions']} of {r['tracking']['frames']}"
+                                       for r in results]))
     rows.append(("peak RSS MB (process)", [f"{r['peak_rss_mb']:.0f}" for r in results]))
     rows.append(("PCK@0.2 LSP test", [
         f"{r['accuracy']['pck']:.3f} ({r['accuracy']['images']} img)" if r.get("accuracy") else "-" for r in results]))

@@ -28,9 +28,11 @@ from .model import engine_option, load_estimator
               help="Folder holding lsp/ (or an lsp folder) for PCK@0.2 on LSP test.")
 @click.option("--images", default=100, show_default=True, help="LSP test images for PCK@0.2 (0 = skip).")
 @click.option("--runs", default=50, show_default=True, help="Timed runs per measurement.")
+@click.option("--frames", default=300, show_default=True, help="Frames of the tracked 1280x720 clip.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
-def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, json_out):
-    """Per-stage latency, single-image and tracking fps, peak memory and PCK@0.2, one column per engine."""
+def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, frames, json_out):
+    """Per-stage latency, single-image and tracking fps with the time of each part, peak memory and PCK@0.2,
+    one column per engine."""
     from pose_track.benchmarks.engine_speed import bench_engine, format_table
 
     options = {"threads": threads}
@@ -47,7 +49,8 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
     try:
         for engine in (engines or (None,)):
             click.echo(f"benchmarking {engine or DEFAULT_BUNDLE} ...", err=True)
-            results.append(bench_engine(engine, backend=backend, data=data, images=images, runs=runs, **options))
+            results.append(bench_engine(engine, backend=backend, data=data, images=images, runs=runs,
+                                        frames=frames, **options))
     except _errors() as exc:
         raise click.ClickException(str(exc))
     click.echo(format_table(results))
