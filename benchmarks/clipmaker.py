@@ -17,6 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pose_track.engines.outputs import partial_path
+from pose_track.tracker.sinks import SinkError, write_pose_csv
+
 
 
 @dataclass
@@ -101,10 +104,6 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
     """Render the clip to `video_path` (mp4v for .mp4, MJPG for .avi) and, when `csv_path` is given, its
     ground truth. `size` = (width, height) of the output (default: the still's). `motion` goes to
     `camera_path` (translate, zoom, rotate_deg, fast_segments, fast_amplitude)."""
-    from pose_track.engines.outputs import partial_path
-
-    from pose_track.tracker.sinks import SinkError, write_pose_csv
-
     joints = np.asarray(joints, np.float64).reshape(-1, 2)
     h0, w0 = image.shape[:2]
     w, h = (w0, h0) if size is None else (int(size[0]), int(size[1]))
@@ -120,29 +119,37 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
     video_path = str(video_path)
     if not Path(video_path).resolve().parent.is_dir():
         raise SinkError(f"cannot write {video_path}: its folder does not exist")
-    partial = partial_path(video_path)      # the clip appears whole or not at all
-    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*(fourcc or _fourcc_for(video_path))),
-                             float(fps), (w, h))
-    try:
-        if not writer.isOpened():
-            raise SinkError(f"cannot write video {video_path}")
-        frame = np.empty((h, w, 3), np.uint8)
+    frame = np.empty((h, w, 3), np.uint8)
+
+    def frames():
         for m in mats:
             cv2.warpAffine(image, m.astype(np.float32), (w, h), dst=frame, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
-            writer.write(frame)
-        writer.release()
-        os.replace(partial, video_path)
-    finally:
-        writer.release()
-        if os.path.exists(partial):
-            os.remove(partial)
+            yield frame
+    write_video(video_path, frames(), fps, (w, h), fourcc or _fourcc_for(video_path))
     if csv_path is not None:
         name = source_name if source_name is not None else video_path
         conf = np.where(np.isfinite(gt).all(-1), 1.0, np.nan)
         write_pose_csv(csv_path, name, np.arange(n_frames), times, gt, conf)
     return ClipInfo(video_path, None if csv_path is None else str(csv_path), mats, gt.astype(np.float32),
                     times, float(fps), (w, h))
+
+
+def write_video(path, frames, fps: float, size, fourcc: str = "mp4v") -> None:
+    """Write BGR frames of `size` (width, height) to `path`; the file appears whole or not at all."""
+    partial = partial_path(str(path))
+    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*fourcc), float(fps), tuple(int(v) for v in size))
+    try:
+        if not writer.isOpened():
+            raise SinkError(f"cannot write video {path}")
+        for frame in frames:
+            writer.write(frame)
+        writer.release()
+        os.replace(partial, str(path))
+    finally:
+        writer.release()
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def frame_at(image: np.ndarray, matrix: np.ndarray, size) -> np.ndarray:

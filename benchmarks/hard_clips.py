@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from pose_track.benchmarks.clipmaker import camera_path, transform_joints
+from pose_track.benchmarks.clipmaker import camera_path, transform_joints, write_video
 from pose_track.engines.geometry import torso_diameter, torso_diameters
 from pose_track.engines.joints import SKELETON
 from pose_track.engines.outputs import partial_path
@@ -297,21 +297,9 @@ def render_frame(plan: ClipPlan, t: int, rng=None) -> np.ndarray:
 
 def write_clip(plan: ClipPlan, video_path, truth_path=None, seed: int = 0) -> ClipTruth:
     """The clip as an mp4 (mp4v) and its ground truth as npz; both appear whole or not at all."""
-    partial = partial_path(video_path)
-    w, h = (int(v) for v in plan.size)
-    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*"mp4v"), float(plan.fps), (w, h))
     rng = np.random.default_rng(seed)
-    try:
-        if not writer.isOpened():
-            raise OSError(f"cannot write video {video_path}")
-        for t in range(len(plan.scene_of_frame)):
-            writer.write(render_frame(plan, t, rng))
-        writer.release()
-        os.replace(partial, video_path)
-    finally:
-        writer.release()
-        if os.path.exists(partial):
-            os.remove(partial)
+    frames = (render_frame(plan, t, rng) for t in range(len(plan.scene_of_frame)))
+    write_video(video_path, frames, plan.fps, plan.size)
     if truth_path is not None:
         plan.truth.save(truth_path)
     return plan.truth

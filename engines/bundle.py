@@ -44,6 +44,16 @@ class BackendUnavailable(Exception):
     """A backend (or one of its devices) that is not installed here; the message says how to install it."""
 
 
+def import_backend_package(package: str, backend: str, hint: str):
+    """The backend's Python package, or BackendUnavailable in one line that says how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise BackendUnavailable(f"the {backend} backend is not installed: {hint}") from None
+
+
 def file_sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -78,12 +88,21 @@ def read_manifest(path: str) -> dict:
             manifest = json.load(f)
     except (OSError, ValueError) as exc:
         raise BundleError(f"{mpath} is not a readable manifest ({type(exc).__name__}); {REBUILD}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"{mpath} is not a pose-track engine manifest; {REBUILD}")
-    if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
-        raise BundleError(f"{path} is engine format version {manifest.get('format_version')}, this pose-track "
-                          f"reads versions up to {FORMAT_VERSION}; {REBUILD}")
+    check_file_format(manifest, FORMAT, "format_version", READABLE_FORMAT_VERSIONS, mpath, "engine manifest",
+                      BundleError, REBUILD, version_name="engine format")
     return manifest
+
+
+def check_file_format(doc, fmt: str, version_key: str, readable, name: str, what: str, error, fix: str = "",
+                      version_name: str | None = None):
+    """A model file's header (a checkpoint's, a bundle manifest's): a dict of format `fmt` whose version this
+    pose-track reads; otherwise `error` with one line, ending with `fix`."""
+    suffix = f"; {fix}" if fix else ""
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise error(f"{name} is not a pose-track {what}{suffix}")
+    if doc.get(version_key) not in readable:
+        raise error(f"{name} is {version_name or what} version {doc.get(version_key)}, this pose-track reads versions up to "
+                    f"{max(readable)}{suffix}")
 
 
 def write_manifest(out_dir: str, manifest: dict) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 
+from .bundle import check_file_format
 from .config import ModelConfig
 
 FORMAT = "pose-track-checkpoint"
@@ -55,11 +56,7 @@ def load_checkpoint(path: str) -> dict:
                               f"run code; pose-track reads only plain-tensor checkpoints") from None
     except Exception as exc:
         raise CheckpointError(f"{path} is not a readable pose-track checkpoint ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a pose-track checkpoint")
-    if payload.get("version") not in READABLE_VERSIONS:
-        raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}, this pose-track reads "
-                              f"versions up to {VERSION}")
+    check_file_format(payload, FORMAT, "version", READABLE_VERSIONS, path, "checkpoint", CheckpointError)
     try:
         payload["config"] = ModelConfig.from_dict(payload["config"])
     except (TypeError, ValueError) as exc:

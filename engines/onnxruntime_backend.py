@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bundle import OUTPUT_SHAPES, BackendUnavailable
+from .bundle import OUTPUT_SHAPES, BackendUnavailable, import_backend_package
 
 INSTALL_HINT = "pip install onnxruntime (or onnxruntime-gpu for the CUDA and TensorRT providers)"
 
@@ -23,11 +23,7 @@ PROVIDERS = {
 
 
 def import_onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise BackendUnavailable(f"the onnxruntime backend is not installed: {INSTALL_HINT}") from None
-    return onnxruntime
+    return import_backend_package("onnxruntime", "onnxruntime", INSTALL_HINT)
 
 
 def runtime_version() -> str:

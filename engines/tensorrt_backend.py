@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .bundle import OUTPUT_SHAPES, BackendUnavailable
+from .bundle import OUTPUT_SHAPES, BackendUnavailable, import_backend_package
 
 INSTALL_HINT = "pip install 'pose-track[tensorrt]' (TensorRT and cuda-python, on a machine with an NVIDIA GPU)"
 STAGE1_BATCH = (1, 1, 8)              # (min, opt, max) person crops per stage-1 call
@@ -21,11 +21,7 @@ WORKSPACE_BYTES = 1 << 30
 
 
 def import_tensorrt():
-    try:
-        import tensorrt as trt
-    except ImportError:
-        raise BackendUnavailable(f"the tensorrt backend is not installed: {INSTALL_HINT}") from None
-    return trt
+    return import_backend_package("tensorrt", "tensorrt", INSTALL_HINT)
 
 
 def runtime_version() -> str:
