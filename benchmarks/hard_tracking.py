@@ -34,7 +34,8 @@ from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
 from pose_track.engines.estimator import PoseEstimator
 from pose_track.tracker.capture import open_source
 from pose_track.tracker.loop import Tracker
-from pose_track.tracker.smoothing import acceleration_error, lag_frames, make_smoother
+from pose_track.tracker.smoothing import make_smoother
+from pose_track.training.metrics import acceleration_error, lag_frames
 
 ALPHA = 0.2            # PCK@0.2
 FOUND_PCK = 0.5        # a person counts as found on a frame whose PCK@0.2 reaches this

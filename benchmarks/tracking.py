@@ -24,7 +24,8 @@ from pose_track.tracker.capture import open_source
 from pose_track.benchmarks.clipmaker import make_clip
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.run import timed_frames
-from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanParams, acceleration_error, lag_frames, make_smoother, rts_smooth
+from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanParams, make_smoother, rts_smooth
+from pose_track.training.metrics import acceleration_error, lag_frames
 
 
 def pck(pred, gt, alpha: float = 0.2) -> float:

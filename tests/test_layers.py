@@ -21,7 +21,7 @@ MODULE_LAYERS = {
     "engines.timing": "base",
     "engines.bundle": "runtime", "engines.backends": "runtime", "engines.onnxruntime_backend": "runtime",
     "engines.tensorrt_backend": "runtime", "engines.cascade": "runtime", "engines.estimator": "runtime",
-    "engines.model": "build", "engines.checkpoint": "build", "engines.torch_backend": "build",
+    "engines.model": "build", "engines.backbone": "build", "engines.checkpoint": "build", "engines.torch_backend": "build",
     "engines.export": "build",
 }
 FOLDER_LAYERS = {"tracker": "tracking", "calibration": "build", "training": "build", "commands": "commands",

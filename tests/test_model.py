@@ -4,7 +4,8 @@ torch = pytest.importorskip("torch")
 
 from pose_track.engines.config import Architecture, Decoding, ModelConfig
 from pose_track.engines.joints import FLIP_PERMUTATION
-from pose_track.engines.model import Lite0Backbone, build_stages, soft_argmax
+from pose_track.engines.backbone import Lite0Backbone
+from pose_track.engines.model import build_stages, soft_argmax
 
 
 @pytest.mark.parametrize("head", ["integral", "fc", "grid"])

@@ -6,8 +6,8 @@ from filterpy.kalman import KalmanFilter
 
 from pose_track.engines.geometry import box_from_joints, torso_diameters
 from pose_track.benchmarks.clipmaker import camera_path, synthetic_person, transform_joints
-from pose_track.tracker.smoothing import (KalmanParams, KalmanSmoother, PassThrough, acceleration_error, lag_frames,
-                               make_smoother, rts_smooth)
+from pose_track.tracker.smoothing import KalmanParams, KalmanSmoother, PassThrough, make_smoother, rts_smooth
+from pose_track.training.metrics import acceleration_error, lag_frames
 
 FPS = 30.0
 

@@ -14,6 +14,9 @@
   (gaps = drops). `time_s` is the capture clock (seconds since the source was opened).
 
 Every failure to open or read a source raises `CaptureError` with a one-line message.
+
+One module for the four kinds (about 390 lines): they share the `Source` protocol, the file-name order and the
+one-line errors, and `open_source` / `expand_inputs` choose among them by the spec.
 """
 from __future__ import annotations
 

@@ -7,14 +7,15 @@ Stage 1 of the cascade alone, on square windows of the frame, then a closer look
   1. windows: two around `near` (the last tracked box: its centre, 1.5 and 2.5 times its side), then the next
      ones of a fixed cycle over the frame: windows of side = the frame's short side, the whole-frame box, then
      windows of half the short side, each level at a stride of half its side. A call runs `windows_per_call`
-     of them in ONE backend call and the next call resumes the cycle where this one stopped (a 720p frame's
-     25 windows take 7 calls of 4): stage 1 costs what a 192 px crop costs, so a time budget of one
-     re-acquisition covers a few windows, not the frame at every scale. Stage 1 at a smaller input is no way
-     out: its presence collapses there (results/person_finder.json, `stage1_input_size`).
+     windows, those around `near` included, in ONE backend call, and the next call resumes the cycle where
+     this one stopped (a 720p frame's 25 windows take 9 calls of 3): each window is a whole stage-1 crop
+     (192 px for the shipped model), so one re-acquisition's time budget covers a few windows, not the frame
+     at every scale. Stage 1 at a smaller input is no way out: its presence collapses there
+     (results/person_finder.json, `stage1_input_size`).
   2. candidates: the square box around each window's joints that land in the frame (stage 1 places the joints
      of a person it sees in part, or small, roughly where they are), duplicates dropped; the `confirm` best
-     (the one nearest `near` first, then the most present) get a closer look, one backend call, and another
-     on the box around that look's joints when it moved by `TOLERANCE` or more (`looks` in all).
+     (the one nearest `near` first, then the most present) get a closer look, one backend call; with
+     `looks` > 1 another on the box around that look's joints while it moves by `TOLERANCE` or more.
   3. a person is found when the last look reaches `threshold`, by default the model's `second_look_threshold`:
      the closer box is centred on whatever a window saw, a person or not, as for every second look. With
      `near`, the find nearest to it; else the most confident, then the largest. Nobody: None.
@@ -99,7 +100,7 @@ class PersonFinder:
     closer look; threshold: the presence a closer look must reach (None: the model's second_look_threshold).
     """
 
-    def __init__(self, cascade, windows_per_call: int = 4, confirm: int = 1, looks: int = 2,
+    def __init__(self, cascade, windows_per_call: int = 3, confirm: int = 1, looks: int = 1,
                  threshold: float | None = None, box_scale: float = PERSON_BOX_SCALE):
         if not cascade.config.architecture.person_head:
             raise ValueError("the person finder needs a model whose stage 1 says whether a person is there "

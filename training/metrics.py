@@ -120,3 +120,47 @@ def format_report(results_per_stage: list[dict], joint_names) -> str:
              for row in [header] + rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+# Smoothness of a joint track against the truth (the tracking benchmarks, the motion-noise fit).
+
+def acceleration_error(pred, gt, torso=None) -> float:
+    """Mean norm of (second difference of pred - second difference of gt), divided by the torso diameter.
+
+    pred, gt (T, J, 2); torso: scalar or (T,) (default 1 = pixels). NaN frames/joints are ignored."""
+    pred = np.asarray(pred, np.float64)
+    gt = np.asarray(gt, np.float64)
+    acc = (pred[2:] - 2 * pred[1:-1] + pred[:-2]) - (gt[2:] - 2 * gt[1:-1] + gt[:-2])
+    err = np.linalg.norm(acc, axis=-1)  # (T-2, J)
+    if torso is not None:
+        tor = np.asarray(torso, np.float64)
+        if tor.ndim:
+            tor = tor[1:-1, None]
+        err = err / tor
+    return float(np.nanmean(err))
+
+
+def lag_frames(pred, gt, max_lag: float = 5.0, step: float = 0.05) -> float:
+    """The time shift (frames) of gt that best matches pred: positive = pred lags behind the truth.
+
+    Minimises the mean position error between pred(t) and gt(t - k) (gt linearly interpolated) over k in
+    [-max_lag, max_lag]."""
+    pred = np.asarray(pred, np.float64)
+    gt = np.asarray(gt, np.float64)
+    T = len(gt)
+    m = int(np.ceil(max_lag)) + 1
+    if T <= 2 * m + 1:
+        raise ValueError("sequence too short for lag_frames")
+    t = np.arange(m, T - m, dtype=np.float64)
+    flat_gt = gt.reshape(T, -1)
+    best_k, best_e = 0.0, np.inf
+    for k in np.arange(-max_lag, max_lag + step / 2, step):
+        tt = t - k
+        i0 = np.floor(tt).astype(int)
+        w = (tt - i0)[:, None]
+        g = flat_gt[i0] * (1 - w) + flat_gt[np.minimum(i0 + 1, T - 1)] * w
+        diff = pred[m:T - m].reshape(len(t), -1) - g
+        e = np.nanmean(np.linalg.norm(diff.reshape(len(t), -1, 2), axis=-1))
+        if e < best_e:
+            best_k, best_e = float(k), e
+    return round(best_k, 6)

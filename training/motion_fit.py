@@ -42,7 +42,8 @@ import numpy as np
 import scipy.io
 
 from pose_track.engines.geometry import PERSON_BOX_SCALE
-from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanSmoother, acceleration_error, lag_frames
+from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanSmoother
+from pose_track.training.metrics import acceleration_error, lag_frames
 
 FPS = 30.0
 PROCESS_GRID = (0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
