@@ -87,9 +87,10 @@ class LockedOnWrongPose(FakeCascade):
     """From frame `lock_from` on, every crop smaller than the frame answers a confident pose one torso to the
     right of the person; the whole-frame box still answers the truth."""
 
-    def __init__(self, gt, lock_from: int, **kw):
+    def __init__(self, gt, lock_from: int, wrong_conf: float = 0.9, **kw):
         super().__init__(gt, **kw)
         self.lock_from = lock_from
+        self.wrong_conf = wrong_conf
         self.shift = float(np.median(torso_diameters(np.asarray(gt))))
 
     def predict(self, image_bgr, boxes):
@@ -97,15 +98,44 @@ class LockedOnWrongPose(FakeCascade):
         if self.frame >= self.lock_from:
             small = np.asarray(boxes, np.float32).reshape(len(boxes), -1)[:, 2] < max(W, H)
             res.joints[small, :, 0] += self.shift
-            res.confidence[small] = self.conf
+            res.confidence[small] = self.wrong_conf
         return res
+
+
+class WorseFromTheWholeFrame(FakeCascade):
+    """Seeded crops answer the truth; the whole-frame box (the drift check's) a pose one torso to the side
+    that is no better: confidence `fresh_conf`."""
+
+    def __init__(self, gt, fresh_conf: float, **kw):
+        super().__init__(gt, **kw)
+        self.fresh_conf = fresh_conf
+        self.shift = float(np.median(torso_diameters(np.asarray(gt))))
+
+    def predict(self, image_bgr, boxes):
+        res = super().predict(image_bgr, boxes)
+        whole = np.asarray(boxes, np.float32).reshape(len(boxes), -1)[:, 2] >= max(W, H)
+        if self.frame > 0:
+            res.joints[whole, :, 0] += self.shift
+            res.confidence[whole] = self.fresh_conf
+        return res
+
+
+@pytest.mark.parametrize("fresh_conf", [0.5, 0.9, 0.93])
+def test_drift_check_never_trades_a_good_track_for_a_worse_or_equal_one(fresh_conf):
+    frames, gt = _clip(seed=4)
+    tracker = Tracker(WorseFromTheWholeFrame(gt, fresh_conf, noise=0.0), refine_reacquire=False,
+                      proposer=BoxProposer(detector=None, check_every=5))
+    results = [tracker.step(f) for f in frames]
+    torso = torso_diameters(gt)
+    err = [np.linalg.norm(r.raw - g, axis=-1).mean() / t for r, g, t in zip(results, gt, torso)]
+    assert [i for i, r in enumerate(results) if r.reacquired] == [0] and max(err) < 0.2
 
 
 @pytest.mark.parametrize("check_every", [0, 5])
 def test_drift_check_reacquires_a_confident_wrong_track(check_every):
     frames, gt = _clip(seed=4)
-    tracker = Tracker(LockedOnWrongPose(gt, lock_from=10, noise=0.0), refine_reacquire=False,
-                      proposer=BoxProposer(detector=None, check_every=check_every))
+    cascade = LockedOnWrongPose(gt, lock_from=10, noise=0.0, wrong_conf=0.7)     # the fresh estimate reads 0.9
+    tracker = Tracker(cascade, refine_reacquire=False, proposer=BoxProposer(detector=None, check_every=check_every))
     results = [tracker.step(f) for f in frames]
     torso = torso_diameters(gt)
     err = [np.linalg.norm(r.raw - g, axis=-1).mean() / t for r, g, t in zip(results, gt, torso)]

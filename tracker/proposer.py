@@ -12,11 +12,13 @@ Re-acquisition box: the person finder's (the largest person OpenCV's HOG people 
 `cv2.HOGDescriptor_getDefaultPeopleDetector`, built into OpenCV 4.x; skipped where the build has none), else the
 whole frame (`engines.geometry.whole_image_box`).
 
-Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; when the tracked
-joints are on average more than `drift_torso` torso diameters from that fresh estimate, the fresh one takes over.
-A seeded crop can lock onto a wrong pose that stays confident (LSP clip im1851: confidence 0.70 while every
-joint was wrong), which the loss checks cannot see. On 20 tuning clips every 30 frames raised tracking PCK@0.2
-from 0.723 to 0.732 for one extra cascade call per 30 frames.
+Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; the fresh
+estimate takes over only when it is elsewhere (the tracked joints are on average more than `drift_torso` torso
+diameters from it) AND clearly better: a person found, presence at least the track's and mean confidence (0 for
+a joint not in the picture) higher by `better_by`. A seeded crop can lock onto a wrong pose that stays
+confident (LSP clip im1851: confidence 0.70 while every joint was wrong), which the loss checks cannot see; but
+distance alone also threw correct tracks away for a folded estimate or another person (Sports2D's demo: the
+man on the box for the walker the finder saw).
 """
 from __future__ import annotations
 
@@ -71,13 +73,15 @@ class BoxProposer:
     """The box each frame's cascade runs on: seeded from the track, or re-acquired."""
 
     def __init__(self, detector="auto", seed_smoother="auto", params=DEFAULT_PARAMS, box_scale: float = PERSON_BOX_SCALE,
-                 min_seed_joints: int = 4, check_every: int = 30, drift_torso: float = 0.5, align: bool = False):
+                 min_seed_joints: int = 4, check_every: int = 30, drift_torso: float = 0.5, better_by: float = 0.05,
+                 align: bool = False):
         self.detector = default_detector() if detector == "auto" else detector
         self.seed_smoother = KalmanSmoother(params.harder(2.0)) if seed_smoother == "auto" else seed_smoother
         self.box_scale = box_scale
         self.min_seed_joints = min_seed_joints
         self.check_every = check_every
         self.drift_torso = drift_torso
+        self.better_by = better_by
         self.align = align
         self.since_check = 0
         self.last_box = None
@@ -135,6 +139,14 @@ class BoxProposer:
             return False
         scale = max(torso_diameter(fresh, both), 1.0)
         return float(np.linalg.norm(tracked[both] - fresh[both], axis=1).mean()) > self.drift_torso * scale
+
+    def takes_over(self, tracked, fresh) -> bool:
+        """Whether the fresh estimate (a Pose from the re-acquisition box) replaces the tracked one."""
+        if not fresh.found or not self.drifted(tracked.joints, fresh.joints):
+            return False
+        if tracked.presence is not None and fresh.presence is not None and fresh.presence < tracked.presence:
+            return False
+        return fresh.mean_confidence >= tracked.mean_confidence + self.better_by
 
     def observe(self, joints, conf, t: float, scale: float) -> None:
         """Feed this frame's joints to the seed filter."""
