@@ -25,6 +25,9 @@ import time
 import cv2
 import numpy as np
 
+from pose_track.engines.cascade import fill_crops
+from pose_track.engines.geometry import PERSON_BOX_SCALE, box_from_joints
+
 FRAME = (1280, 720)
 # Held-out LSP-extended images whose region away from the labelled person was checked by eye to hold nobody.
 LSPET_BACKGROUNDS = ("im09513", "im09518", "im09523", "im09529", "im09533", "im09544", "im09577", "im09585",
@@ -98,31 +101,23 @@ def person_free_scenes(data: str):
 
 
 def paste_person(scene, image, joints, height: float, centre, margin: float = 0.2):
-    """(frame, joints in it): the person's region of `image` (their joint box grown by `margin` of its extent)
-    scaled so the joints span `height` pixels, pasted centred on `centre` with feathered edges."""
+    """(frame, joints in it): the person's region of `image` (their joint box grown by `margin` of its extent,
+    edges feathered) scaled so that the joints span `height` pixels and pasted centred on `centre`."""
     lo, hi = joints.min(0), joints.max(0)
     extent = float(max(hi - lo))
-    grow = margin * extent
-    x0, y0 = np.maximum(0, np.floor(lo - grow)).astype(int)
-    x1, y1 = np.minimum(image.shape[1::-1], np.ceil(hi + grow)).astype(int)
     k = height / extent
-    patch = cv2.resize(image[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
-    local = (joints - [x0, y0]) * k
-    shift = np.asarray(centre, np.float64) - (local.min(0) + local.max(0)) / 2
-    ph, pw = patch.shape[:2]
-    feather = max(2, int(0.08 * min(ph, pw)))
-    alpha = np.zeros((ph, pw), np.float32)
-    alpha[feather:ph - feather, feather:pw - feather] = 1
-    alpha = cv2.GaussianBlur(alpha, (0, 0), feather / 2)[..., None]
-    frame = scene.copy()
-    ox, oy = np.round(shift).astype(int)
-    fx0, fy0, fx1, fy1 = max(ox, 0), max(oy, 0), min(ox + pw, frame.shape[1]), min(oy + ph, frame.shape[0])
-    if fx1 > fx0 and fy1 > fy0:
-        src = (slice(fy0 - oy, fy1 - oy), slice(fx0 - ox, fx1 - ox))
-        region = frame[fy0:fy1, fx0:fx1].astype(np.float32)
-        a = alpha[src]
-        frame[fy0:fy1, fx0:fx1] = (a * patch[src] + (1 - a) * region).astype(np.uint8)
-    return frame, (local + np.round(shift)).astype(np.float32)
+    shift = np.asarray(centre, np.float64) - k * (lo + hi) / 2
+    to_frame = np.array([[k, 0, shift[0]], [0, k, shift[1]]], np.float32)
+    region = np.zeros(image.shape[:2], np.float32)
+    (x0, y0), (x1, y1) = np.maximum(0, lo - margin * extent).astype(int), (hi + margin * extent).astype(int)
+    region[y0:y1, x0:x1] = 1
+    feather = max(1.0, 0.04 * extent)
+    alpha = cv2.GaussianBlur(cv2.erode(region, np.ones((3, 3)), iterations=int(2 * feather)), (0, 0), feather)
+    size = scene.shape[1::-1]
+    person = cv2.warpAffine(image, to_frame, size, flags=cv2.INTER_CUBIC).astype(np.float32)
+    alpha = cv2.warpAffine(alpha, to_frame, size)[..., None]
+    frame = (alpha * person + (1 - alpha) * scene.astype(np.float32)).astype(np.uint8)
+    return frame, (joints * k + shift).astype(np.float32)
 
 
 def paste_at_random(frame, person, height: float, rng):
@@ -134,14 +129,15 @@ def paste_at_random(frame, person, height: float, rng):
     return paste_person(frame, cv2.imread(path), joints, height, centre)
 
 
-def is_hit(found_box, joints, box_scale: float = 1.3, min_joints: int = 12) -> bool:
-    """The found square box holds at least `min_joints` of the person's joints and its side is within
-    0.5-2x the side of the person's own box."""
-    if found_box is None:
+def is_hit(found, joints, min_joints: int = 12) -> bool:
+    """The found square box (a Found's, or a box, or None) holds at least `min_joints` of the person's joints
+    and its side is within 0.5-2x the side of the person's own box."""
+    box = getattr(found, "box", found)
+    if box is None:
         return False
-    cx, cy, side = (float(v) for v in found_box[:3])
+    cx, cy, side = (float(v) for v in box[:3])
     inside = (np.abs(joints[:, 0] - cx) <= side / 2) & (np.abs(joints[:, 1] - cy) <= side / 2)
-    truth = float(max(np.ptp(joints, axis=0))) * box_scale
+    truth = float(max(np.ptp(joints, axis=0))) * PERSON_BOX_SCALE
     return int(inside.sum()) >= min_joints and 0.5 <= side / truth <= 2.0
 
 
@@ -180,11 +176,9 @@ def two_people_trials(scenes, people, count: int, seed: int = 1):
     return trials
 
 
-def jittered_box(joints, rng, box_scale: float = 1.3, shift: float = 0.2, scale: float = 0.2):
+def jittered_box(joints, rng, shift: float = 0.2, scale: float = 0.2):
     """The person's box as the tracker last had it: moved by up to `shift` sides, resized by up to `scale`."""
-    from pose_track.engines.geometry import box_from_joints
-
-    cx, cy, side = box_from_joints(joints, box_scale)
+    cx, cy, side = box_from_joints(joints, PERSON_BOX_SCALE)
     return (cx + rng.uniform(-shift, shift) * side, cy + rng.uniform(-shift, shift) * side,
             side * float(np.exp(rng.uniform(-scale, scale))))
 
@@ -239,11 +233,11 @@ def finder_recall(make, trials, cycle_calls: int, rng) -> dict:
             found = finder(frame)
             if found is not None:
                 break
-        hit = is_hit(found.box if found else None, joints)
+        hit = is_hit(found, joints)
         first.setdefault(height, []).append(hit and call == 0)
         cycle.setdefault(height, []).append(hit)
         found = make()(frame, near=jittered_box(joints, rng))
-        near.setdefault(height, []).append(is_hit(found.box if found else None, joints))
+        near.setdefault(height, []).append(is_hit(found, joints))
     share = lambda d: {str(h): round(float(np.mean(v)), 3) for h, v in d.items()}
     return {"recall_first_call": share(first), "recall_one_cycle": share(cycle), "recall_near": share(near)}
 
@@ -262,8 +256,8 @@ def measure_finder(make, trials, two, scenes) -> dict:
     kept = other = 0
     for frame, tracked, beside in two:
         found = make()(frame, near=jittered_box(tracked, rng))
-        kept += is_hit(found.box if found else None, tracked)
-        other += is_hit(found.box if found else None, beside)
+        kept += is_hit(found, tracked)
+        other += is_hit(found, beside)
     out["two_people"] = {"frames": len(two), "kept_the_tracked_one": kept, "took_the_other": other}
     first = cycle = 0
     for _, scene in scenes:
@@ -283,40 +277,34 @@ def hog_recall(hog, trials, scenes) -> dict:
 
 
 def presence_at_input_sizes(bundle: str, trials, scenes, sizes=(64, 96, 128, 192)):
-    """Stage 1 run at other input sizes (the ONNX graph's input made size-free; needs the `onnx` package): the
-    best presence over windows that frame the pasted person (side 1-2.6x their extent, centre within a quarter
-    side), and the share of person-free frames where some window reaches 0.5."""
+    """Stage 1 at other input sizes (its ONNX input made size-free; needs the `onnx` package) on the finder's
+    window levels and one of a quarter side: per size, the median of each person's best presence over the
+    windows that frame them (side 1-2.6x their extent, centre within a quarter side), the share of people with
+    such a window over 0.5, and the share of person-free frames with any window over 0.5."""
     import onnx
 
     from pose_track.engines.bundle import read_manifest, stage_files
-    from pose_track.engines.cascade import fill_crops
     from pose_track.engines.onnxruntime_backend import import_onnxruntime, session_options
     from pose_track.tracker.person_finder import level_windows
 
     model = onnx.load(stage_files(bundle, read_manifest(bundle))[0])
     dims = model.graph.input[0].type.tensor_type.shape.dim
     dims[2].dim_param, dims[3].dim_param = "height", "width"
-    session = import_onnxruntime().InferenceSession(model.SerializeToString(), sess_options=session_options(),
-                                                    providers=["CPUExecutionProvider"])
-    short = float(min(FRAME))
-    windows = np.concatenate([level_windows(*FRAME, s) for s in (max(FRAME), short, short / 2, short / 4)])
+    session = import_onnxruntime().InferenceSession(model.SerializeToString(), sess_options=session_options())
+    windows = np.concatenate([level_windows(*FRAME, s) for s in (max(FRAME), 720, 360, 180)])
     out = {}
     for size in sizes:
         batch = np.zeros((len(windows), 3, size, size), np.float32)
-
-        def presence(frame):
-            fill_crops(frame, windows[:, :2], windows[:, 2], size, batch, bgr=True)
-            return session.run(["presence"], {"image": batch})[0].reshape(-1)
-
+        presence = lambda frame: session.run(["presence"], {"image": fill_crops(
+            frame, windows[:, :2], windows[:, 2], size, batch, bgr=True)})[0].reshape(-1)
         best = []
         for frame, joints, _ in trials:
             centre, extent = (joints.min(0) + joints.max(0)) / 2, float(max(np.ptp(joints, axis=0)))
             framing = ((np.abs(windows[:, :2] - centre).max(1) <= 0.25 * windows[:, 2])
                        & (windows[:, 2] >= extent) & (windows[:, 2] <= 2.6 * extent))
             best.append(float(presence(frame)[framing].max()) if framing.any() else np.nan)
-        best = np.array(best)
         out[str(size)] = {"framing_window_presence_median": round(float(np.nanmedian(best)), 3),
-                          "people_with_a_framing_window_over_0.5": round(float(np.nanmean(best >= 0.5)), 3),
+                          "people_with_a_framing_window_over_0.5": round(float(np.nanmean(np.array(best) >= 0.5)), 3),
                           "person_free_frames_with_a_window_over_0.5":
                               round(float(np.mean([presence(s).max() >= 0.5 for _, s in scenes])), 3)}
     return {"windows": len(windows), "sizes": out}
@@ -331,7 +319,7 @@ def main():
     parser.add_argument("--calls", type=int, default=25, help="calls timed (median)")
     parser.add_argument("--windows-per-call", type=int, default=3)
     parser.add_argument("--confirm", type=int, default=1)
-    parser.add_argument("--looks", type=int, default=1)
+    parser.add_argument("--looks", type=int, default=2)
     parser.add_argument("--threshold", type=float, default=None, help="default: the model's second_look_threshold")
     parser.add_argument("--input-sizes", action="store_true", help="also stage 1's presence at 64-192 px inputs")
     parser.add_argument("--json", default=None)
@@ -339,7 +327,7 @@ def main():
 
     from pose_track.engines.backends import load_cascade
     from pose_track.tracker.person_finder import PersonFinder
-    from pose_track.tracker.proposer import HogPersonDetector
+    from pose_track.benchmarks.hog import HogPersonDetector
 
     scenes = person_free_scenes(args.data)
     people = lsp_people(args.data)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .backends import load_cascade
 from .geometry import PERSON_BOX_SCALE, box_from_joints, torso_diameter, whole_image_box
+from .joints import NUM_JOINTS
 
 MAX_PASSES = 3
 TOLERANCE = 0.1
@@ -49,6 +50,14 @@ class Pose:
     @property
     def mean_confidence(self) -> float:
         return float(self.confidence.mean())
+
+    @classmethod
+    def nobody(cls, box) -> "Pose":
+        """The answer where nobody is there (the person finder found no one): every joint empty."""
+        nan = np.full((NUM_JOINTS, 2), np.nan, np.float32)
+        box = tuple(float(v) for v in box) + ((0.0,) if len(box) == 3 else ())
+        return cls(nan, np.zeros(NUM_JOINTS, np.float32), np.zeros(NUM_JOINTS, bool), 0.0, False, box, [nan],
+                   nan.copy(), 0)
 
 
 def stage_agreement_confidence(stages, torso: float, tau: float = 0.1) -> np.ndarray:

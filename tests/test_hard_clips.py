@@ -128,7 +128,7 @@ def test_written_clip_and_truth_round_trip(written):
 
 def test_runner_with_a_truthful_fake(written):
     video, npz, truth = written
-    rows, summary = benchmark_hard_clips(lambda t: FakeCascade(t.joints, noise=0.005), [(video, npz)], detector=None)
+    rows, summary = benchmark_hard_clips(lambda t: FakeCascade(t.joints, noise=0.005), [(video, npz)], finder=None)
     row = rows[0]
     assert row["pck_tracking"] > 0.9 and row["pck_single"] > 0.9 and row["pck_kalman"] > 0.85
     assert row["nobody_reported_tracking"] == 0.0 and row["nobody_reported_single"] == 0.0
@@ -140,10 +140,10 @@ def test_runner_with_a_truthful_fake(written):
 
 def test_runner_counts_nobody_answers(written):
     video, npz, truth = written
-    rows, _ = benchmark_hard_clips(lambda t: _Nobody(t.joints), [(video, npz)], detector=None)
+    rows, _ = benchmark_hard_clips(lambda t: _Nobody(t.joints), [(video, npz)], finder=None)
     row = rows[0]
     assert row["pck_tracking"] == 0.0 and row["pck_single"] == 0.0
     assert row["nobody_reported_tracking"] == 0.0 and row["nobody_reported_single"] == 0.0
     assert all(v is None for v in row["cut_recovery_tracking"])
-    rows, _ = benchmark_hard_clips(lambda t: _AlwaysSomeone(t.joints), [(video, npz)], detector=None)
+    rows, _ = benchmark_hard_clips(lambda t: _AlwaysSomeone(t.joints), [(video, npz)], finder=None)
     assert rows[0]["nobody_reported_tracking"] == 1.0 and rows[0]["nobody_reported_single"] == 1.0

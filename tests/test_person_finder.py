@@ -147,7 +147,7 @@ def test_finds_a_pasted_lsp_person(cascade, lsp_and_plate, height, centre):
     path, joints = people[0]          # im1001: a standing person
     frame, placed = paste_person(plate, cv2.imread(path), joints, height, centre)
     found = find_within_cycle(PersonFinder(cascade), frame)
-    assert found is not None and is_hit(found.box, placed)
+    assert found is not None and is_hit(found, placed)
 
 
 def test_refuses_the_person_free_sports_frame(cascade, lsp_and_plate):

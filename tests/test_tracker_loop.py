@@ -36,7 +36,7 @@ def _inside(gt, box):
 def test_tracker_follows_a_clip():
     frames, gt = _clip()
     cascade = FakeCascade(gt, noise=0.01)
-    tracker = Tracker(cascade, smoother=make_smoother("kalman"), detector=None)
+    tracker = Tracker(cascade, smoother=make_smoother("kalman"), finder=None)
     results = [tracker.step(f) for f in frames]
     assert [r.reacquired for r in results] == [True] + [False] * (N - 1)
     assert all(r.lost is None for r in results)
@@ -52,7 +52,7 @@ def test_tracker_follows_a_clip():
 def test_tracker_reacquires_after_forced_loss():
     frames, gt = _clip(seed=1)
     cascade = FakeCascade(gt, noise=0.01, fail_frames={15})
-    tracker = Tracker(cascade, detector=None)
+    tracker = Tracker(cascade, finder=None)
     results = [tracker.step(f) for f in frames]
     assert results[15].lost is not None and "confidence" in results[15].lost
     assert results[16].reacquired and not results[17].reacquired
@@ -63,21 +63,21 @@ def test_tracker_reacquires_after_forced_loss():
     assert all(_inside(gt[i], results[i].box).all() for i in range(17, N))
 
 
-def test_reacquire_uses_detector_box_and_independent_mode():
+def test_reacquire_uses_the_finders_box_and_independent_mode():
     frames, gt = _clip(seed=2, n=5)
     boxes = []
 
-    def detector(image):
+    def finder(image, near=None):
         boxes.append(image.shape)
         return (W / 2, H / 2, 40.0)
 
-    tracker = Tracker(FakeCascade(gt), detector=detector, refine_reacquire=False)
+    tracker = Tracker(FakeCascade(gt), finder=finder, refine_reacquire=False)
     r = tracker.step(frames[0])
     assert r.box == (W / 2, H / 2, 40.0, 0.0) and len(boxes) == 1
-    still = Tracker(FakeCascade(gt), track=False, detector=detector, refine_reacquire=False)
+    still = Tracker(FakeCascade(gt), track=False, finder=finder, refine_reacquire=False)
     rs = [still.step(f) for f in frames]
-    assert all(x.box == (31.5, 23.5, 64.0, 0.0) for x in rs) and len(boxes) == 1  # whole image, no detector
-    recropping = Tracker(FakeCascade(gt), track=False, detector=detector)
+    assert all(x.box == (31.5, 23.5, 64.0, 0.0) for x in rs) and len(boxes) == 1  # whole image, no finder
+    recropping = Tracker(FakeCascade(gt), track=False, finder=finder)
     rs = [recropping.step(f) for f in frames]
     assert len(boxes) == 1 and all(x.reacquired for x in rs)
     assert all(x.box[2] < 64.0 for x in rs)   # the person is smaller than the frame: later passes crop closer
@@ -124,7 +124,7 @@ class WorseFromTheWholeFrame(FakeCascade):
 def test_drift_check_never_trades_a_good_track_for_a_worse_or_equal_one(fresh_conf):
     frames, gt = _clip(seed=4)
     tracker = Tracker(WorseFromTheWholeFrame(gt, fresh_conf, noise=0.0), refine_reacquire=False,
-                      proposer=BoxProposer(detector=None, check_every=5))
+                      proposer=BoxProposer(finder=None, check_every=5))
     results = [tracker.step(f) for f in frames]
     torso = torso_diameters(gt)
     err = [np.linalg.norm(r.raw - g, axis=-1).mean() / t for r, g, t in zip(results, gt, torso)]
@@ -135,7 +135,7 @@ def test_drift_check_never_trades_a_good_track_for_a_worse_or_equal_one(fresh_co
 def test_drift_check_reacquires_a_confident_wrong_track(check_every):
     frames, gt = _clip(seed=4)
     cascade = LockedOnWrongPose(gt, lock_from=10, noise=0.0, wrong_conf=0.7)     # the fresh estimate reads 0.9
-    tracker = Tracker(cascade, refine_reacquire=False, proposer=BoxProposer(detector=None, check_every=check_every))
+    tracker = Tracker(cascade, refine_reacquire=False, proposer=BoxProposer(finder=None, check_every=check_every))
     results = [tracker.step(f) for f in frames]
     torso = torso_diameters(gt)
     err = [np.linalg.norm(r.raw - g, axis=-1).mean() / t for r, g, t in zip(results, gt, torso)]
@@ -149,7 +149,7 @@ def test_drift_check_reacquires_a_confident_wrong_track(check_every):
 
 
 def test_drifted_compares_with_the_fresh_torso():
-    t = BoxProposer(detector=None, drift_torso=0.5)
+    t = BoxProposer(finder=None, drift_torso=0.5)
     pose = synthetic_person(W, H)[1].astype(np.float32)
     diam = torso_diameters(pose[None])[0]
     assert not t.drifted(pose + [0.4 * diam, 0.0], pose)
@@ -189,7 +189,7 @@ def test_process_source_writes_every_frame(tmp_path, clip_file, smooth):
     sinks = [CsvSink(csv_path), CsvSink(tmp_path / "raw.csv", which="raw"), NdjsonSink(nd)]
     seen = []
     stats = process_source(str(video), FakeCascade(info.joints, noise=0.01), sinks, smooth=smooth,
-                           progress=lambda s: seen.append(s.frames), detector=None)
+                           progress=lambda s: seen.append(s.frames), finder=None)
     for s in sinks:
         s.close()
     assert stats.frames == 30 and seen == list(range(1, 31)) and stats.dropped == 0
@@ -223,7 +223,7 @@ def test_fault_mid_file_keeps_earlier_frames(tmp_path, clip_file, smooth):
     path = tmp_path / "out.csv"
     sink = CsvSink(path)
     with pytest.raises(RuntimeError, match="model fault"):
-        process_source(str(video), ExplodingCascade(info.joints, at=12), [sink], smooth=smooth, detector=None)
+        process_source(str(video), ExplodingCascade(info.joints, at=12), [sink], smooth=smooth, finder=None)
     (partial,) = [p for p in tmp_path.iterdir() if ".partial-" in p.name]
     rows = partial.read_text().splitlines()  # read before close: flushed per frame
     assert len(rows) == 1 + 12 and rows[-1].split(",")[1] == "11"
@@ -246,18 +246,22 @@ def test_image_folder_is_independent_stills(tmp_path):
     assert 4 < cascade.calls <= 4 * 3  # the whole image, then the estimator's closer passes
 
 
-def test_hog_detector_degrades_gracefully():
-    from pose_track.tracker.proposer import HogPersonDetector, default_detector
-    det = HogPersonDetector()
-    assert det(np.zeros((48, 64, 3), np.uint8)) is None  # too small for the 64x128 window (or no HOG at all)
-    assert default_detector() is None or default_detector().available
+def test_nobody_found_means_an_empty_row_without_running_the_cascade():
+    frames, gt = _clip(seed=2, n=6)
+    cascade = FakeCascade(gt)
+    finds = iter([None, None, (W / 2, H / 2, 40.0), None, None, None])
+    tracker = Tracker(cascade, finder=lambda image, near=None: next(finds), refine_reacquire=False)
+    results = [tracker.step(f) for f in frames[:3]]
+    assert [np.isnan(r.raw).all() for r in results] == [True, True, False] and cascade.calls == 1
+    assert [r.lost for r in results[:2]] == ["no person", "no person"] and results[2].lost is None
+    assert all(r.reacquired for r in results) and np.isnan(results[0].smoothed).all()
 
 
 def test_benchmark_on_a_tiny_clip(tmp_path):
     from pose_track.benchmarks.tracking import benchmark_clips
     img, joints = synthetic_person(W, H, 5)
     rows, means = benchmark_clips(lambda info: FakeCascade(info.joints, noise=0.02), [(img, joints)], tmp_path,
-                                  n_frames=40, detector=None)
+                                  n_frames=40, finder=None)
     assert len(rows) == 1 and rows[0]["frames"] == 40
     assert means["pck_tracking"] > 0.9 and means["pck_tracking"] >= means["pck_single"] - 0.05
     assert means["accel_reduction_kalman"] > 0.5 and means["accel_reduction_rts"] > means["accel_reduction_kalman"]

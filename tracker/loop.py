@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from pose_track.engines.estimator import MAX_PASSES, Pose, PoseEstimator
+from pose_track.engines.geometry import whole_image_box
 from pose_track.engines.timing import NO_TIMES
 
 from .capture import Frame
 from .loss import LossCheck
-from .proposer import BoxProposer
+from .proposer import BoxProposer, default_finder
 from .smoothing import DEFAULT_PARAMS, make_smoother
 
 
@@ -55,14 +56,17 @@ class Tracker:
     estimator's closer passes on stills)."""
 
     def __init__(self, estimator=None, smoother=None, proposer: BoxProposer | None = None, loss: LossCheck | None = None,
-                 track: bool = True, refine_reacquire: bool = True, detector="auto"):
+                 track: bool = True, refine_reacquire: bool = True, finder="auto"):
         if estimator is None:
             estimator = PoseEstimator(stills=False, max_passes=MAX_PASSES if refine_reacquire else 1)
         elif not isinstance(estimator, PoseEstimator):
             estimator = PoseEstimator(cascade=estimator, max_passes=MAX_PASSES if refine_reacquire else 1)
         self.estimator = estimator
         self.smoother = smoother if smoother is not None else make_smoother("kalman")
-        self.proposer = proposer or BoxProposer(detector, params=getattr(self.smoother, "params", DEFAULT_PARAMS))
+        if proposer is None:
+            finder = default_finder(estimator.cascade) if finder == "auto" else finder
+            proposer = BoxProposer(finder, params=getattr(self.smoother, "params", DEFAULT_PARAMS))
+        self.proposer = proposer
         self.loss = loss or LossCheck()
         self.track = track
         self.refine_reacquire = refine_reacquire
@@ -118,12 +122,14 @@ class Tracker:
             with self.times("re-acquisition"):
                 box = self.proposer.reacquire_box(image)
             self.reacquisitions += 1
+            if box is None:                     # the finder saw nobody
+                return Pose.nobody((*whole_image_box(h, w), 0.0)), True
         pose = self._timed(self.estimator.look, image, box)
         if self.proposer.check_due(reacquired):
             with self.times("re-acquisition"):
                 fresh_box = self.proposer.reacquire_box(image)
-            fresh = self._timed(self.estimator.look, image, fresh_box)
-            if self.proposer.takes_over(pose, fresh):
+            fresh = None if fresh_box is None else self._timed(self.estimator.look, image, fresh_box)
+            if fresh is not None and self.proposer.takes_over(pose, fresh):
                 pose, reacquired = fresh, True
                 self.reacquisitions += 1
         if reacquired and self.refine_reacquire:
@@ -153,7 +159,7 @@ class Tracker:
             # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
             smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
             if self.track:
-                self.proposer.observe(pose.joints, pose.confidence, frame.time_s, scale)
+                self.proposer.observe(pose, frame.time_s)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
                            raw=pose.joints, smoothed=smoothed, confidence=pose.confidence, box=pose.box,
                            reacquired=reacquired, lost=lost, pose=pose)

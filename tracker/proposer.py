@@ -8,9 +8,10 @@ every crop of the cascade (`engines.geometry.oriented_box`, `body_angle`). Off b
 benchmark clips it lowered tracking PCK@0.2 from 0.720 to 0.689 with the shipped model (a misplaced hip turns
 the next crop the wrong way).
 
-Re-acquisition box: the person finder's (the largest person OpenCV's HOG people detector finds,
-`cv2.HOGDescriptor_getDefaultPeopleDetector`, built into OpenCV 4.x; skipped where the build has none), else the
-whole frame (`engines.geometry.whole_image_box`).
+Re-acquisition box: the person finder's (tracker.person_finder: stage 1's presence over a few windows of the
+frame per call, those around the last tracked box first, then a closer look that must reach the model's
+second-look presence); when it finds nobody, nobody is there and the cascade does not run. A model without a
+presence output has no finder: the whole frame (`engines.geometry.whole_image_box`) is the box.
 
 Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; the fresh
 estimate takes over only when it is elsewhere (the tracked joints are on average more than `drift_torso` torso
@@ -22,60 +23,31 @@ man on the box for the walker the finder saw).
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from pose_track.engines.geometry import PERSON_BOX_SCALE, body_angle, oriented_box, torso_diameter, whole_image_box
 
+from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
 
-HOG_BOX_SCALE = 1.1     # HOG's person rectangle is tight around the body; the square box gets a margin
+NEAR_FOR = 30      # frames after the track was lost during which the finder looks around the last box first
 
 
-class HogPersonDetector:
-    """OpenCV's HOG + linear SVM people detector (no download). `available` is False when this OpenCV build
-    has no HOG (OpenCV 5 moved it out of the main modules)."""
-
-    def __init__(self, max_side: int = 640, box_scale: float = HOG_BOX_SCALE):
-        self.available = hasattr(cv2, "HOGDescriptor")
-        self.max_side = max_side
-        self.box_scale = box_scale
-        self._hog = None
-        if self.available:
-            try:
-                self._hog = cv2.HOGDescriptor()
-                self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-            except (cv2.error, AttributeError):
-                self.available = False
-
-    def __call__(self, image: np.ndarray, near=None):
-        """The largest person as a square box (cx, cy, side), or None."""
-        if self._hog is None:
-            return None
-        h, w = image.shape[:2]
-        k = min(1.0, self.max_side / float(max(h, w)))
-        small = cv2.resize(image, (int(w * k), int(h * k))) if k < 1.0 else image
-        if small.shape[0] < 128 or small.shape[1] < 64:
-            return None
-        rects, _ = self._hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
-        if len(rects) == 0:
-            return None
-        x, y, rw, rh = max(rects, key=lambda r: r[2] * r[3])
-        return ((x + rw / 2.0) / k, (y + rh / 2.0) / k, max(rw, rh) * self.box_scale / k)
-
-
-def default_detector():
-    det = HogPersonDetector()
-    return det if det.available else None
+def default_finder(cascade):
+    """The person finder over this cascade, or None for a model that cannot say whether a person is there."""
+    config = getattr(cascade, "config", None)
+    if config is None or not config.architecture.person_head:
+        return None
+    return PersonFinder(cascade)
 
 
 class BoxProposer:
     """The box each frame's cascade runs on: seeded from the track, or re-acquired."""
 
-    def __init__(self, detector="auto", seed_smoother="auto", params=DEFAULT_PARAMS, box_scale: float = PERSON_BOX_SCALE,
+    def __init__(self, finder=None, seed_smoother="auto", params=DEFAULT_PARAMS, box_scale: float = PERSON_BOX_SCALE,
                  min_seed_joints: int = 4, check_every: int = 30, drift_torso: float = 0.5, better_by: float = 0.05,
                  align: bool = False):
-        self.detector = default_detector() if detector == "auto" else detector
+        self.finder = finder            # finder(image, near=None) -> Found (with .box), a box, or None
         self.seed_smoother = KalmanSmoother(params.harder(2.0)) if seed_smoother == "auto" else seed_smoother
         self.box_scale = box_scale
         self.min_seed_joints = min_seed_joints
@@ -84,7 +56,8 @@ class BoxProposer:
         self.better_by = better_by
         self.align = align
         self.since_check = 0
-        self.last_box = None
+        self.last_box = None            # the last tracked box, and frames since
+        self.since_tracked = 0
 
     def reset(self) -> None:
         if self.seed_smoother is not None:
@@ -116,12 +89,16 @@ class BoxProposer:
         return self.box_around(seed, ok, h, w)
 
     def reacquire_box(self, image: np.ndarray):
+        """Where the person is: the finder's box; None when the finder finds nobody; the whole frame without a
+        finder."""
         h, w = image.shape[:2]
-        if self.detector is not None:
-            box = self.detector(image)
-            if box is not None:
-                return self.clamp(box, h, w)
-        return (*whole_image_box(h, w), 0.0)
+        if self.finder is None:
+            return (*whole_image_box(h, w), 0.0)
+        near = self.last_box if self.last_box is not None and self.since_tracked < NEAR_FOR else None
+        found = self.finder(image, near=near)
+        if found is None:
+            return None
+        return self.clamp(getattr(found, "box", found), h, w)
 
     def check_due(self, reacquired: bool) -> bool:
         """Whether this tracked frame gets the drift check (every `check_every` frames since re-acquiring)."""
@@ -148,7 +125,11 @@ class BoxProposer:
             return False
         return fresh.mean_confidence >= tracked.mean_confidence + self.better_by
 
-    def observe(self, joints, conf, t: float, scale: float) -> None:
-        """Feed this frame's joints to the seed filter."""
+    def observe(self, pose, t: float) -> None:
+        """Feed this frame's answer to the seed filter; remember where the person was."""
         if self.seed_smoother is not None:
-            self.seed_smoother.update(joints, conf, t, scale)
+            self.seed_smoother.update(pose.joints, pose.confidence, t, float(pose.box[2]))
+        if pose.found and np.isfinite(pose.joints).all(1).sum() >= self.min_seed_joints:
+            self.last_box, self.since_tracked = pose.box, 0
+        else:
+            self.since_tracked += 1
