@@ -14,6 +14,9 @@ stage 1 alone and HOG interleaved, so that all see the same load, recorded befor
 pasted people per height (the found box holds at least 12 of the 14 joints and its side is within 0.5-2x the
 person's box), false finds on the person-free frames, and with two pasted people and `near` on one, how often
 the finder keeps that one.
+
+One script (about 360 lines): the scenes, the pasting and the measurements are only used together, here and in
+tests/test_person_finder.py.
 """
 from __future__ import annotations
 
