@@ -20,7 +20,7 @@ import numpy as np
 
 from pose_track.engines.estimator import PoseEstimator
 from pose_track.engines.joints import NUM_JOINTS
-from pose_track.engines.timing import PartTimes
+from pose_track.engines.timing import NO_TIMES, PartTimes
 from pose_track.engines.torch_backend import load_any_cascade
 
 from .clipmaker import make_clip
@@ -84,6 +84,7 @@ def tracking_fps(estimator, image: np.ndarray, joints=None, frames: int = 300) -
         sink = CsvSink(os.path.join(tmp, "out.csv"))
         tracker = Tracker(estimator)
         stats = process_source(clip.video_path, None, [sink], tracker=tracker, times=times)
+        tracker.time_parts(NO_TIMES)
         sink.close()
     n = max(stats.frames, 1)
     ms = times.ms_per(n)

@@ -1,5 +1,5 @@
-"""OpenCV's HOG people detector, the person finder pose-track used before tracker.person_finder: kept for the
-finder's benchmark (benchmarks/person_finder_bench.py) to compare against."""
+"""OpenCV's HOG people detector, the usual CPU person detector: what the finder's benchmark
+(benchmarks/person_finder_bench.py) compares tracker.person_finder with."""
 from __future__ import annotations
 
 import cv2

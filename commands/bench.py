@@ -11,7 +11,7 @@ from pose_track.engines.backends import DEFAULT_BUNDLE
 from pose_track.engines.outputs import check_outputs, write_text
 
 from .engines import _errors
-from .model import engine_option, load_estimator
+from .model import engine_option, load_estimator, require_writable
 
 
 @click.command("bench")
@@ -45,6 +45,7 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
     if not os.path.isdir(data):
         data = None
     check_outputs([("--json", json_out)], inputs=engines)
+    require_writable(json=json_out)
     results = []
     try:
         for engine in (engines or (None,)):
@@ -84,6 +85,7 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
 
     check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)], inputs=[engine],
                   input_folders=[data])
+    require_writable(json=json_out)
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)

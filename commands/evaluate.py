@@ -9,13 +9,13 @@ import click
 
 from pose_track.engines.outputs import check_outputs, write_text
 
-from .model import checkpoint_option, decoding, load_estimator, recrop_option, stills_engine_option
+from .model import checkpoint_option, decoding, load_estimator, recrop_option, require_writable, stills_engine_option
 
 
 @click.command("eval")
 @click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
               help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
-@click.option("--limit", type=int, default=None, help="Only the first N test images.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N test images.")
 @recrop_option
 @click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
               help="Centre each image on a black canvas this many times its size (a smaller person).")
@@ -37,6 +37,7 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint):
             test = test.subset(range(min(limit, len(test))))
         estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop)
         check_outputs([("--csv", csv_out)], inputs=[*test.paths, checkpoint, engine], input_folders=[data])
+        require_writable(csv=csv_out)
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
             passes, poses = [], []
             per_stage = predict_set(estimator, test, progress=bar.update, pad=pad, passes=passes, poses=poses)
@@ -63,7 +64,7 @@ VIDEO_PERSON_FREE = ("real/sports2d_demo.mp4", range(212, 230, 2), (120, 60, 760
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
               help="Folder holding lsp/, lspet/ and real/.")
 @click.option("--holdout", default=500, show_default=True, help="The held-out LSP-extended images (train's --holdout).")
-@click.option("--limit", type=int, default=None, help="Only the first N LSP test images.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N LSP test images.")
 @click.option("--sets", "sets_dir", type=click.Path(file_okay=False), default=None,
               help="Also write the person-free and waist-up pictures here, to look at.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
@@ -77,6 +78,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
 
     check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
                   inputs=[checkpoint, engine], input_folders=[data])
+    require_writable(json=json_out)
     from pose_track.training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
     from pose_track.training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
 

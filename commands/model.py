@@ -45,3 +45,15 @@ def decoding(cfg) -> str:
                                    ("refiners flip-averaged", d.refiner_flip),
                                    (f"peak window {d.decode_window}", d.decode_window)) if on]
     return "".join(f", {p}" for p in parts)
+
+
+def require_writable(**outputs) -> None:
+    """Before any work: each given output (option name -> path) can be written, else one line naming it."""
+    from pose_track.tracker.sinks import SinkError, check_writable
+
+    for option, path in outputs.items():
+        if path and path != "-":
+            try:
+                check_writable(str(path), f"--{option.replace('_', '-')}")
+            except SinkError as exc:
+                raise click.ClickException(str(exc)) from None

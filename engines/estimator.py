@@ -53,7 +53,7 @@ class Pose:
 
     @classmethod
     def nobody(cls, box) -> "Pose":
-        """The answer where nobody is there (the person finder found no one): every joint empty."""
+        """The answer where nobody was found and the cascade did not run: every joint empty."""
         nan = np.full((NUM_JOINTS, 2), np.nan, np.float32)
         box = tuple(float(v) for v in box) + ((0.0,) if len(box) == 3 else ())
         return cls(nan, np.zeros(NUM_JOINTS, np.float32), np.zeros(NUM_JOINTS, bool), 0.0, False, box, [nan],

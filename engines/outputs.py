@@ -11,7 +11,7 @@ refuses, in one line (exit 2) and before anything is written:
 - one file written by two options.
 A path ending with '/' or naming an existing folder is a folder. Paths that do not exist on disk (a camera
 index, a URL, '-') cannot be overwritten and are ignored. Lives in engines, the bottom layer, because
-engines.commands, tracker.commands and cli.py all use it.
+the commands, the sinks and cli.py all use it.
 
 partial_path(path) is where a file is written until it is complete (beside it, so that os.replace onto `path`
 is atomic; same suffix, which encoders read the format from); write_text() writes a whole file that way.

@@ -246,15 +246,32 @@ def test_image_folder_is_independent_stills(tmp_path):
     assert 4 < cascade.calls <= 4 * 3  # the whole image, then the estimator's closer passes
 
 
-def test_nobody_found_means_an_empty_row_without_running_the_cascade():
-    frames, gt = _clip(seed=2, n=6)
-    cascade = FakeCascade(gt)
-    finds = iter([None, None, (W / 2, H / 2, 40.0), None, None, None])
-    tracker = Tracker(cascade, finder=lambda image, near=None: next(finds), refine_reacquire=False)
-    results = [tracker.step(f) for f in frames[:3]]
-    assert [np.isnan(r.raw).all() for r in results] == [True, True, False] and cascade.calls == 1
-    assert [r.lost for r in results[:2]] == ["no person", "no person"] and results[2].lost is None
-    assert all(r.reacquired for r in results) and np.isnan(results[0].smoothed).all()
+def test_where_the_finder_finds_nobody_the_whole_frame_is_looked_at_first_but_not_soon_after_a_loss():
+    from pose_track.tracker.proposer import NEAR_FOR
+
+    frames, gt = _clip(seed=2, n=NEAR_FOR + 5)
+    cascade = FakeCascade(gt, fail_frames={2})          # frame 2: garbage at low confidence, the track is lost
+    nears = []
+
+    def finder(image, near=None):
+        nears.append(near)
+        return None
+
+    tracker = Tracker(cascade, finder=finder, refine_reacquire=False)
+    results = [tracker.step(f) for f in frames]
+    assert results[0].box == (31.5, 23.5, 64.0, 0.0) and results[0].lost is None and nears[0] is None
+    assert results[2].lost is not None
+    after = results[3:3 + NEAR_FOR - 1]                  # only the finder, looking around the last box: nobody
+    assert all(np.isnan(r.raw).all() and r.lost == "no person" for r in after)
+    assert all(n is not None for n in nears[1:NEAR_FOR])
+    assert np.isfinite(results[-1].raw).any()             # then the whole frame backs the finder up again
+
+
+def test_stills_are_not_smoothed():
+    frames, gt = _clip(seed=2, n=3)
+    tracker = Tracker(FakeCascade(gt, conf=0.1), track=False, finder=None)     # below the smoother's threshold
+    r = tracker.step(frames[0])
+    np.testing.assert_array_equal(r.smoothed, r.raw)
 
 
 def test_benchmark_on_a_tiny_clip(tmp_path):

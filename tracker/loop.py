@@ -77,8 +77,9 @@ class Tracker:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the track: the next frame re-acquires."""
+        """Forget the track: the next frame re-acquires anywhere."""
         self._need_reacquire = True
+        self.proposer.forget()
 
     def time_parts(self, times) -> None:
         """Time this tracker's parts (and its cascade's) into `times`, an engines.timing.PartTimes."""
@@ -90,7 +91,7 @@ class Tracker:
     def cascade_calls(self) -> int:
         return self.estimator.calls
 
-    def _timed(self, fn, *args) -> Pose:
+    def _timed(self, fn, *args):
         t0 = time.perf_counter()
         pose = fn(*args)
         self.model_s += time.perf_counter() - t0
@@ -120,14 +121,14 @@ class Tracker:
         reacquired = box is None
         if reacquired:
             with self.times("re-acquisition"):
-                box = self.proposer.reacquire_box(image)
+                box = self._timed(self.proposer.reacquire_box, image)     # the finder runs the model too
             self.reacquisitions += 1
-            if box is None:                     # the finder saw nobody
+            if box is None:                     # the finder is still looking around the person's last place
                 return Pose.nobody((*whole_image_box(h, w), 0.0)), True
         pose = self._timed(self.estimator.look, image, box)
         if self.proposer.check_due(reacquired):
             with self.times("re-acquisition"):
-                fresh_box = self.proposer.reacquire_box(image)
+                fresh_box = self._timed(self.proposer.reacquire_box, image)
             fresh = None if fresh_box is None else self._timed(self.estimator.look, image, fresh_box)
             if fresh is not None and self.proposer.takes_over(pose, fresh):
                 pose, reacquired = fresh, True
@@ -155,7 +156,9 @@ class Tracker:
                 self.smoother.reset()
                 self.proposer.reset()
             scale = float(pose.box[2])
-            smoothed = self.smoother.update(pose.joints, pose.confidence, frame.time_s, scale)
+            # Independent stills are not smoothed: each is the estimator's answer, as `images` gives it.
+            smoothed = (self.smoother.update(pose.joints, pose.confidence, frame.time_s, scale) if self.track
+                        else pose.joints.copy())
             # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
             smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
             if self.track:

@@ -10,8 +10,11 @@ the next crop the wrong way).
 
 Re-acquisition box: the person finder's (tracker.person_finder: stage 1's presence over a few windows of the
 frame per call, those around the last tracked box first, then a closer look that must reach the model's
-second-look presence); when it finds nobody, nobody is there and the cascade does not run. A model without a
-presence output has no finder: the whole frame (`engines.geometry.whole_image_box`) is the box.
+second-look presence). For `NEAR_FOR` frames after a loss only the finder may re-acquire (where it finds nobody,
+the frame has nobody and the cascade does not run), so that another person in view does not take the track
+over (Sports2D's demo: the walker passing under the man in mid-flip); after that, or at first sight, the whole
+frame (`engines.geometry.whole_image_box`) backs it up, and the tracker's second look decides. A model without a
+presence output has no finder: the whole frame is the box.
 
 Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; the fresh
 estimate takes over only when it is elsewhere (the tracked joints are on average more than `drift_torso` torso
@@ -30,7 +33,7 @@ from pose_track.engines.geometry import PERSON_BOX_SCALE, body_angle, oriented_b
 from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
 
-NEAR_FOR = 30      # frames after the track was lost during which the finder looks around the last box first
+NEAR_FOR = 15      # frames after a loss during which only the finder, around the last box first, may re-acquire
 
 
 def default_finder(cascade):
@@ -63,6 +66,11 @@ class BoxProposer:
         if self.seed_smoother is not None:
             self.seed_smoother.reset()
 
+    def forget(self) -> None:
+        """Forget where the person was (and when the drift check last ran)."""
+        self.reset()
+        self.last_box, self.since_tracked, self.since_check = None, 0, 0
+
     def clamp(self, box, h: int, w: int):
         """(cx, cy, side, angle) with the centre inside the frame and a side between 5 % and twice its size."""
         cx, cy, side = (float(v) for v in box[:3])
@@ -88,17 +96,22 @@ class BoxProposer:
             return None
         return self.box_around(seed, ok, h, w)
 
+    def near(self):
+        """The last tracked box while the track was lost for less than NEAR_FOR frames, else None."""
+        return self.last_box if self.last_box is not None and self.since_tracked < NEAR_FOR else None
+
     def reacquire_box(self, image: np.ndarray):
-        """Where the person is: the finder's box; None when the finder finds nobody; the whole frame without a
-        finder."""
+        """Where the person is: the finder's box; where it finds nobody, None soon after a loss (the finder keeps
+        looking around the last box: another person in view must not take the track over), else the whole frame
+        (the tracker's second look decides)."""
         h, w = image.shape[:2]
         if self.finder is None:
             return (*whole_image_box(h, w), 0.0)
-        near = self.last_box if self.last_box is not None and self.since_tracked < NEAR_FOR else None
+        near = self.near()
         found = self.finder(image, near=near)
-        if found is None:
-            return None
-        return self.clamp(getattr(found, "box", found), h, w)
+        if found is not None:
+            return self.clamp(getattr(found, "box", found), h, w)
+        return None if near is not None else (*whole_image_box(h, w), 0.0)
 
     def check_due(self, reacquired: bool) -> bool:
         """Whether this tracked frame gets the drift check (every `check_every` frames since re-acquiring)."""

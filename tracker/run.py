@@ -1,6 +1,6 @@
 """capture -> tracker -> smoothing -> sinks, for one source. Used by the `video` and `webcam` commands.
 
-    stats = process_source("clip.mp4", cascade, [CsvSink("out.csv")], smooth="kalman")
+    stats = process_source("clip.mp4", PoseEstimator(stills=False), [CsvSink("out.csv")], smooth="kalman")
 
 - `kalman` / `none`: each frame goes to every sink as soon as it is tracked (sinks flush per frame, so an
   exception or Ctrl-C mid-file leaves every earlier frame on disk).
@@ -8,8 +8,8 @@
   images; at the end the RTS smoother replaces the smoothed joints and everything is written. Sinks that need
   the image (annotated video, window) get it from a second decoding pass. If the run fails or is interrupted
   midway, what was buffered is smoothed and written before the error propagates.
-- Image folders (independent stills) are not tracked: every image uses the whole image box, no smoothing
-  across images (pass track=True to treat the folder as a frame sequence).
+- Image folders (independent stills) are not tracked: every image is the PoseEstimator's answer (the whole image,
+  then its closer passes), not smoothed (pass track=True to treat the folder as a frame sequence).
 
 Stopping: `stop` (a threading.Event, e.g. set by a SIGINT handler) or a sink raising StopRequested (the
 window's q / Esc) end the run cleanly; `stats.stopped` says why.

@@ -23,7 +23,7 @@ Process noise: `process` is checked against real human motion by training/motion
 Penn Action's joint labels (30 fps assumed) plus Gaussian noise of 0.02 box sides, the online filter over 420
 training sequences for 13 values from 0.1 to 5, the lowest position error with at most 1 frame of lag. On the
 1,068 held-out sequences, 0.4 gives a position error of 0.0177 box sides (noisy input 0.0249), 0.5 frame of lag
-and 67 % less acceleration error than the input; the earlier hand-tuned 0.35 gives the same error and lag and
+and 67 % less acceleration error than the input; 0.35 gives the same error and lag and
 68 % less. The optimum is flat (0.3-0.5 within 0.6 % on the training sequences), and with 5 % of the
 measurements 5x noisier it moves to 0.3: 0.35 lies inside the fitted band and is kept.
 

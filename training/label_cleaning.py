@@ -1,14 +1,14 @@
 """Crowd-sourced labels checked against a trained model's answers.
 
 LSP-extended was annotated on Mechanical Turk ("Learning Effective Human Pose Estimation from Inaccurate
-Annotation" is its paper). Measured with the run-4 model on its own training images: shoulders and hips, which it
+Annotation" is its paper). Measured with a model trained on both sets, on its training images: shoulders and hips, which it
 places within 0.5 torso diameters of the label on 98-99 % of LSP's expert-labelled training images, are that far
 off on 5-8 % of LSP-extended's, and whole-body left/right swaps are more frequent (3.6 % against 2.3 %).
 Two repairs, for crowd-labelled images only: an image whose labels, with left and right exchanged, agree with the
 model on at least `swap_margin` more joints (within 0.2 torso diameters) is relabelled swapped; then a joint
 whose label lies more than `max_error` torso diameters from the model's answer is left out of the loss, and the
-whole image when fewer than MIN_KEPT joints remain. With run 4's answers: 347 images swapped, 4.0 % of the crowd's
-joints left out; a 4-pass fine-tune on the repaired labels did not beat one on the labels as given (README).
+whole image when fewer than MIN_KEPT joints remain. Its figures (images swapped, joints left out, and what a
+fine-tune on repaired labels gave) are in docs/experiments.md, "Label cleaning".
 """
 from __future__ import annotations
 
