@@ -78,13 +78,14 @@ def track_clip(estimator: PoseEstimator, video, single_image: bool = True, **tra
     """Per-frame arrays: raw and kalman (the tracker's), single (the estimator on each frame alone), reacquired."""
     tracker = Tracker(estimator, smoother=make_smoother("kalman"), **tracker_kwargs)
     raw, kalman, single, reacquired = [], [], [], []
-    for frame in open_source(str(video)):
-        r = tracker.step(frame)
-        raw.append(r.raw)
-        kalman.append(r.smoothed)
-        reacquired.append(r.reacquired)
-        if single_image:
-            single.append(estimator(frame.image).joints)
+    with open_source(str(video)) as src:
+        for frame in src:
+            r = tracker.step(frame)
+            raw.append(r.raw)
+            kalman.append(r.smoothed)
+            reacquired.append(r.reacquired)
+            if single_image:
+                single.append(estimator(frame.image).joints)
     nan = np.full((len(raw), 14, 2), np.nan)
     return {"raw": np.array(raw, np.float64), "kalman": np.array(kalman, np.float64),
             "single": np.array(single, np.float64) if single_image else nan, "reacquired": np.array(reacquired)}

@@ -42,18 +42,18 @@ def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: 
         estimator = PoseEstimator(cascade=estimator if hasattr(estimator, "predict") else estimator(info))
     gt = info.joints.astype(np.float64)
     torso = torso_diameters(gt)
-    src = open_source(str(video))
     tracker = Tracker(estimator, smoother=make_smoother("kalman", params), **tracker_kwargs)
     results, decode_s = [], 0.0
     t_track = 0.0
     single = []
-    for frame, frame_decode_s in timed_frames(src.frames()):
-        decode_s += frame_decode_s
-        t1 = time.perf_counter()
-        results.append(tracker.step(frame))
-        t_track += time.perf_counter() - t1
-        if single_image:
-            single.append(estimator(frame.image).joints)
+    with open_source(str(video)) as src:
+        for frame, frame_decode_s in timed_frames(src.frames()):
+            decode_s += frame_decode_s
+            t1 = time.perf_counter()
+            results.append(tracker.step(frame))
+            t_track += time.perf_counter() - t1
+            if single_image:
+                single.append(estimator(frame.image).joints)
     n = len(results)
     gt, torso = gt[:n], torso[:n]
     raw = np.stack([r.raw for r in results]).astype(np.float64)

@@ -1,4 +1,4 @@
-"""tracker.clipmaker: the ground truth is exactly the warped joints; the clip is deterministic."""
+"""benchmarks.clipmaker: the ground truth is exactly the warped joints; the clip is deterministic."""
 import cv2
 import numpy as np
 

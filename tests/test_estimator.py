@@ -3,7 +3,7 @@ the box settles."""
 import numpy as np
 import pytest
 
-from pose_track.engines.geometry import box_from_joints, whole_image_box
+from pose_track.engines.geometry import box_from_joints
 from pose_track.engines.cascade import CascadeResult
 from pose_track.engines.estimator import PoseEstimator, box_change
 from fakes import FakeCascade

@@ -65,6 +65,8 @@ def imported_modules(path: str, module: str):
                 base = module.split(".")
                 base = base[:len(base) - node.level + (1 if is_package else 0)]
                 target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module == PACKAGE:
+                target = "__init__"
             elif node.module and node.module.startswith(PACKAGE + "."):
                 target = node.module[len(PACKAGE) + 1:]
             else:

@@ -55,7 +55,7 @@ def test_crafted_model_file_is_refused_and_its_code_never_runs(option, crafted, 
     result = CliRunner().invoke(cli, args)
     assert not os.path.exists(marker), f"{option}: the model file's code ran"
     assert result.exit_code != 0, f"{option}: {result.output}"
-    assert not isinstance(result.exception, pickle.UnpicklingError) and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), f"{option}: {result.exception!r}"
     assert "evil.pt" in result.output, result.output
 
 

@@ -1,6 +1,5 @@
 """Presence and in-picture: the training crops that teach them, and every output that reports them."""
 import csv
-import os
 
 import cv2
 import numpy as np

@@ -1,4 +1,4 @@
-"""tracker.commands: `video` and `webcam` end to end with a fake cascade (no model), and their one-line errors."""
+"""commands.video: `video` and `webcam` end to end with a fake cascade (no model), and their one-line errors."""
 import json
 
 import numpy as np
