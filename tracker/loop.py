@@ -126,6 +126,14 @@ class Tracker:
             if box is None:                     # the finder is still looking around the person's last place
                 return Pose.nobody((*whole_image_box(h, w), 0.0)), True
         pose = self._timed(self.estimator.look, image, box)
+        whole = (*whole_image_box(h, w), 0.0)
+        if reacquired and self.proposer.near() is None and tuple(box) != whole:
+            # At first sight the finder's box can cut a person (a window's joints); the whole frame is looked
+            # at too and the better answer kept (plain LSP clips: 0.674 tracking PCK with the finder's box
+            # alone, against 0.720 with the whole frame).
+            other = self._timed(self.estimator.look, image, whole)
+            if other.found and other.mean_confidence > pose.mean_confidence:
+                pose = other
         if self.proposer.check_due(reacquired):
             with self.times("re-acquisition"):
                 fresh_box = self._timed(self.proposer.reacquire_box, image)
