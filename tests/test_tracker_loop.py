@@ -231,6 +231,27 @@ def test_fault_mid_file_keeps_earlier_frames(tmp_path, clip_file, smooth):
     assert path.read_text().splitlines() == rows and not partial.exists()
 
 
+class NobodyThere(FakeCascade):
+    """Answers with presence 0: no person in any box."""
+
+    def predict(self, image_bgr, boxes):
+        res = super().predict(image_bgr, boxes)
+        res.presence = np.zeros(len(res.joints), np.float32)
+        return res
+
+
+def test_a_video_where_nobody_is_ever_found_writes_empty_rows_and_says_so(tmp_path):
+    img, joints = synthetic_person(W, H, 3)
+    info = make_clip(img, joints, tmp_path / "clip.avi", n_frames=12, fps=30.0, seed=3)
+    out = tmp_path / "out.csv"
+    sink = CsvSink(out)
+    stats = process_source(str(tmp_path / "clip.avi"), NobodyThere(info.joints), [sink], finder=None)
+    sink.close()
+    rows = next(iter(read_pose_csv(out).values()))
+    assert stats.frames == 12 and np.isnan(rows["joints"]).all()
+    assert any("nobody was found" in w for w in stats.warnings)
+
+
 def test_image_folder_is_independent_stills(tmp_path):
     import cv2
     frames, gt = _clip(seed=4, n=4)

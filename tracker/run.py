@@ -37,6 +37,7 @@ class RunStats:
     dropped: int = 0
     reacquired: int = 0
     lost: int = 0
+    with_person: int = 0    # frames with at least one joint reported
     decode_s: float = 0.0   # waiting for the next frame: decoding (files), waiting for the camera (live)
     model_s: float = 0.0    # inside cascade.predict
     total_s: float = 0.0
@@ -143,6 +144,7 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             stats.frames += 1
             stats.reacquired += int(result.reacquired)
             stats.lost += int(result.lost is not None)
+            stats.with_person += int(bool(np.isfinite(result.raw).all(-1).any()))
             if smooth == "rts":
                 buffered.append(result)
             else:
@@ -183,6 +185,9 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     if getattr(src, "truncated", False):
         stats.warnings.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "
                               "frames (truncated file?)")
+    if stats.frames and not stats.with_person:
+        stats.warnings.append(f"{src.name}: nobody was found in any of its {stats.frames} frames (every row is "
+                              "empty)")
     if getattr(src, "skipped", None):
         stats.warnings.append(f"{src.name}: skipped {len(src.skipped)} unreadable image(s), e.g. {src.skipped[0]}")
     if stop is not None and stop.is_set() and stats.stopped is None:
