@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .config import ModelConfig
-from .geometry import crop_matrix, rotation, torso_diameters
+from .geometry import crop_matrix, in_image, rotation, torso_diameters
 from .joints import NUM_JOINTS
 from .timing import NO_TIMES
 
@@ -135,9 +135,7 @@ class Cascade:
         diam = self._torso(joints, boxes)[:, None]
         moved = np.linalg.norm(joints - stages[0], axis=-1)
         confidence = joint_confidence(self.config.calibration.confidence, spread_px / diam, moved / diam)
-        h, w = image.shape[:2]
-        in_picture = ((joints[..., 0] >= 0) & (joints[..., 0] <= w - 1) & (joints[..., 1] >= 0)
-                      & (joints[..., 1] <= h - 1))
+        in_picture = in_image(joints, *image.shape[:2])
         presence = inside = None
         if person:
             presence, inside = (np.asarray(p, np.float32) for p in person)
@@ -147,6 +145,17 @@ class Cascade:
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
                              presence, in_picture, inside, self.config.decoding.presence_threshold,
                              self.config.decoding.second_look_threshold)
+
+    def stage1(self, image: np.ndarray, boxes) -> tuple:
+        """Stage 1 alone on square boxes (N, 3) of a BGR image, in one backend call: (joints (N, 14, 2) in pixels,
+        presence (N,), inside (N, 14)); presence and inside are None for a model without a person head."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
+        coords, _, *person = self._stage1(image, True, boxes, np.zeros(len(boxes), np.float32))
+        joints = (coords[..., :2] * boxes[:, None, 2:3] + boxes[:, None, :2]).astype(np.float32)
+        if not person:
+            return joints, None, None
+        presence, inside = (np.asarray(p, np.float32) for p in person)
+        return joints, presence.reshape(-1), inside
 
     def _stage1(self, image, bgr: bool, boxes, angles):
         batch = self._stage1_buf.get(len(boxes))

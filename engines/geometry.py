@@ -60,6 +60,13 @@ def crop(image: np.ndarray, box, size: int, angle_deg: float = 0.0, flip: bool =
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
 
 
+def in_image(points: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(...,) bool: the points (..., 2) lie inside an image of this size (False for NaN)."""
+    x, y = points[..., 0], points[..., 1]
+    with np.errstate(invalid="ignore"):
+        return (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+
+
 def whole_image_box(height: int, width: int):
     """The square box that encloses the whole image, centred on it."""
     return ((width - 1) / 2.0, (height - 1) / 2.0, float(max(height, width)))

@@ -8,16 +8,25 @@ from contextlib import contextmanager, nullcontext
 
 
 class PartTimes:
+    """A part timed inside another (the finder's stage-1 runs within re-acquisition) counts only as itself: the
+    parts add up to the time spent in them."""
+
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self._inner = []        # per open part, the seconds of the parts timed inside it
 
     @contextmanager
     def __call__(self, part: str):
         t0 = time.perf_counter()
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            self.add(part, time.perf_counter() - t0)
+            spent = time.perf_counter() - t0
+            inner = self._inner.pop()
+            self.add(part, spent - inner)
+            if self._inner:
+                self._inner[-1] += spent
 
     def add(self, part: str, seconds: float) -> None:
         self.seconds[part] = self.seconds.get(part, 0.0) + seconds

@@ -59,6 +59,15 @@ class FakeCascade:
         return CascadeResult(joints, conf, [joints.copy() for _ in range(self.n_stages)])
 
 
+class NobodyThere(FakeCascade):
+    """Answers with presence 0: no person in any box."""
+
+    def predict(self, image_bgr, boxes):
+        res = super().predict(image_bgr, boxes)
+        res.presence = np.zeros(len(res.joints), np.float32)
+        return res
+
+
 def estimator_of(cascade):
     """A stand-in for commands.model.load_estimator that always gives an estimator over `cascade`."""
     return lambda engine=None, stills=False: PoseEstimator(cascade=cascade)

@@ -9,7 +9,7 @@ from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, render_frame,
 from pose_track.benchmarks.hard_tracking import benchmark_hard_clips, cut_recovery, reentry_recovery
 from pose_track.engines.cascade import CascadeResult
 
-from fakes import FakeCascade
+from fakes import FakeCascade, NobodyThere
 
 SIZE = (160, 120)
 MARKED = (0, 13)        # joints with a bright disk on the still
@@ -94,13 +94,6 @@ def test_recovery_counts_frames_to_found():
     assert cut_recovery(np.zeros(n), truth) == [None]
 
 
-class _Nobody(FakeCascade):
-    def predict(self, image_bgr, boxes):
-        r = super().predict(image_bgr, boxes)
-        r.presence = np.zeros(len(r.joints), np.float32)
-        return r
-
-
 class _AlwaysSomeone(FakeCascade):
     def predict(self, image_bgr, boxes):
         r = super().predict(image_bgr, boxes)
@@ -140,7 +133,7 @@ def test_runner_with_a_truthful_fake(written):
 
 def test_runner_counts_nobody_answers(written):
     video, npz, truth = written
-    rows, _ = benchmark_hard_clips(lambda t: _Nobody(t.joints), [(video, npz)], finder=None)
+    rows, _ = benchmark_hard_clips(lambda t: NobodyThere(t.joints), [(video, npz)], finder=None)
     row = rows[0]
     assert row["pck_tracking"] == 0.0 and row["pck_single"] == 0.0
     assert row["nobody_reported_tracking"] == 0.0 and row["nobody_reported_single"] == 0.0

@@ -6,7 +6,7 @@ import pytest
 from pose_track.engines.geometry import torso_diameters
 from pose_track.tracker.capture import Frame
 from pose_track.benchmarks.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
-from fakes import FakeCascade
+from fakes import FakeCascade, NobodyThere
 from pose_track.engines.estimator import stage_agreement_confidence
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.loss import LossCheck
@@ -229,15 +229,6 @@ def test_fault_mid_file_keeps_earlier_frames(tmp_path, clip_file, smooth):
     assert len(rows) == 1 + 12 and rows[-1].split(",")[1] == "11"
     sink.close()
     assert path.read_text().splitlines() == rows and not partial.exists()
-
-
-class NobodyThere(FakeCascade):
-    """Answers with presence 0: no person in any box."""
-
-    def predict(self, image_bgr, boxes):
-        res = super().predict(image_bgr, boxes)
-        res.presence = np.zeros(len(res.joints), np.float32)
-        return res
 
 
 def test_a_video_where_nobody_is_ever_found_writes_empty_rows_and_says_so(tmp_path):

@@ -93,9 +93,9 @@ class Tracker:
 
     def _timed(self, fn, *args):
         t0 = time.perf_counter()
-        pose = fn(*args)
+        result = fn(*args)
         self.model_s += time.perf_counter() - t0
-        return pose
+        return result
 
     def _second_look(self, image: np.ndarray, first: Pose) -> Pose:
         """A look at the box around the joints `first` placed in the picture. Where it finds nobody, nobody is
@@ -126,8 +126,7 @@ class Tracker:
             if box is None:                     # the finder is still looking around the person's last place
                 return Pose.nobody((*whole_image_box(h, w), 0.0)), True
         pose = self._timed(self.estimator.look, image, box)
-        whole = (*whole_image_box(h, w), 0.0)
-        if reacquired and self.proposer.near() is None and tuple(box) != whole:
+        if reacquired and self.proposer.near() is None and tuple(box) != (whole := (*whole_image_box(h, w), 0.0)):
             # At first sight the finder's box can cut a person (a window's joints); the whole frame is looked
             # at too and the better answer kept (plain LSP clips: 0.674 tracking PCK with the finder's box
             # alone, against 0.720 with the whole frame).

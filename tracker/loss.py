@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_track.engines.geometry import PERSON_BOX_SCALE, box_from_joints, torso_diameter
+from pose_track.engines.geometry import PERSON_BOX_SCALE, box_from_joints, in_image, torso_diameter
 
 
 class LossCheck:
@@ -30,8 +30,7 @@ class LossCheck:
         if not found.any():
             return "no person"
         h, w = shape[:2]
-        with np.errstate(invalid="ignore"):
-            found &= (joints[:, 0] >= 0) & (joints[:, 0] <= w - 1) & (joints[:, 1] >= 0) & (joints[:, 1] <= h - 1)
+        found &= in_image(joints, h, w)
         if found.sum() < self.min_joints:
             return f"only {int(found.sum())} joints in the picture (the rest outside it)"
         mean_conf = float(conf[found].mean())

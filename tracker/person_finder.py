@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pose_track.engines.cascade import fill_crops
 from pose_track.engines.estimator import TOLERANCE, box_change
-from pose_track.engines.geometry import PERSON_BOX_SCALE, box_from_joints, whole_image_box
+from pose_track.engines.geometry import PERSON_BOX_SCALE, box_from_joints, in_image, whole_image_box
 
 NEAR_SCALES = (1.5, 2.5)    # windows around the last box, times its side (1.5: 1.95x the person's extent)
 STRIDE = 0.5                # window stride, in window sides
@@ -80,21 +79,6 @@ def square_iou(a, b) -> float:
     return inter / (a[2] ** 2 + b[2] ** 2 - inter)
 
 
-def stage1_on_boxes(cascade, image: np.ndarray, boxes: np.ndarray, batch: np.ndarray):
-    """Stage 1 alone on square boxes (cx, cy, side) of a BGR image, one backend call: (joints (N, 14, 2) in
-    pixels, presence (N,), inside (N, 14)). `batch`: an NCHW float32 buffer of at least N crops."""
-    batch = batch[:len(boxes)]
-    fill_crops(image, boxes[:, :2], boxes[:, 2], batch.shape[-1], batch, bgr=True)
-    coords, _, presence, inside = cascade.backend.run(0, batch)[:4]
-    joints = coords[..., :2] * boxes[:, None, 2:3] + boxes[:, None, :2]
-    return joints.astype(np.float32), np.asarray(presence, np.float32).reshape(-1), np.asarray(inside, np.float32)
-
-
-def in_frame(joints: np.ndarray, width: int, height: int) -> np.ndarray:
-    x, y = joints[..., 0], joints[..., 1]
-    return (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
-
-
 class PersonFinder:
     """`finder(image_bgr, near=None) -> Found | None` over a cascade whose stage 1 has a person head.
 
@@ -117,8 +101,6 @@ class PersonFinder:
         self.threshold = decoding.second_look_threshold if threshold is None else float(threshold)
         self.presence_threshold, self.inside_threshold = decoding.presence_threshold, decoding.inside_threshold
         self.box_scale = box_scale
-        size = cascade.config.architecture.stage1_input
-        self._batch = np.zeros((max(windows_per_call, confirm), 3, size, size), np.float32)
         self._cycle, self._cycle_shape, self._next = None, None, 0
 
     def next_windows(self, width: int, height: int, near=None) -> np.ndarray:
@@ -134,10 +116,10 @@ class PersonFinder:
     def __call__(self, image: np.ndarray, near=None) -> Found | None:
         height, width = image.shape[:2]
         windows = self.next_windows(width, height, near)
-        joints, presence, _ = stage1_on_boxes(self.cascade, image, windows, self._batch)
+        joints, presence, _ = self.cascade.stage1(image, windows)
         boxes = self._candidates(joints, presence, width, height, near)
         for _ in range(self.looks):
-            joints, presence, inside = stage1_on_boxes(self.cascade, image, np.array(boxes, np.float32), self._batch)
+            joints, presence, inside = self.cascade.stage1(image, np.array(boxes, np.float32))
             closer = [self._box_around(j, width, height) for j in joints]
             moved = [box_change(old, new) >= TOLERANCE for old, new in zip(boxes, closer)]
             if not any(m and p >= self.presence_threshold for m, p in zip(moved, presence)):
@@ -145,7 +127,7 @@ class PersonFinder:
             boxes = closer
         found = []
         for k in np.flatnonzero(presence >= self.threshold):
-            placed = (inside[k] >= self.inside_threshold) & in_frame(joints[k], width, height)
+            placed = (inside[k] >= self.inside_threshold) & in_image(joints[k], height, width)
             if placed.sum() < 2:
                 continue
             box = box_from_joints(joints[k], self.box_scale, placed)
@@ -154,7 +136,7 @@ class PersonFinder:
 
     def _box_around(self, joints, width: int, height: int):
         """The box around the joints in the frame (a window that cuts a person still places the rest roughly)."""
-        ok = in_frame(joints, width, height)
+        ok = in_image(joints, height, width)
         return box_from_joints(joints, self.box_scale, ok if ok.sum() >= MIN_JOINTS else None)
 
     def _candidates(self, joints, presence, width: int, height: int, near) -> list:
