@@ -258,7 +258,28 @@ def test_image_folder_is_independent_stills(tmp_path):
     assert 4 < cascade.calls <= 4 * 3  # the whole image, then the estimator's closer passes
 
 
-def test_where_the_finder_finds_nobody_the_whole_frame_is_looked_at_first_but_not_soon_after_a_loss():
+class _Looks:
+    """A stand-in for tracker.appearance.Appearance that says whether every candidate looks like the tracked one."""
+
+    def __init__(self, same: bool):
+        self.same, self.asked = same, 0
+
+    def saw_cut(self, image):
+        return False
+
+    def learn(self, image, joints):
+        pass
+
+    def forget(self):
+        pass
+
+    def same_person(self, image, joints):
+        self.asked += 1
+        return self.same
+
+
+@pytest.mark.parametrize("same", [False, True])
+def test_soon_after_a_loss_the_whole_frame_is_taken_only_for_the_same_looking_person(same):
     from pose_track.tracker.proposer import NEAR_FOR
 
     frames, gt = _clip(seed=2, n=NEAR_FOR + 5)
@@ -269,14 +290,19 @@ def test_where_the_finder_finds_nobody_the_whole_frame_is_looked_at_first_but_no
         nears.append(near)
         return None
 
-    tracker = Tracker(cascade, finder=finder, refine_reacquire=False)
+    looks = _Looks(same)
+    tracker = Tracker(cascade, finder=finder, refine_reacquire=False, appearance=looks)
     results = [tracker.step(f) for f in frames]
     assert results[0].box == (31.5, 23.5, 64.0, 0.0) and results[0].lost is None and nears[0] is None
     assert results[2].lost is not None
-    after = results[3:3 + NEAR_FOR - 1]                  # only the finder, looking around the last box: nobody
-    assert all(np.isnan(r.raw).all() and r.lost == "no person" for r in after)
-    assert all(n is not None for n in nears[1:NEAR_FOR])
-    assert np.isfinite(results[-1].raw).any()             # then the whole frame backs the finder up again
+    assert nears[1] is not None and looks.asked >= 1     # the finder looked around the last box first
+    if same:                                             # a whip pan moved the person: taken from the whole frame
+        assert np.isfinite(results[3].raw).all() and results[3].reacquired
+    else:                                                # another person: nobody while the finder keeps looking
+        after = results[3:3 + NEAR_FOR - 1]
+        assert all(np.isnan(r.raw).all() and r.lost == "no person" for r in after)
+        assert all(n is not None for n in nears[1:NEAR_FOR])
+        assert np.isfinite(results[-1].raw).any()         # then the whole frame backs the finder up again
 
 
 def test_stills_are_not_smoothed():
@@ -295,3 +321,26 @@ def test_benchmark_on_a_tiny_clip(tmp_path):
     assert means["pck_tracking"] > 0.9 and means["pck_tracking"] >= means["pck_single"] - 0.05
     assert means["accel_reduction_kalman"] > 0.5 and means["accel_reduction_rts"] > means["accel_reduction_kalman"]
     assert means["lag_kalman"] <= 1.0 and np.isfinite(means["tracking_fps"])
+
+
+def test_a_cut_makes_the_next_frame_a_first_sight():
+    frames, gt = _clip(seed=3, n=8)
+    nears = []
+
+    def finder(image, near=None):
+        nears.append(near)
+        return None
+
+    class CutAtFive(_Looks):
+        def __init__(self):
+            super().__init__(same=True)
+            self.frame = -1
+
+        def saw_cut(self, image):
+            self.frame += 1
+            return self.frame == 5
+
+    tracker = Tracker(FakeCascade(gt), finder=finder, refine_reacquire=False, appearance=CutAtFive())
+    results = [tracker.step(f) for f in frames]
+    assert [r.reacquired for r in results] == [True, False, False, False, False, True, False, False]
+    assert nears == [None, None]                          # anywhere in the picture, not around the last box

@@ -5,12 +5,14 @@
     for frame in open_source("clip.mp4"):
         r = tracker.step(frame)
 
-Where each frame's box comes from (the seed filter, the person finder, the drift check): tracker.proposer.
-When the track counts as lost: tracker.loss. A re-acquired frame takes a second look, on the box around the
-joints the first pass placed in the picture (a whole-frame box is a poor crop for a small person): where it
-finds nobody, nobody is there; else the better of the two (mean confidence) is kept; a person only that look
-finds must reach the model's `second_look_threshold` (`PoseEstimator.confirm`). Both smoothers restart on a re-acquired frame. Independent
-stills (`track=False`, image folders) are each the `PoseEstimator`'s answer, as `pose-track images` gives it.
+Where each frame's box comes from (the seed filter, the person finder, the drift check): tracker.proposer. When the
+track counts as lost: tracker.loss. Who the tracked person looks like, and where the shot changes (then the next
+frame is a first sight, whoever is in view): tracker.appearance. A re-acquired frame takes a second look, on the
+box around the joints the first pass placed in the picture (a whole-frame box is a poor crop for a small person):
+where it finds nobody, nobody is there; else the better of the two (mean confidence) is kept; a person only that
+look finds must reach the model's `second_look_threshold` (`PoseEstimator.confirm`). Both smoothers restart on a
+re-acquired frame. Independent stills (`track=False`, image folders) are each the `PoseEstimator`'s answer, as
+`pose-track images` gives it.
 
 A joint the model says is not in the picture, and every joint where nobody is there, is NaN everywhere: in the
 outputs (an empty cell, whatever the smoother would coast to), in the box of the next frame and in the checks.
@@ -30,6 +32,7 @@ from pose_track.engines.estimator import MAX_PASSES, Pose, PoseEstimator
 from pose_track.engines.geometry import whole_image_box
 from pose_track.engines.timing import NO_TIMES
 
+from .appearance import Appearance
 from .capture import Frame
 from .loss import LossCheck
 from .proposer import BoxProposer, default_finder
@@ -56,7 +59,7 @@ class Tracker:
     estimator's closer passes on stills)."""
 
     def __init__(self, estimator=None, smoother=None, proposer: BoxProposer | None = None, loss: LossCheck | None = None,
-                 track: bool = True, refine_reacquire: bool = True, finder="auto"):
+                 track: bool = True, refine_reacquire: bool = True, finder="auto", appearance: Appearance | None = None):
         if estimator is None:
             estimator = PoseEstimator(stills=False, max_passes=MAX_PASSES if refine_reacquire else 1)
         elif not isinstance(estimator, PoseEstimator):
@@ -67,6 +70,7 @@ class Tracker:
             finder = default_finder(estimator.cascade) if finder == "auto" else finder
             proposer = BoxProposer(finder, params=getattr(self.smoother, "params", DEFAULT_PARAMS))
         self.proposer = proposer
+        self.appearance = appearance or Appearance()
         self.loss = loss or LossCheck()
         self.track = track
         self.refine_reacquire = refine_reacquire
@@ -80,6 +84,7 @@ class Tracker:
         """Forget the track: the next frame re-acquires anywhere."""
         self._need_reacquire = True
         self.proposer.forget()
+        self.appearance.forget()
 
     def time_parts(self, times) -> None:
         """Time this tracker's parts (and its cascade's) into `times`, an engines.timing.PartTimes."""
@@ -113,18 +118,32 @@ class Tracker:
             return second
         return first
 
+    def _whole_frame_if_same(self, image: np.ndarray) -> Pose:
+        """Soon after a loss, where the finder saw nobody near the person's last place: the still-image answer
+        (`PoseEstimator`: the whole frame, then closer looks, so that a small person is found too), kept only for
+        a person the model is sure of (the second-look presence) who looks like the tracked one: a whip pan or a
+        fast turn moved them, and another person in view must not take the track over."""
+        pose = self._timed(self.estimator, image)     # the still-image answer: whole frame, then closer
+        sure = pose.presence is None or pose.presence >= pose.second_look_threshold
+        if pose.found and sure and self.appearance.same_person(image, pose.joints):
+            return pose
+        return Pose.nobody((*whole_image_box(*image.shape[:2]), 0.0))
+
     def _track(self, frame) -> tuple:
         """(pose, reacquired) for a tracked frame."""
         image = frame.image
         h, w = image.shape[:2]
+        with self.times("re-acquisition"):
+            if self.appearance.saw_cut(image):      # another shot: a first sight, whoever is in view
+                self.reset()
         box = None if self._need_reacquire else self.proposer.seed_box(frame.time_s, h, w)
         reacquired = box is None
         if reacquired:
             with self.times("re-acquisition"):
                 box = self._timed(self.proposer.reacquire_box, image)     # the finder runs the model too
             self.reacquisitions += 1
-            if box is None:                     # the finder is still looking around the person's last place
-                return Pose.nobody((*whole_image_box(h, w), 0.0)), True
+            if box is None:                     # the finder saw nobody around the person's last place
+                return self._whole_frame_if_same(image), True
         pose = self._timed(self.estimator.look, image, box)
         if reacquired and self.proposer.near() is None and tuple(box) != (whole := (*whole_image_box(h, w), 0.0)):
             # At first sight the finder's box can cut a person (a window's joints); the whole frame is looked
@@ -170,6 +189,8 @@ class Tracker:
             smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
             if self.track:
                 self.proposer.observe(pose, frame.time_s)
+                if lost is None and pose.found:
+                    self.appearance.learn(frame.image, pose.joints)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
                            raw=pose.joints, smoothed=smoothed, confidence=pose.confidence, box=pose.box,
                            reacquired=reacquired, lost=lost, pose=pose)

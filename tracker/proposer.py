@@ -10,10 +10,11 @@ the next crop the wrong way).
 
 Re-acquisition box: the person finder's (tracker.person_finder: stage 1's presence over a few windows of the
 frame per call, those around the last tracked box first, then a closer look that must reach the model's
-second-look presence). For `NEAR_FOR` frames after a loss only the finder may re-acquire (where it finds nobody,
-the frame has nobody and the cascade does not run), so that another person in view does not take the track
-over (Sports2D's demo: the walker passing under the man in mid-flip); after that, or at first sight, the whole
-frame (`engines.geometry.whole_image_box`) backs it up, and the tracker's second look decides. A model without a
+second-look presence). For `NEAR_FOR` frames after a loss the finder looks around the last box; where it finds
+nobody, `reacquire_box` gives None and the tracker takes the still-image answer only for a person who looks like
+the tracked one (`tracker.appearance`), so that another person in view does not take the track over (Sports2D's
+demo: the walker passing under the man in mid-flip). After that, or at first sight, the whole frame
+(`engines.geometry.whole_image_box`) backs the finder up, and the tracker's second look decides. A model without a
 presence output has no finder: the whole frame is the box.
 
 Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; the fresh
@@ -33,7 +34,7 @@ from pose_track.engines.geometry import PERSON_BOX_SCALE, body_angle, oriented_b
 from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
 
-NEAR_FOR = 15      # frames after a loss during which only the finder, around the last box first, may re-acquire
+NEAR_FOR = 15      # frames after a loss during which only the finder or the same-looking person re-acquires
 
 
 def default_finder(cascade):
@@ -101,9 +102,9 @@ class BoxProposer:
         return self.last_box if self.last_box is not None and self.since_tracked < NEAR_FOR else None
 
     def reacquire_box(self, image: np.ndarray):
-        """Where the person is: the finder's box; where it finds nobody, None soon after a loss (the finder keeps
-        looking around the last box: another person in view must not take the track over), else the whole frame
-        (the tracker's second look decides)."""
+        """Where the person is: the finder's box; where it finds nobody, None soon after a loss (only the tracked
+        person may be taken: the tracker checks their look), else the whole frame (the tracker's second look
+        decides)."""
         h, w = image.shape[:2]
         if self.finder is None:
             return (*whole_image_box(h, w), 0.0)
