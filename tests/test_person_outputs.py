@@ -8,9 +8,9 @@ from pose_track.engines.estimator import PoseEstimator
 
 from pose_track.engines.cascade import Cascade, CascadeResult
 from pose_track.engines.config import Architecture, ModelConfig
-from pose_track.engines.geometry import apply_affine
+from pose_track.engines.geometry import apply_affine, crop_matrix
 from pose_track.training.augment import stage1_sample
-from pose_track.training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off
+from pose_track.training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off, edge_framing
 
 from conftest import STANDING, draw_person
 
@@ -43,6 +43,36 @@ def test_truncated_sample_leaves_cut_joints_out_of_the_loss_and_teaches_them_out
         seen_cut += int((~inside).any())
     assert seen_cut >= 30
     assert plain_targets.shape == (14, 2)
+
+
+def test_an_edge_framed_crop_ends_at_the_cut_and_holds_every_kept_joint():
+    valid = np.ones(14, bool)
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        angle = float(rng.uniform(-60, 60))              # a leaning or lying body: the crop turns with the cut
+        a = np.deg2rad(angle)
+        turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        joints = ((STANDING - STANDING.mean(0)) @ turn.T + [200, 200]).astype(np.float32)
+        line = cut_line(joints, valid, rng, kind="waist_up")
+        kept = ~cut_off(joints, line)
+        box, crop_angle = edge_framing(joints, kept, line, 50.0, rng, max_turn=0.0)
+        m = crop_matrix(box, 64, crop_angle)
+        inside = apply_affine(m, joints[kept])
+        assert (inside >= -0.5).all() and (inside <= 63.5).all()          # every kept joint in the crop
+        normal, offset = line
+        on_line = np.array(box[:2]) + (offset - np.dot(box[:2], normal)) * normal   # the cut line's nearest point
+        edge = apply_affine(m, on_line[None])[0]
+        assert min(abs(edge[0] - 31.5), abs(edge[1] - 31.5)) < 1e-3           # on the crop's middle line ...
+        assert 0.44 * 64 <= max(abs(edge[0] - 31.5), abs(edge[1] - 31.5)) <= 0.53 * 64     # ... at its edge
+
+
+def test_edge_framed_samples_keep_the_cut_joints_out_of_the_loss():
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    for seed in range(20):
+        crop, target, mask, inside, known = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed),
+                                                          truncate_p=1.0, edge_p=1.0)
+        assert not (mask & ~inside).any() and (np.abs(target[mask]) <= 0.5).all()
 
 
 def test_background_crops_hold_no_labelled_joint():

@@ -23,17 +23,19 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
     return joints[..., FLIP, :]
 
 
-def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False):
+def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False,
+                  edge_p: float = 0.0):
     """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
     in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
     it off or the crop misses it.
 
-    truncate_p: share of crops whose body is cut as cameras cut it (framing.cut_line), framed on what is left.
+    truncate_p: share of crops whose body is cut as cameras cut it (framing.cut_line), framed on what is left;
+    edge_p: share of those whose crop ends at the cut (framing.edge_framing), as a picture's edge cuts a body.
     real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations.
     """
-    from .framing import apply_cut, cut_line, cut_off, degrade
+    from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing
 
-    gone = np.zeros(len(joints), bool)
+    gone, line = np.zeros(len(joints), bool), None
     if augment and truncate_p and rng.random() < truncate_p:
         line = cut_line(joints, valid, rng)
         if line is not None:
@@ -49,6 +51,9 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
         centre = centre + rng.uniform(-shift, shift, 2) * side
         angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.6 else 0.0
         flip = rng.random() < 0.5
+        if line is not None and gone.any() and kept.sum() >= 2 and rng.random() < edge_p:
+            (cx, cy, side), angle = edge_framing(joints, kept, line, side, rng)
+            centre = np.array([cx, cy])
     else:
         side, angle, flip = extent * EVAL_BOX_SCALE, 0.0, False
     box = (float(centre[0]), float(centre[1]), max(side, 8.0))

@@ -70,6 +70,25 @@ def cut_off(joints, line) -> np.ndarray:
     return joints @ normal > offset
 
 
+def edge_framing(joints, kept, line, side: float, rng, max_turn: float = 8.0):
+    """(box (cx, cy, side), angle): a crop whose edge lies on the cut line, as a picture that ends there frames
+    the body (a webcam's waist-up view: the body runs to the picture's edge, not into black). The crop is turned
+    by the least angle (plus up to `max_turn` degrees) that makes the cut line one of its edges; the kept joints
+    stay inside, `side` grown if they need it."""
+    normal, offset = line
+    pts = joints[kept]
+    towards = min(((0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)),
+                  key=lambda t: -float(np.dot(normal, t)))                     # the crop edge nearest the cut
+    turn = float(rng.uniform(-max_turn, max_turn))
+    angle = float(np.degrees(np.arctan2(normal[1], normal[0]) - np.arctan2(towards[1], towards[0]))) + turn
+    across = np.array([-normal[1], normal[0]])
+    along = pts @ normal
+    side = max(side, 1.1 * float(offset - along.min()), 1.1 * float(np.ptp(pts @ across)))
+    centre = pts.mean(0) @ across * across + (offset - side / 2.0 + float(rng.uniform(-0.02, 0.05)) * side) * normal
+    centre = centre + float(rng.uniform(-0.08, 0.08)) * side * across
+    return (float(centre[0]), float(centre[1]), side), angle
+
+
 def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25):
     """Real video's faults on an RGB uint8 crop: motion blur in a random direction, sensor noise, compression."""
     if rng.random() < blur_p:

@@ -73,7 +73,8 @@ def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
         return crop, np.zeros((NUM_JOINTS, 2), np.float32), zeros, zeros, zeros, np.float32(0)
     truncate = cfg.truncate_share if person_head else 0.0
     crop, target, mask, inside, known = stage1_sample(data.images[i], data.joints[i], data.valid[i], size, rng,
-                                                      truncate_p=truncate, real_video=cfg.real_video)
+                                                      truncate_p=truncate, real_video=cfg.real_video,
+                                                      edge_p=cfg.edge_share)
     return crop, target, mask, inside, known, np.float32(1)
 
 
