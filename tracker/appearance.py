@@ -47,8 +47,10 @@ def torso_look(image_bgr: np.ndarray, joints: np.ndarray) -> np.ndarray | None:
 
 
 def scene_look(image_bgr: np.ndarray) -> np.ndarray:
-    """The whole picture's hue-saturation histogram (at a small size: the cost is a resize)."""
-    small = cv2.resize(image_bgr, (SCENE_SIDE, SCENE_SIDE), interpolation=cv2.INTER_AREA)
+    """The whole picture's hue-saturation histogram, at a small size (every few pixels, then averaged: a
+    720p frame costs about 0.2 ms, where one area resize of the whole frame costs about 3)."""
+    step = max(1, min(image_bgr.shape[:2]) // (2 * SCENE_SIDE))
+    small = cv2.resize(image_bgr[::step, ::step], (SCENE_SIDE, SCENE_SIDE), interpolation=cv2.INTER_AREA)
     return _histogram(cv2.cvtColor(small, cv2.COLOR_BGR2HSV), None)
 
 
@@ -62,7 +64,7 @@ class Appearance:
     frame. `same_person(image, joints)`: whether a candidate looks like the tracked person; True when no look is
     known yet (nothing to compare with)."""
 
-    def __init__(self, max_distance: float = 0.5, cut_distance: float = 0.3, keep: float = 0.8):
+    def __init__(self, max_distance: float = 0.5, cut_distance: float = 0.4, keep: float = 0.8):
         self.max_distance, self.cut_distance, self.keep = max_distance, cut_distance, keep
         self.person = None
         self.scene = None
