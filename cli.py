@@ -73,6 +73,9 @@ def cli():
 @click.option("--negative-share", default=0.35, show_default=True, help="Share of stage-1 crops with nobody framed.")
 @click.option("--truncate-share", default=0.3, show_default=True,
               help="Share of person crops cut as cameras cut bodies (waist-up, chest-up, knees-up, a side).")
+@click.option("--fit-gains/--no-fit-gains", default=True, show_default=True,
+              help="Fit each refiner's gain (the share of its displacement applied, per joint) on training images; "
+                   "without: the whole displacement.")
 @click.option("--edge-share", default=0.0, show_default=True,
               help="Share of the cut crops whose crop ends at the cut, as a picture's edge cuts a body.")
 @click.option("--real-video/--no-real-video", default=True, show_default=True,

@@ -122,6 +122,16 @@ def test_train_command_on_an_existing_run_resumes_at_its_first_unfinished_phase(
     assert f"checkpoint: {out / 'model.pt'}" in result.output
 
 
+def test_without_fitted_gains_the_refiners_whole_displacement_is_kept(fake_lsp, tmp_path):
+    from pose_track.engines.checkpoint import load_checkpoint
+
+    quick = {"num_stages": 2, "epochs": 0.01, "refiner_epochs": 0.01, "max_images": 8, "fit_gains": False}
+    logs = []
+    path = train(_tiny(fake_lsp, tmp_path / "run", **quick), log=logs.append)
+    assert load_checkpoint(path)["config"].calibration.refine_gain == ((1.0,) * 14,)
+    assert not any("refinement gain" in m for m in logs) and any(m.startswith("confidence model") for m in logs)
+
+
 class _StopAt:
     """Progress that interrupts a phase, as Ctrl-C would, when `label`'s bar has counted `count`."""
 

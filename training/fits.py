@@ -46,7 +46,10 @@ def error_bank(model, model_cfg, data, cfg, stages: int, progress=None, log=prin
 def fit_calibration(model, model_cfg, data, cfg, progress=None, log=print) -> tuple:
     """(Calibration, what was measured): the refinement gains stage by stage, then the confidence model of the
     cascade with those gains."""
-    gains = _fit_refine_gains(model, model_cfg, data, cfg, progress, log)
+    if cfg.fit_gains:
+        gains = _fit_refine_gains(model, model_cfg, data, cfg, progress, log)
+    else:       # the refiners' whole displacement (gain 1 everywhere)
+        gains = tuple(tuple([1.0] * NUM_JOINTS) for _ in range(model_cfg.architecture.num_stages - 1))
     with_gains = dataclasses.replace(model_cfg, calibration=dataclasses.replace(model_cfg.calibration,
                                                                                 refine_gain=gains))
     coefs, stats = _fit_confidence(model, with_gains, data, cfg, progress, log)

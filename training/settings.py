@@ -29,6 +29,7 @@ class TrainConfig:
     loss: str = "l1"
     heatmap_weight: float = 0.0     # weight of the heatmap shape loss (integral heads; 0 = coordinates only)
     refit: bool = False             # a finished run: redo the fits made after training (gains, confidence)
+    fit_gains: bool = True          # fit each refiner's gain on training images; False: its whole displacement
     init_from: str | list | None = None   # checkpoint(s) whose matching weights start a fresh run; several: their mean
     clean_labels: str | None = None  # engine bundle or checkpoint whose answers repair crowd labels (label_cleaning)
     clean_max_error: float = 0.75   # crowd-labelled joints this many torso diameters from its answer: out of the loss
