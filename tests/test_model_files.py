@@ -91,26 +91,26 @@ def test_a_checkpoint_holds_the_architecture_decoding_and_calibration_as_three_p
 
 
 def test_a_flat_config_of_the_earlier_format_loads_into_the_three_parts(tmp_path):
-    import json
-
     import torch
-    from pose_track.engines.backends import DEFAULT_CHECKPOINT, DEFAULT_MODEL_DIR
+    from conftest import REPO
+    from pose_track.engines.backends import DEFAULT_CHECKPOINT
     from pose_track.engines.checkpoint import load_checkpoint
     from pose_track.engines.config import ModelConfig
 
-    flat = json.load(open(os.path.join(DEFAULT_MODEL_DIR, "onnx", "manifest.json")))["model_config"]
+    # The previous shipped model (version 1, one flat config), kept as the start of the shipped recipe's lineage.
+    earlier = os.path.join(REPO, "recipes", "deeppose_lsp_v2.pt")
+    flat = torch.load(earlier, map_location="cpu", weights_only=True)["config"]
     cfg = ModelConfig.from_dict(flat)
     assert (cfg.architecture.stage1_input, cfg.architecture.num_stages, cfg.architecture.person_head) == (192, 2, True)
-    assert cfg.decoding.decode_window == 3 and cfg.decoding.stage1_flip is False
+    assert cfg.decoding.decode_window == 3
     assert cfg.decoding.second_look_threshold == 0.9          # absent from the file: the default
     assert cfg.calibration.confidence == tuple(flat["confidence"]) and len(cfg.calibration.refine_gain) == 1
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    assert load_checkpoint(earlier)["config"] == cfg
     with pytest.raises(ValueError, match="unknown model config keys"):
         ModelConfig.from_dict({**flat, "colour": "red"})
-    # The shipped checkpoint (version 1, flat) and the model it was trained from, which has no person head.
-    shipped = load_checkpoint(DEFAULT_CHECKPOINT)["config"]
-    assert shipped.architecture == cfg.architecture and shipped.calibration == cfg.calibration
-    from conftest import REPO
+    # The shipped checkpoint (version 2: the config in three parts) has the same architecture.
+    assert load_checkpoint(DEFAULT_CHECKPOINT)["config"].architecture == cfg.architecture
     v1 = load_checkpoint(os.path.join(REPO, "recipes", "deeppose_lsp_v1.pt"))["config"]
     assert v1.architecture.person_head is False and v1.architecture.num_stages == 2
     # A version-1 file written by the earlier code loads too.

@@ -34,7 +34,7 @@ from pose_track.engines.geometry import PERSON_BOX_SCALE, body_angle, oriented_b
 from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
 
-NEAR_FOR = 15      # frames after a loss during which only the finder or the same-looking person re-acquires
+NEAR_FOR = 60      # frames after a loss during which only the finder or the same-looking person re-acquires
 
 
 def default_finder(cascade):
