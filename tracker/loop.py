@@ -127,7 +127,7 @@ class Tracker:
         sure = pose.presence is None or pose.presence >= pose.second_look_threshold
         if pose.found and sure and self.appearance.same_person(image, pose.joints):
             return pose
-        return Pose.nobody((*whole_image_box(*image.shape[:2]), 0.0))
+        return Pose.nobody(whole_image_box(*image.shape[:2]))
 
     def _track(self, frame) -> tuple:
         """(pose, reacquired) for a tracked frame."""
@@ -189,8 +189,9 @@ class Tracker:
             smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
             if self.track:
                 self.proposer.observe(pose, frame.time_s)
-                if lost is None and pose.found:
-                    self.appearance.learn(frame.image, pose.joints)
+        if self.track and lost is None and pose.found:
+            with self.times("re-acquisition"):      # the look that re-acquisition compares with
+                self.appearance.learn(frame.image, pose.joints)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
                            raw=pose.joints, smoothed=smoothed, confidence=pose.confidence, box=pose.box,
                            reacquired=reacquired, lost=lost, pose=pose)

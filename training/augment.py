@@ -51,7 +51,7 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
         centre = centre + rng.uniform(-shift, shift, 2) * side
         angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.6 else 0.0
         flip = rng.random() < 0.5
-        if line is not None and gone.any() and kept.sum() >= 2 and rng.random() < edge_p:
+        if gone.any() and kept.sum() >= 2 and rng.random() < edge_p:
             (cx, cy, side), angle = edge_framing(joints, kept, line, side, rng)
             centre = np.array([cx, cy])
     else:

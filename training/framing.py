@@ -77,8 +77,8 @@ def edge_framing(joints, kept, line, side: float, rng, max_turn: float = 8.0):
     stay inside, `side` grown if they need it."""
     normal, offset = line
     pts = joints[kept]
-    towards = min(((0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)),
-                  key=lambda t: -float(np.dot(normal, t)))                     # the crop edge nearest the cut
+    towards = max(((0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)),
+                  key=lambda t: float(np.dot(normal, t)))                      # the crop edge nearest the cut
     turn = float(rng.uniform(-max_turn, max_turn))
     angle = float(np.degrees(np.arctan2(normal[1], normal[0]) - np.arctan2(towards[1], towards[0]))) + turn
     across = np.array([-normal[1], normal[0]])
