@@ -7,17 +7,18 @@ smoothing), run the single-image `PoseEstimator` on every frame as well, and mea
     print(format_table(rows, summary))
 
 Figures per clip (a joint counts where the truth has it in the picture; a joint not given is a miss):
-- pck_single / pck_tracking / pck_kalman: PCK@0.2 of the single-image answer (the same estimator on the frame
-  alone, `estimator(image)`), the tracker's raw cascade output and its Kalman track, over the frames with a
-  person; `_fast`: the same on fast frames only (hard_clips.FAST_TORSO);
+- pck_single / pck_tracking / pck_kalman / pck_lookahead: PCK@0.2 of the single-image answer (the same estimator
+  on the frame alone, `estimator(image)`), the tracker's raw cascade output, its Kalman track and the Kalman track
+  with one frame of look-ahead (`--smooth lookahead`, the `video` default), over the frames with a person; `_fast`: the same on fast frames only (hard_clips.FAST_TORSO);
 - nobody_reported_tracking / _single: the share of frames with nobody in the picture where any joint is given
   (tracking: the Kalman track, what every sink writes);
 - cut_recovery_tracking / _single: per hard cut into a person, the frames from the cut to the first frame whose
   PCK@0.2 reaches FOUND_PCK (0 = found on the cut frame; None = not found before the shot ends);
   reentry_recovery_tracking: the same from the frame a person walking back in has ENTERED_JOINTS joints in the
   picture (found earlier: 0);
-- accel_raw / accel_kalman: acceleration error (torso-normalised, tracker.smoothing.acceleration_error) and
-  accel_reduction_kalman = 1 - kalman / raw; lag_kalman / lag_raw (frames, tracker.smoothing.lag_frames). Second
+- accel_raw / accel_kalman / accel_lookahead: acceleration error (torso-normalised,
+  training.metrics.acceleration_error) and accel_reduction_X = 1 - X / raw; lag_X (frames,
+  training.metrics.lag_frames). Second
   differences and the lag are taken within shots (a NaN frame is put between shots);
 - reacquisitions: the tracker's re-acquired frames.
 The summary holds the clip means and, pooled over all clips, the recovery events (mean, max, share within 3).
@@ -34,7 +35,7 @@ from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
 from pose_track.engines.estimator import PoseEstimator
 from pose_track.tracker.capture import open_source
 from pose_track.tracker.loop import Tracker
-from pose_track.tracker.smoothing import make_smoother
+from pose_track.tracker.smoothing import Lookahead, make_smoother
 from pose_track.training.metrics import acceleration_error, lag_frames
 
 ALPHA = 0.2            # PCK@0.2
@@ -75,20 +76,33 @@ def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, emp
 
 
 def track_clip(estimator: PoseEstimator, video, single_image: bool = True, **tracker_kwargs) -> dict:
-    """Per-frame arrays: raw and kalman (the tracker's), single (the estimator on each frame alone), reacquired."""
+    """Per-frame arrays: raw, kalman and lookahead (the tracker's; `--smooth lookahead`), single (the estimator on each frame alone), reacquired,
+    and what a smoother needs: confidence, time_s, box (cx, cy, side, angle)."""
     tracker = Tracker(estimator, smoother=make_smoother("kalman"), **tracker_kwargs)
-    raw, kalman, single, reacquired = [], [], [], []
+    lookahead = Lookahead(tracker.smoother)
+    raw, kalman, ahead, single, reacquired, confidence, times, boxes = [], [], [], [], [], [], [], []
     with open_source(str(video)) as src:
         for frame in src:
             r = tracker.step(frame)
+            released = lookahead.push(None, r)
+            if released is not None:
+                ahead.append(released[1].smoothed)
             raw.append(r.raw)
             kalman.append(r.smoothed)
             reacquired.append(r.reacquired)
+            confidence.append(r.confidence)
+            times.append(r.time_s)
+            boxes.append(r.box)
             if single_image:
                 single.append(estimator(frame.image).joints)
+    if raw:
+        ahead.append(lookahead.flush()[1].smoothed)
     nan = np.full((len(raw), 14, 2), np.nan)
     return {"raw": np.array(raw, np.float64), "kalman": np.array(kalman, np.float64),
-            "single": np.array(single, np.float64) if single_image else nan, "reacquired": np.array(reacquired)}
+            "lookahead": np.array(ahead, np.float64),
+            "single": np.array(single, np.float64) if single_image else nan, "reacquired": np.array(reacquired),
+            "confidence": np.array(confidence, np.float64), "time_s": np.array(times, np.float64),
+            "box": np.array(boxes, np.float64)}
 
 
 def _hits(pred, truth: ClipTruth) -> np.ndarray:
@@ -146,7 +160,7 @@ def clip_figures(out: dict, truth: ClipTruth) -> dict:
     fast = visible & truth.fast[:, None]
     row = {"frames": len(truth.shot), "nobody_frames": int(truth.nobody.sum()), "fast_frames": int(truth.fast.sum()),
            "cuts": int(truth.cut.sum()), "people": [p for p in truth.people if p]}
-    for name in ("single", "tracking", "kalman"):
+    for name in ("single", "tracking", "kalman", "lookahead"):
         hits = _hits(out["raw" if name == "tracking" else name], truth)
         row[f"pck_{name}"], row[f"pck_{name}_fast"] = _pck(hits, visible), _pck(hits, fast)
     for name, key in (("tracking", "kalman"), ("single", "single")):
@@ -155,14 +169,16 @@ def clip_figures(out: dict, truth: ClipTruth) -> dict:
         row[f"cut_recovery_{name}"] = cut_recovery(frame_pck(out[key], truth), truth)
     row["reentry_recovery_tracking"] = reentry_recovery(frame_pck(out["kalman"], truth), truth)
     gt, torso = _shots_apart(truth.joints, truth), _shots_apart(truth.torso, truth)
-    raw, kalman = _shots_apart(out["raw"], truth), _shots_apart(out["kalman"], truth)
+    raw = _shots_apart(out["raw"], truth)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)        # all-NaN slices where nobody was ever given
-        row["accel_raw"] = acceleration_error(raw, gt, torso)
-        row["accel_kalman"] = acceleration_error(kalman, gt, torso)
-        row["lag_kalman"], row["lag_raw"] = lag_frames(kalman, gt), lag_frames(raw, gt)
+        row["accel_raw"], row["lag_raw"] = acceleration_error(raw, gt, torso), lag_frames(raw, gt)
+        for name in ("kalman", "lookahead"):
+            smoothed = _shots_apart(out[name], truth)
+            row[f"accel_{name}"], row[f"lag_{name}"] = acceleration_error(smoothed, gt, torso), lag_frames(smoothed, gt)
     a = row["accel_raw"]
-    row["accel_reduction_kalman"] = 1.0 - row["accel_kalman"] / a if a > 0 else float("nan")
+    for name in ("kalman", "lookahead"):
+        row[f"accel_reduction_{name}"] = 1.0 - row[f"accel_{name}"] / a if a > 0 else float("nan")
     row["reacquisitions"] = int(np.sum(out["reacquired"]))
     return row
 
@@ -198,10 +214,11 @@ def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=No
     return rows, summary
 
 
-COLUMNS = (("pck_single", "single"), ("pck_tracking", "track"), ("pck_kalman", "kalman"),
+COLUMNS = (("pck_single", "single"), ("pck_tracking", "track"), ("pck_kalman", "kalman"), ("pck_lookahead", "ahead"),
            ("pck_single_fast", "fast:sgl"), ("pck_tracking_fast", "fast:trk"), ("pck_kalman_fast", "fast:kal"),
            ("nobody_reported_tracking", "nobody:trk"), ("nobody_reported_single", "nobody:sgl"),
-           ("accel_reduction_kalman", "accel-red"), ("lag_kalman", "lag:kal"), ("reacquisitions", "reacq"))
+           ("accel_reduction_kalman", "acc-red:kal"), ("lag_kalman", "lag:kal"),
+           ("accel_reduction_lookahead", "acc-red:ahd"), ("lag_lookahead", "lag:ahd"), ("reacquisitions", "reacq"))
 
 
 def _recovery_text(values) -> str:

@@ -4,8 +4,8 @@ track it, and compare with the single-image answer on the same frames.
     rows, summary = benchmark_clips(PoseEstimator(bundle), [(image, joints), ...], workdir, n_frames=300)
 
 Per clip: tracking PCK@0.2 (raw cascade output while tracking), single-image PCK@0.2 (every frame on its own:
-the PoseEstimator's answer, as `pose-track images` gives it), acceleration error (torso-normalised) of raw / kalman / rts and the lag of kalman /
-rts, tracking throughput excluding decode (frames per second of cascade + tracker time) and decode time.
+the PoseEstimator's answer, as `pose-track images` gives it), acceleration error (torso-normalised) of raw / kalman / lookahead (one frame
+of look-ahead, `--smooth lookahead`) / rts and the lag of each smoother, tracking throughput excluding decode (frames per second of cascade + tracker time) and decode time.
 The raw joints do not depend on the output smoother (crops are seeded by the tracker's own seed filter), so one
 tracking pass gives raw and kalman; rts is computed offline from the same pass.
 """
@@ -24,7 +24,7 @@ from pose_track.tracker.capture import open_source
 from pose_track.benchmarks.clipmaker import make_clip
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.run import timed_frames
-from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanParams, make_smoother, rts_smooth
+from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanParams, Lookahead, make_smoother, rts_smooth
 from pose_track.training.metrics import acceleration_error, lag_frames
 
 
@@ -43,7 +43,8 @@ def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: 
     gt = info.joints.astype(np.float64)
     torso = torso_diameters(gt)
     tracker = Tracker(estimator, smoother=make_smoother("kalman", params), **tracker_kwargs)
-    results, decode_s = [], 0.0
+    lookahead = Lookahead(tracker.smoother)
+    results, ahead, decode_s = [], [], 0.0
     t_track = 0.0
     single = []
     with open_source(str(video)) as src:
@@ -52,28 +53,34 @@ def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: 
             t1 = time.perf_counter()
             results.append(tracker.step(frame))
             t_track += time.perf_counter() - t1
+            released = lookahead.push(None, results[-1])
+            if released is not None:
+                ahead.append(released[1].smoothed)
             if single_image:
                 single.append(estimator(frame.image).joints)
     n = len(results)
     gt, torso = gt[:n], torso[:n]
     raw = np.stack([r.raw for r in results]).astype(np.float64)
     kal = np.stack([r.smoothed for r in results]).astype(np.float64)
+    ahd = np.stack(ahead + [lookahead.flush()[1].smoothed]).astype(np.float64)
     rts = rts_smooth(raw, np.stack([r.confidence for r in results]), np.array([r.time_s for r in results]),
                      np.array([r.box[2] for r in results]), np.array([r.reacquired for r in results]), params)
     a_raw = acceleration_error(raw, gt, torso)
     row = {
         "seed": seed, "frames": n,
-        "pck_tracking": pck(raw, gt), "pck_kalman": pck(kal, gt), "pck_rts": pck(rts, gt),
+        "pck_tracking": pck(raw, gt), "pck_kalman": pck(kal, gt), "pck_lookahead": pck(ahd, gt),
+        "pck_rts": pck(rts, gt),
         "pck_single": pck(np.stack(single), gt) if single else float("nan"),
         "accel_raw": a_raw, "accel_kalman": acceleration_error(kal, gt, torso),
-        "accel_rts": acceleration_error(rts, gt, torso),
-        "lag_kalman": lag_frames(kal, gt), "lag_rts": lag_frames(rts, gt),
+        "accel_lookahead": acceleration_error(ahd, gt, torso), "accel_rts": acceleration_error(rts, gt, torso),
+        "lag_kalman": lag_frames(kal, gt), "lag_lookahead": lag_frames(ahd, gt), "lag_rts": lag_frames(rts, gt),
         "reacquisitions": int(sum(r.reacquired for r in results)),
         "tracking_fps": n / t_track if t_track > 0 else float("nan"),
         "model_fps": n / tracker.model_s if tracker.model_s > 0 else float("nan"),
         "decode_ms_per_frame": 1e3 * decode_s / max(n, 1),
     }
     row["accel_reduction_kalman"] = 1.0 - row["accel_kalman"] / a_raw if a_raw > 0 else float("nan")
+    row["accel_reduction_lookahead"] = 1.0 - row["accel_lookahead"] / a_raw if a_raw > 0 else float("nan")
     row["accel_reduction_rts"] = 1.0 - row["accel_rts"] / a_raw if a_raw > 0 else float("nan")
     return row
 

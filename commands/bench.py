@@ -99,8 +99,9 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
     estimator = load_estimator(engine)
     os.makedirs(workdir, exist_ok=True)
     rows, means = benchmark_clips(estimator, stills, workdir, n_frames=frames)
-    keys = ["pck_single", "pck_tracking", "pck_kalman", "pck_rts", "accel_raw", "accel_kalman", "accel_rts",
-            "accel_reduction_kalman", "accel_reduction_rts", "lag_kalman", "lag_rts", "reacquisitions",
+    keys = ["pck_single", "pck_tracking", "pck_kalman", "pck_lookahead", "pck_rts", "accel_raw",
+            "accel_reduction_kalman", "accel_reduction_lookahead", "accel_reduction_rts", "lag_kalman",
+            "lag_lookahead", "lag_rts", "reacquisitions",
             "tracking_fps", "model_fps", "decode_ms_per_frame"]
     click.echo("clip  " + " ".join(f"{k:>12.12s}" for k in keys))
     for i, row in zip(picks, rows):

@@ -85,8 +85,9 @@ def _with_outputs(f):
 @click.command("video")
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...")
 @_with_outputs
-@click.option("--smooth", type=click.Choice(MODES), default="kalman", show_default=True,
-              help="none = raw joints; kalman = online filter; rts = offline smoother over each whole file.")
+@click.option("--smooth", type=click.Choice(MODES), default="lookahead", show_default=True,
+              help="none = raw joints; kalman = online filter; lookahead = the filter plus one frame of "
+                   "look-ahead (rows written one frame later); rts = offline smoother over each whole file.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop each input after N frames.")
 def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
     """Track the person in video files (or folders of videos, or image folders) and write the joints.
@@ -145,7 +146,8 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
 @click.command("webcam")
 @click.option("--device", default="0", show_default=True, help="Camera index or stream URL (rtsp://, http://).")
 @_with_outputs
-@click.option("--smooth", type=click.Choice(["none", "kalman"]), default="kalman", show_default=True)
+@click.option("--smooth", type=click.Choice(["none", "kalman", "lookahead"]), default="kalman", show_default=True,
+              help="none = raw joints; kalman = online filter; lookahead = smoother, one frame later.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
 def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
     """Track the person in front of a camera live. Ctrl-C stops cleanly (every output is kept)."""

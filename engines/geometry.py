@@ -15,6 +15,7 @@ NECK, HIPS = J["neck"], (J["r_hip"], J["l_hip"])
 
 # The person-box rules, in one place. A box is `scale` times the larger side of the joints' bounding box.
 PERSON_BOX_SCALE = 1.3              # at inference: the box around the previous answer (recrop, tracking)
+CUT_BODY_BOX_SCALE = 1.85           # the same when some joints were called out of the picture (see estimator.py)
 LSP_IMAGE_BOX_SCALE = 1.32          # an LSP image's whole-image box over its joints: median on LSP test (5-95 %: 1.17-1.68)
 TRAINING_BOX_SCALE_RANGE = (1.1, 1.75)   # stage-1 training crops, drawn around that median
 TRAINING_CACHE_CONTEXT = 1.8        # cached training crops: room for the scale and shift augmentation

@@ -96,3 +96,18 @@ def test_padded_image_keeps_the_original_at_its_offset():
     x, y = int(offset[0]), int(offset[1])
     np.testing.assert_array_equal(canvas[y:y + 30, x:x + 20], image)
     assert canvas[:y].max() == 0 and canvas[:, :x].max() == 0
+
+
+def test_the_closer_box_is_wider_around_a_body_cut_by_the_picture():
+    _, joints = synthetic_person(64, 96, seed=2)
+    joints = (joints + [150, 40]).astype(np.float32)
+    whole = Answers(joints)
+    PoseEstimator(cascade=whole)(np.zeros((300, 400, 3), np.uint8))
+    assert whole.boxes[1][:3] == pytest.approx(box_from_joints(joints, 1.3), abs=1e-3)
+    legs_out = np.ones(14, bool)
+    legs_out[[0, 1, 4, 5]] = False                              # knees and ankles out of the picture
+    cut = Answers(joints, inside=legs_out)
+    PoseEstimator(cascade=cut)(np.zeros((300, 400, 3), np.uint8))
+    kept = box_from_joints(joints, 1.85, valid=legs_out)
+    assert cut.boxes[1][:3] == pytest.approx(kept, abs=1e-3)    # the kept joints' box, 1.85 times their extent
+    assert kept[2] > 1.4 * box_from_joints(joints, 1.3, valid=legs_out)[2]

@@ -182,7 +182,7 @@ def clip_file(tmp_path_factory):
     return d / "clip.mp4", info
 
 
-@pytest.mark.parametrize("smooth", ["kalman", "rts", "none"])
+@pytest.mark.parametrize("smooth", ["kalman", "lookahead", "rts", "none"])
 def test_process_source_writes_every_frame(tmp_path, clip_file, smooth):
     video, info = clip_file
     csv_path, nd = tmp_path / "out.csv", tmp_path / "out.ndjson"
@@ -217,7 +217,7 @@ class ExplodingCascade(FakeCascade):
         return res
 
 
-@pytest.mark.parametrize("smooth", ["kalman", "rts"])
+@pytest.mark.parametrize("smooth", ["kalman", "lookahead", "rts"])
 def test_fault_mid_file_keeps_earlier_frames(tmp_path, clip_file, smooth):
     video, info = clip_file
     path = tmp_path / "out.csv"

@@ -6,7 +6,10 @@ from filterpy.kalman import KalmanFilter
 
 from pose_track.engines.geometry import box_from_joints, torso_diameters
 from pose_track.benchmarks.clipmaker import camera_path, synthetic_person, transform_joints
-from pose_track.tracker.smoothing import KalmanParams, KalmanSmoother, PassThrough, make_smoother, rts_smooth
+from dataclasses import dataclass
+
+from pose_track.tracker.smoothing import (KalmanParams, KalmanSmoother, Lookahead, PassThrough, make_smoother,
+                                          rts_smooth)
 from pose_track.training.metrics import acceleration_error, lag_frames
 
 FPS = 30.0
@@ -53,6 +56,61 @@ def test_rts_is_smoother_than_online():
     offline = rts_smooth(raw, conf, np.arange(len(raw)) / FPS, scales)
     assert acceleration_error(offline, gt, torso) < 0.5 * acceleration_error(online, gt, torso)
     assert abs(lag_frames(offline, gt)) <= 0.25
+
+
+@dataclass
+class _Result:
+    smoothed: np.ndarray
+
+
+def _lookahead(raw, conf, scales, resets=()):
+    """(T, J, 2) as `--smooth lookahead` writes them: the filter, each frame revised with the next."""
+    ks = KalmanSmoother()
+    ahead = Lookahead(ks)
+    out = []
+    for t in range(len(raw)):
+        if t in resets:
+            ks.reset()
+        released = ahead.push(t, _Result(ks.update(raw[t], conf[t], t / FPS, scales[t])))
+        if released is not None:
+            assert released[0] == len(out)      # frames come out in order, one behind
+            out.append(released[1].smoothed)
+    out.append(ahead.flush()[1].smoothed)
+    assert ahead.flush() is None
+    return np.array(out)
+
+
+def test_lookahead_is_the_rts_smoother_one_frame_behind():
+    gt, raw, conf, torso, scales = _noisy_track(seed=2, n=40)
+    conf[::7, 3] = 0.1                                      # some joints predicted, not measured
+    ahead = _lookahead(raw, conf, scales)
+    times = np.arange(len(raw)) / FPS
+    for t in (1, 10, 21, 38):      # RTS over frames 0..t+1, read at t: one backward step from the last filtered
+        assert np.allclose(ahead[t], rts_smooth(raw[:t + 2], conf[:t + 2], times[:t + 2], scales[:t + 2])[t],
+                           atol=1e-3)
+    online = _online(KalmanSmoother(), raw, conf, scales)
+    assert np.allclose(ahead[-1], online[-1])               # the last frame has nothing after it
+    assert acceleration_error(ahead, gt, torso) < 0.8 * acceleration_error(online, gt, torso)
+    assert lag_frames(ahead, gt) <= lag_frames(online, gt)
+
+
+def test_lookahead_does_not_reach_across_a_new_track():
+    _, raw, conf, _, scales = _noisy_track(seed=3, n=20)
+    raw[10:] += 200.0                                       # re-acquired elsewhere at frame 10
+    online = _online_with_reset(raw, conf, scales, reset_at=10)
+    ahead = _lookahead(raw, conf, scales, resets=(10,))
+    assert np.allclose(ahead[9], online[9])                 # the frame before the new track: as filtered
+    assert not np.allclose(ahead[8], online[8])             # inside a track: revised
+
+
+def _online_with_reset(raw, conf, scales, reset_at):
+    ks = KalmanSmoother()
+    out = []
+    for t in range(len(raw)):
+        if t == reset_at:
+            ks.reset()
+        out.append(ks.update(raw[t], conf[t], t / FPS, scales[t]))
+    return np.array(out)
 
 
 def test_low_confidence_joint_is_predicted_not_updated():

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_track.engines.geometry import PERSON_BOX_SCALE, body_angle, oriented_box, torso_diameter, whole_image_box
+from pose_track.engines.geometry import CUT_BODY_BOX_SCALE, PERSON_BOX_SCALE, body_angle, oriented_box, torso_diameter, whole_image_box
 
 from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
@@ -50,10 +50,11 @@ class BoxProposer:
 
     def __init__(self, finder=None, seed_smoother="auto", params=DEFAULT_PARAMS, box_scale: float = PERSON_BOX_SCALE,
                  min_seed_joints: int = 4, check_every: int = 30, drift_torso: float = 0.5, better_by: float = 0.05,
-                 align: bool = False):
+                 align: bool = False, cut_box_scale: float = CUT_BODY_BOX_SCALE):
         self.finder = finder            # finder(image, near=None) -> Found (with .box), a box, or None
         self.seed_smoother = KalmanSmoother(params.harder(2.0)) if seed_smoother == "auto" else seed_smoother
         self.box_scale = box_scale
+        self.cut_box_scale = cut_box_scale
         self.min_seed_joints = min_seed_joints
         self.check_every = check_every
         self.drift_torso = drift_torso
@@ -81,9 +82,11 @@ class BoxProposer:
         return (float(np.clip(cx, 0.0, w - 1.0)), float(np.clip(cy, 0.0, h - 1.0)), side, angle)
 
     def box_around(self, joints: np.ndarray, valid: np.ndarray, h: int, w: int):
-        """The box around the joints, turned so that their body axis is upright (with `align`)."""
+        """The box around the joints, turned so that their body axis is upright (with `align`); larger where some
+        joints are missing (out of the picture, or not found), as the estimator's closer box."""
         angle = body_angle(joints, min_length=2.0) if self.align else 0.0
-        return self.clamp(oriented_box(joints, self.box_scale, valid=valid, angle_deg=angle), h, w)
+        scale = self.box_scale if valid.all() else self.cut_box_scale
+        return self.clamp(oriented_box(joints, scale, valid=valid, angle_deg=angle), h, w)
 
     def seed_box(self, t: float, h: int, w: int):
         """The box for a frame at time t from the seed filter, or None when the track cannot seed it."""

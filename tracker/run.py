@@ -4,6 +4,8 @@
 
 - `kalman` / `none`: each frame goes to every sink as soon as it is tracked (sinks flush per frame, so an
   exception or Ctrl-C mid-file leaves every earlier frame on disk).
+- `lookahead`: each frame goes to the sinks when the next one has been tracked, smoothed once more with it
+  (smoothing.Lookahead); the last frame, and the frame held when the run stops or fails, are written as filtered.
 - `rts` (files only): frames are tracked (the online filter still seeds the crops) and buffered without their
   images; at the end the RTS smoother replaces the smoothed joints and everything is written. Sinks that need
   the image (annotated video, window) get it from a second decoding pass. If the run fails or is interrupted
@@ -27,7 +29,7 @@ from pose_track.engines.timing import NO_TIMES
 from .capture import CaptureError, Source, open_source
 from .loop import Tracker
 from .sinks import StopRequested
-from .smoothing import DEFAULT_PARAMS, MODES, KalmanParams, make_smoother, rts_smooth
+from .smoothing import DEFAULT_PARAMS, MODES, KalmanParams, Lookahead, make_smoother, rts_smooth
 
 
 @dataclass
@@ -134,6 +136,13 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             s.begin(src)
     model0 = tracker.model_s
     buffered: list = []
+    lookahead = Lookahead(tracker.smoother) if smooth == "lookahead" and track else None
+
+    def release(pair) -> None:
+        if pair is not None:
+            with times("sinks"):
+                _write(sinks, *pair)
+
     t_start = time.perf_counter()
     frames = src.frames(stop)
     try:
@@ -147,6 +156,8 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             stats.with_person += int(bool(np.isfinite(result.raw).all(-1).any()))
             if smooth == "rts":
                 buffered.append(result)
+            elif lookahead is not None:
+                release(lookahead.push(frame, result))
             else:
                 with times("sinks"):
                     _write(sinks, frame, result)
@@ -160,9 +171,21 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             if stop is not None and stop.is_set():
                 stats.stopped = "interrupted"
                 break
+        if lookahead is not None:
+            release(lookahead.flush())
     except StopRequested:
         stats.stopped = "stop requested"
+        if lookahead is not None:
+            try:
+                release(lookahead.flush())
+            except StopRequested:
+                pass
     except BaseException:
+        if lookahead is not None:   # keep the held frame; the original error wins over one raised here
+            try:
+                release(lookahead.flush())
+            except Exception:
+                pass
         if buffered:  # keep what was processed; the original error wins over one raised here
             try:
                 _flush_rts(src, buffered, sinks, params)
