@@ -78,6 +78,9 @@ def cli():
                    "without: the whole displacement.")
 @click.option("--edge-share", default=0.0, show_default=True,
               help="Share of the cut crops whose crop ends at the cut, as a picture's edge cuts a body.")
+@click.option("--cut-shares", default=None,
+              help="How often each kind of cut is drawn: waist-up,chest-up,knees-up,side (e.g. 0.3,0.4,0.1,0.2). "
+                   "Default: 0.4,0.2,0.15,0.25.")
 @click.option("--real-video/--no-real-video", default=True, show_default=True,
               help="Tracker-like box jitter, rotation to 45 degrees, motion blur, noise, compression.")
 @click.option("--person-weight", default=0.1, show_default=True, help="Weight of the presence and in-picture loss.")
@@ -121,6 +124,14 @@ def train(ctx, tiny, export, recipe, **options):
             values["stage1_scales"] = parse_sizes(values["stage1_scales"])
         except ValueError as exc:
             raise click.UsageError(str(exc))
+    if isinstance(values.get("cut_shares"), str):
+        try:
+            shares = [float(v) for v in values["cut_shares"].split(",")]
+        except ValueError:
+            shares = []
+        if len(shares) != 4 or min(shares) < 0 or sum(shares) <= 0:
+            raise click.UsageError("--cut-shares takes four shares, waist-up,chest-up,knees-up,side, e.g. 0.3,0.4,0.1,0.2")
+        values["cut_shares"] = shares
     cfg = TrainConfig.from_settings(values)
     try:
         path = _run_with_bar(lambda bars: run_training(cfg, progress=bars, log=lambda m: click.echo(m, err=True)))

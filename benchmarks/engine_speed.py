@@ -67,7 +67,7 @@ def single_image_fps(estimator, image: np.ndarray, runs: int = 50, warmup: int =
 
 def tracking_fps(estimator, image: np.ndarray, joints=None, frames: int = 300) -> dict:
     """`pose-track video` on a 1280x720 clip of `image` filmed by a moving camera (benchmarks.clipmaker): the real
-    Tracker and a CSV sink, re-acquisitions included, with the time of each part per frame."""
+    Tracker, its default smoothing (`lookahead`) and a CSV sink, re-acquisitions included, with the time of each part per frame."""
     from pose_track.tracker.loop import Tracker
     from pose_track.tracker.run import process_source
     from pose_track.tracker.sinks import CsvSink
@@ -83,7 +83,7 @@ def tracking_fps(estimator, image: np.ndarray, joints=None, frames: int = 300) -
         times = PartTimes()
         sink = CsvSink(os.path.join(tmp, "out.csv"))
         tracker = Tracker(estimator)
-        stats = process_source(clip.video_path, None, [sink], tracker=tracker, times=times)
+        stats = process_source(clip.video_path, None, [sink], tracker=tracker, times=times, smooth="lookahead")
         tracker.time_parts(NO_TIMES)
         sink.close()
     n = max(stats.frames, 1)

@@ -226,13 +226,13 @@ def _recovery_text(values) -> str:
 
 
 def format_table(rows, summary) -> str:
-    head = f"{'clip':8s}" + "".join(f"{title:>11s}" for _, title in COLUMNS) + "  cut:trk   cut:sgl   reentry"
+    head = f"{'clip':8s}" + "".join(f"{title:>12s}" for _, title in COLUMNS) + "  cut:trk   cut:sgl   reentry"
     lines = [head]
     for r in rows:
-        lines.append(f"{r['clip']:8s}" + "".join(f"{r[k]:11.3f}" for k, _ in COLUMNS) +
+        lines.append(f"{r['clip']:8s}" + "".join(f"{r[k]:12.3f}" for k, _ in COLUMNS) +
                      f"  {_recovery_text(r['cut_recovery_tracking']):9s} {_recovery_text(r['cut_recovery_single']):9s}"
                      f" {_recovery_text(r['reentry_recovery_tracking'])}")
-    lines.append(f"{'mean':8s}" + "".join(f"{summary['mean'][k]:11.3f}" for k, _ in COLUMNS))
+    lines.append(f"{'mean':8s}" + "".join(f"{summary['mean'][k]:12.3f}" for k, _ in COLUMNS))
     for key in ("cut_recovery_tracking", "cut_recovery_single", "reentry_recovery_tracking"):
         e = summary[key]
         lines.append(f"{key}: {e['events']} events, within 3 frames {e['within_3']:.2f}, mean {e['mean']:.2f}, "

@@ -35,6 +35,13 @@ def test_train_reports_a_missing_data_folder_in_one_line(tmp_path):
     assert "data folder not found" in result.output and "Traceback" not in result.output
 
 
+def test_train_refuses_cut_shares_that_are_not_four_numbers_in_one_line(tmp_path):
+    for bad in ("0.5,0.5", "a,b,c,d", "0,0,0,0"):
+        result = CliRunner().invoke(cli, ["train", "--tiny", "--out", str(tmp_path / "r"), "--cut-shares", bad])
+        assert result.exit_code == 2 and "--cut-shares takes four shares" in result.output
+        assert "Traceback" not in result.output and not (tmp_path / "r").exists()
+
+
 def test_images_writes_the_csv_schema(fake_lsp, tiny_checkpoint, tmp_path):
     out = tmp_path / "poses.csv"
     result = CliRunner().invoke(cli, ["images", os.path.join(fake_lsp, "images"), "--csv", str(out),

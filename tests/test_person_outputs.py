@@ -29,6 +29,17 @@ def test_waist_up_cut_masks_the_legs_and_keeps_the_rest_exact():
     assert (cut[below:] == 0).all() and (cut[:int(STANDING[[2, 3], 1].max())] == image[:int(STANDING[[2, 3], 1].max())]).all()
 
 
+def test_cut_shares_choose_the_kind_of_cut():
+    valid = np.ones(14, bool)
+    rng = np.random.default_rng(3)
+    for _ in range(20):                                                 # chest-up only: hips go, shoulders stay
+        gone = cut_off(STANDING, cut_line(STANDING, valid, rng, shares=[0, 1, 0, 0]))
+        assert gone[[2, 3] + LEGS].all() and not gone[[8, 9, 12, 13]].any()
+    for _ in range(20):                                                 # knees-up only: ankles go, knees stay
+        gone = cut_off(STANDING, cut_line(STANDING, valid, rng, shares=[0, 0, 1, 0]))
+        assert gone[[0, 5]].all() and not gone[[1, 4, 2, 3]].any()
+
+
 def test_truncated_sample_leaves_cut_joints_out_of_the_loss_and_teaches_them_outside():
     image = draw_person(STANDING)
     valid = np.ones(14, bool)

@@ -24,20 +24,21 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
 
 
 def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False,
-                  edge_p: float = 0.0):
+                  edge_p: float = 0.0, cut_shares=None):
     """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
     in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
     it off or the crop misses it.
 
     truncate_p: share of crops whose body is cut as cameras cut it (framing.cut_line), framed on what is left;
     edge_p: share of those whose crop ends at the cut (framing.edge_framing), as a picture's edge cuts a body.
+    cut_shares: how often each kind of cut is drawn (framing.CUTS's order); None: CUTS's own shares.
     real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations.
     """
     from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing
 
     gone, line = np.zeros(len(joints), bool), None
     if augment and truncate_p and rng.random() < truncate_p:
-        line = cut_line(joints, valid, rng)
+        line = cut_line(joints, valid, rng, shares=cut_shares)
         if line is not None:
             gone = cut_off(joints, line) & valid
             image = apply_cut(image, line)

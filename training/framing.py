@@ -31,13 +31,13 @@ def body_axis(joints, valid):
     return np.array([np.sin(a), -np.cos(a)])
 
 
-def cut_line(joints, valid, rng, kind: str | None = None):
+def cut_line(joints, valid, rng, kind: str | None = None, shares=None):
     """(normal, offset): the points p with p @ normal > offset are cut off; None when this pose cannot be cut so.
 
-    kind None draws one of CUTS by its share."""
+    kind None draws one of CUTS by its share, or by `shares` (one per kind of CUTS, in its order)."""
     if kind is None:
         names = list(CUTS)
-        shares = np.array([CUTS[k][0] for k in names])
+        shares = np.array([CUTS[k][0] for k in names] if shares is None else shares, np.float64)
         kind = names[rng.choice(len(names), p=shares / shares.sum())]
     up = body_axis(joints, valid)
     if kind == "side":
