@@ -59,8 +59,7 @@ class Tracker:
     estimator's closer passes on stills)."""
 
     def __init__(self, estimator=None, smoother=None, proposer: BoxProposer | None = None, loss: LossCheck | None = None,
-                 track: bool = True, refine_reacquire: bool = True, finder="auto", appearance: Appearance | None = None,
-                 recentre: float = 0.0):
+                 track: bool = True, refine_reacquire: bool = True, finder="auto", appearance: Appearance | None = None):
         if estimator is None:
             estimator = PoseEstimator(stills=False, max_passes=MAX_PASSES if refine_reacquire else 1)
         elif not isinstance(estimator, PoseEstimator):
@@ -75,7 +74,6 @@ class Tracker:
         self.loss = loss or LossCheck()
         self.track = track
         self.refine_reacquire = refine_reacquire
-        self.recentre = recentre
         self.model_s = 0.0
         self.reacquisitions = 0
         self._frames_given = 0
@@ -163,17 +161,7 @@ class Tracker:
                 self.reacquisitions += 1
         if reacquired and self.refine_reacquire:
             pose = self._second_look(image, pose)
-        elif self.recentre > 0 and pose.found and self._moved(pose, box, h, w):
-            pose = self._second_look(image, pose)
         return pose, reacquired
-
-    def _moved(self, pose: Pose, box, h: int, w: int) -> bool:
-        """Whether the person's box on this frame lies more than `recentre` box sides from the seeded one."""
-        placed = np.isfinite(pose.placed).all(1)
-        if placed.sum() < self.proposer.min_seed_joints:
-            return False
-        now = self.proposer.box_around(pose.placed, placed, h, w)
-        return float(np.hypot(now[0] - box[0], now[1] - box[1])) > self.recentre * float(box[2])
 
     def __call__(self, image: np.ndarray, time_s: float, index: int | None = None, source: str = "") -> TrackResult:
         """Track a frame given as a BGR image and its time in seconds."""
