@@ -124,12 +124,15 @@ def train(ctx, tiny, export, recipe, **options):
             values["stage1_scales"] = parse_sizes(values["stage1_scales"])
         except ValueError as exc:
             raise click.UsageError(str(exc))
-    if isinstance(values.get("cut_shares"), str):
+    if values.get("cut_shares") is not None:          # from the command line (a string) or a recipe (a list)
+        import math
+
+        shares = values["cut_shares"]
         try:
-            shares = [float(v) for v in values["cut_shares"].split(",")]
-        except ValueError:
+            shares = [float(v) for v in (shares.split(",") if isinstance(shares, str) else shares)]
+        except (TypeError, ValueError):
             shares = []
-        if len(shares) != 4 or min(shares) < 0 or sum(shares) <= 0:
+        if len(shares) != 4 or not all(math.isfinite(v) and v >= 0 for v in shares) or sum(shares) <= 0:
             raise click.UsageError("--cut-shares takes four shares, waist-up,chest-up,knees-up,side, e.g. 0.3,0.4,0.1,0.2")
         values["cut_shares"] = shares
     cfg = TrainConfig.from_settings(values)

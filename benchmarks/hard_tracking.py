@@ -11,7 +11,7 @@ Figures per clip (a joint counts where the truth has it in the picture; a joint 
   on the frame alone, `estimator(image)`), the tracker's raw cascade output, its Kalman track and the Kalman track
   with one frame of look-ahead (`--smooth lookahead`, the `video` default), over the frames with a person; `_fast`: the same on fast frames only (hard_clips.FAST_TORSO);
 - nobody_reported_tracking / _single: the share of frames with nobody in the picture where any joint is given
-  (tracking: the Kalman track, what every sink writes);
+  (tracking: the Kalman track; the look-ahead track gives joints on the same frames);
 - cut_recovery_tracking / _single: per hard cut into a person, the frames from the cut to the first frame whose
   PCK@0.2 reaches FOUND_PCK (0 = found on the cut frame; None = not found before the shot ends);
   reentry_recovery_tracking: the same from the frame a person walking back in has ENTERED_JOINTS joints in the

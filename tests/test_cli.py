@@ -36,7 +36,7 @@ def test_train_reports_a_missing_data_folder_in_one_line(tmp_path):
 
 
 def test_train_refuses_cut_shares_that_are_not_four_numbers_in_one_line(tmp_path):
-    for bad in ("0.5,0.5", "a,b,c,d", "0,0,0,0"):
+    for bad in ("0.5,0.5", "a,b,c,d", "0,0,0,0", "nan,1,1,1", "inf,1,1,1"):
         result = CliRunner().invoke(cli, ["train", "--tiny", "--out", str(tmp_path / "r"), "--cut-shares", bad])
         assert result.exit_code == 2 and "--cut-shares takes four shares" in result.output
         assert "Traceback" not in result.output and not (tmp_path / "r").exists()

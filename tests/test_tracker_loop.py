@@ -12,7 +12,7 @@ from pose_track.tracker.loop import Tracker
 from pose_track.tracker.loss import LossCheck
 from pose_track.tracker.proposer import BoxProposer
 from pose_track.tracker.run import process_source
-from pose_track.tracker.sinks import CsvSink, NdjsonSink, read_pose_csv
+from pose_track.tracker.sinks import CsvSink, NdjsonSink, StopRequested, read_pose_csv
 from pose_track.tracker.smoothing import make_smoother
 
 W, H, N = 64, 48, 40
@@ -203,6 +203,44 @@ def test_process_source_writes_every_frame(tmp_path, clip_file, smooth):
     else:
         assert not np.allclose(out["joints"], raw["joints"], atol=1e-3)
     assert len(nd.read_text().splitlines()) == 30
+
+
+def _smoothed_rows(video, info, path, smooth, sinks_before=(), **kw):
+    sink = CsvSink(path)
+    stats = process_source(str(video), FakeCascade(info.joints, noise=0.01), [*sinks_before, sink], smooth=smooth,
+                           finder=None, **kw)
+    sink.close()
+    return stats, read_pose_csv(path)[str(video)]
+
+
+def test_lookahead_revises_each_frame_with_the_next_and_writes_the_last_as_filtered(tmp_path, clip_file):
+    video, info = clip_file
+    _, kalman = _smoothed_rows(video, info, tmp_path / "k.csv", "kalman")
+    _, ahead = _smoothed_rows(video, info, tmp_path / "a.csv", "lookahead")
+    assert list(ahead["frame"]) == list(kalman["frame"]) == list(range(30))
+    earlier = np.abs(ahead["joints"][:-1] - kalman["joints"][:-1]).max(axis=(1, 2))
+    assert (earlier > 1e-3).mean() > 0.9                                      # revised with the next frame
+    assert np.allclose(ahead["joints"][-1], kalman["joints"][-1], atol=1e-3)  # nothing after the last one
+
+
+class StopAt:
+    """A sink that asks to stop (as the window's q does) when given frame `at`."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def write(self, frame, result):
+        if result.index == self.at:
+            raise StopRequested()
+
+
+@pytest.mark.parametrize("smooth", ["kalman", "lookahead"])
+def test_a_stop_mid_write_leaves_no_gap(tmp_path, clip_file, smooth):
+    video, info = clip_file
+    stats, rows = _smoothed_rows(video, info, tmp_path / "out.csv", smooth, sinks_before=[StopAt(8)])
+    assert stats.stopped == "stop requested" and list(rows["frame"]) == list(range(8))
+    stats, rows = _smoothed_rows(video, info, tmp_path / "max.csv", smooth, max_frames=12)
+    assert stats.stopped == "max 12 frames" and list(rows["frame"]) == list(range(12))
 
 
 class ExplodingCascade(FakeCascade):

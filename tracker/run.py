@@ -136,7 +136,8 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             s.begin(src)
     model0 = tracker.model_s
     buffered: list = []
-    lookahead = Lookahead(tracker.smoother) if smooth == "lookahead" and track else None
+    lookahead = (Lookahead(tracker.smoother) if smooth == "lookahead" and tracker.track
+                 and hasattr(tracker.smoother, "revise_previous") else None)
 
     def release(pair) -> None:
         if pair is not None:
@@ -156,8 +157,9 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             stats.with_person += int(bool(np.isfinite(result.raw).all(-1).any()))
             if smooth == "rts":
                 buffered.append(result)
-            elif lookahead is not None:
-                release(lookahead.push(frame, result))
+            elif lookahead is not None:     # write the previous frame first: a sink that stops or fails
+                release(lookahead.take())     # on it leaves this one unwritten everywhere, as in `kalman`
+                lookahead.hold(frame, result)
             else:
                 with times("sinks"):
                     _write(sinks, frame, result)

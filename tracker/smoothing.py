@@ -240,10 +240,18 @@ class Lookahead:
         self.smoother = smoother
         self._held = None
 
-    def push(self, frame, result):
-        """Hold (frame, result) (the tracker has just filtered it); return the previous pair, revised, or None."""
-        out = self._release(revise=True)
+    def take(self):
+        """The held pair, revised with the frame the tracker has just filtered, or None. Call before `hold`."""
+        return self._release(revise=True)
+
+    def hold(self, frame, result) -> None:
+        """Hold the frame the tracker has just filtered until the next one (or `flush`)."""
         self._held = (frame, result)
+
+    def push(self, frame, result):
+        """`take`, then `hold` (frame, result): the previous pair, revised, or None."""
+        out = self.take()
+        self.hold(frame, result)
         return out
 
     def flush(self):
