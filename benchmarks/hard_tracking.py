@@ -80,29 +80,25 @@ def track_clip(estimator: PoseEstimator, video, single_image: bool = True, **tra
     and what a smoother needs: confidence, time_s, box (cx, cy, side, angle)."""
     tracker = Tracker(estimator, smoother=make_smoother("kalman"), **tracker_kwargs)
     lookahead = Lookahead(tracker.smoother)
-    raw, kalman, ahead, single, reacquired, confidence, times, boxes = [], [], [], [], [], [], [], []
+    results, ahead, single = [], [], []
     with open_source(str(video)) as src:
         for frame in src:
-            r = tracker.step(frame)
-            released = lookahead.push(None, r)
+            results.append(tracker.step(frame))
+            released = lookahead.push(None, results[-1])
             if released is not None:
                 ahead.append(released[1].smoothed)
-            raw.append(r.raw)
-            kalman.append(r.smoothed)
-            reacquired.append(r.reacquired)
-            confidence.append(r.confidence)
-            times.append(r.time_s)
-            boxes.append(r.box)
             if single_image:
                 single.append(estimator(frame.image).joints)
-    if raw:
+    if results:
         ahead.append(lookahead.flush()[1].smoothed)
-    nan = np.full((len(raw), 14, 2), np.nan)
-    return {"raw": np.array(raw, np.float64), "kalman": np.array(kalman, np.float64),
-            "lookahead": np.array(ahead, np.float64),
-            "single": np.array(single, np.float64) if single_image else nan, "reacquired": np.array(reacquired),
-            "confidence": np.array(confidence, np.float64), "time_s": np.array(times, np.float64),
-            "box": np.array(boxes, np.float64)}
+
+    def field(name, dtype=np.float64):
+        return np.array([getattr(r, name) for r in results], dtype)
+
+    return {"raw": field("raw"), "kalman": field("smoothed"), "lookahead": np.array(ahead, np.float64),
+            "single": np.array(single, np.float64) if single_image else np.full((len(results), 14, 2), np.nan),
+            "reacquired": field("reacquired", bool), "confidence": field("confidence"), "time_s": field("time_s"),
+            "box": field("box")}
 
 
 def _hits(pred, truth: ClipTruth) -> np.ndarray:

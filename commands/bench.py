@@ -99,16 +99,13 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
     estimator = load_estimator(engine)
     os.makedirs(workdir, exist_ok=True)
     rows, means = benchmark_clips(estimator, stills, workdir, n_frames=frames)
-    keys = ["pck_single", "pck_tracking", "pck_kalman", "pck_lookahead", "pck_rts", "accel_raw",
-            "accel_reduction_kalman", "accel_reduction_lookahead", "accel_reduction_rts", "lag_kalman",
-            "lag_lookahead", "lag_rts", "reacquisitions",
-            "tracking_fps", "model_fps", "decode_ms_per_frame"]
     titles = {"pck_single": "single", "pck_tracking": "tracking", "pck_kalman": "kalman", "pck_lookahead": "lookahead",
               "pck_rts": "rts", "accel_raw": "accel raw", "accel_reduction_kalman": "acc-red kal",
               "accel_reduction_lookahead": "acc-red ahd", "accel_reduction_rts": "acc-red rts", "lag_kalman": "lag kal",
               "lag_lookahead": "lag ahd", "lag_rts": "lag rts", "reacquisitions": "reacq", "tracking_fps": "track fps",
-              "model_fps": "model fps", "decode_ms_per_frame": "decode ms"}
-    click.echo("clip  " + " ".join(f"{titles.get(k, k):>12.12s}" for k in keys))
+              "model_fps": "model fps", "decode_ms_per_frame": "decode ms"}      # the columns, in order
+    keys = list(titles)
+    click.echo("clip  " + " ".join(f"{titles[k]:>12.12s}" for k in keys))
     for i, row in zip(picks, rows):
         click.echo(f"{os.path.basename(test.paths[i]):6.6s}" + " ".join(f"{row[k]:12.4g}" for k in keys))
     click.echo("mean  " + " ".join(f"{means[k]:12.4g}" for k in keys))

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backends import load_cascade
-from .geometry import CUT_BODY_BOX_SCALE, PERSON_BOX_SCALE, box_from_joints, torso_diameter, whole_image_box
+from .geometry import box_from_joints, person_box_scale, torso_diameter, whole_image_box
 from .joints import NUM_JOINTS
 
 MAX_PASSES = 3
@@ -127,7 +127,7 @@ class PoseEstimator:
         placed = np.isfinite(pose.placed).all(1)
         if placed.sum() < MIN_JOINTS:
             return None
-        return box_from_joints(pose.placed, PERSON_BOX_SCALE if placed.all() else CUT_BODY_BOX_SCALE, valid=placed)
+        return box_from_joints(pose.placed, person_box_scale(placed), valid=placed)
 
     def confirm(self, closer: Pose, first: Pose) -> Pose:
         """`closer`, a look at what `first` placed in the picture: where `first` saw nobody, a person counts as

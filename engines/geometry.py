@@ -21,6 +21,12 @@ TRAINING_BOX_SCALE_RANGE = (1.1, 1.75)   # stage-1 training crops, drawn around 
 TRAINING_CACHE_CONTEXT = 1.8        # cached training crops: room for the scale and shift augmentation
 
 
+def person_box_scale(valid: np.ndarray, whole: float = PERSON_BOX_SCALE, cut: float = CUT_BODY_BOX_SCALE) -> float:
+    """The scale of the box around joints of which `valid` are known: `whole` around a whole body, `cut` where
+    some joints are missing (out of the picture, or lost), so that the box does not cut the body where they are."""
+    return whole if np.all(valid) else cut
+
+
 def normalize(points: np.ndarray, box) -> np.ndarray:
     cx, cy, side = box
     return (np.asarray(points, np.float32) - np.array([cx, cy], np.float32)) / np.float32(side)

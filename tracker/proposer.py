@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_track.engines.geometry import CUT_BODY_BOX_SCALE, PERSON_BOX_SCALE, body_angle, oriented_box, torso_diameter, whole_image_box
+from pose_track.engines.geometry import (CUT_BODY_BOX_SCALE, PERSON_BOX_SCALE, body_angle, oriented_box,
+                                         person_box_scale, torso_diameter, whole_image_box)
 
 from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
@@ -85,7 +86,7 @@ class BoxProposer:
         """The box around the joints, turned so that their body axis is upright (with `align`); larger where some
         joints are missing (out of the picture, or not found), as the estimator's closer box."""
         angle = body_angle(joints, min_length=2.0) if self.align else 0.0
-        scale = self.box_scale if valid.all() else self.cut_box_scale
+        scale = person_box_scale(valid, self.box_scale, self.cut_box_scale)
         return self.clamp(oriented_box(joints, scale, valid=valid, angle_deg=angle), h, w)
 
     def seed_box(self, t: float, h: int, w: int):

@@ -144,6 +144,14 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             with times("sinks"):
                 _write(sinks, *pair)
 
+    def release_held_quietly() -> None:
+        """The held frame, when the run ends early; what ended it wins over an error raised here."""
+        if lookahead is not None:
+            try:
+                release(lookahead.flush())
+            except Exception:
+                pass
+
     t_start = time.perf_counter()
     frames = src.frames(stop)
     try:
@@ -177,17 +185,9 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             release(lookahead.flush())
     except StopRequested:
         stats.stopped = "stop requested"
-        if lookahead is not None:
-            try:
-                release(lookahead.flush())
-            except StopRequested:
-                pass
+        release_held_quietly()
     except BaseException:
-        if lookahead is not None:   # keep the held frame; the original error wins over one raised here
-            try:
-                release(lookahead.flush())
-            except Exception:
-                pass
+        release_held_quietly()
         if buffered:  # keep what was processed; the original error wins over one raised here
             try:
                 _flush_rts(src, buffered, sinks, params)
