@@ -184,6 +184,8 @@ class _FilterpyReference:
         self.coast = np.zeros(n_joints, int)
         self.t, self.dt, self.level = None, 1.0 / 30.0, 2.0 * np.log(2.0)
         self.inflations = 0
+        self.suspect = [0] * n_joints
+        self.outlier_updates = 0
 
     def step(self, joints, conf, t, scale):
         p = self.p
@@ -198,6 +200,7 @@ class _FilterpyReference:
         r_var = [(p.measurement * scale / min(max(conf[j], p.min_conf), 1.0)) ** 2 if good[j] else None
                  for j in range(self.n)]
         Qs = [Q.copy() for _ in range(self.n)]
+        update_var = list(r_var)
         nis = {}
         for j, kf in enumerate(self.filters):
             if self.started[j]:
@@ -205,6 +208,7 @@ class _FilterpyReference:
                 if good[j]:
                     y = joints[j] - kf.x[:2, 0]
                     nis[j] = float(y @ np.linalg.inv(kf.P[:2, :2] + np.eye(2) * r_var[j]) @ y)
+        level = self.level
         if p.manoeuvre_gate > 0 and nis:
             med = float(np.median(list(nis.values())))
             pooled = med / (p.manoeuvre_gate * self.level)
@@ -217,10 +221,24 @@ class _FilterpyReference:
                 fpf = kf.P - Q
                 kf.P = kf.P * f
                 Qs[j] = kf.P - fpf
+        restart = [False] * self.n
+        for j in range(self.n):
+            far = False
+            if p.outlier_gate > 0 and j in nis:
+                kf = self.filters[j]
+                y = joints[j] - kf.x[:2, 0]
+                v = float(y @ np.linalg.inv(kf.P[:2, :2] + np.eye(2) * r_var[j]) @ y)
+                far = v > p.outlier_gate * level
+                if far:
+                    self.outlier_updates += 1
+                    update_var[j] = r_var[j] * v / (p.outlier_gate * level)
+            self.suspect[j] = self.suspect[j] + 1 if far else 0
+            if self.suspect[j] >= p.outlier_frames:
+                restart[j], self.suspect[j] = True, 0
         out = np.full((self.n, 2), np.nan)
         for j, kf in enumerate(self.filters):
-            if good[j] and self.started[j]:
-                kf.update(joints[j], R=np.eye(2) * r_var[j])
+            if good[j] and self.started[j] and not restart[j]:
+                kf.update(joints[j], R=np.eye(2) * update_var[j])
             elif good[j]:
                 v = (p.init_velocity * scale) ** 2
                 kf.x = np.array([[joints[j, 0]], [joints[j, 1]], [0.0], [0.0]])
@@ -276,7 +294,8 @@ def _hard_sequence(seed, T=120, J=5):
 
 
 REFERENCE_PARAMS = [KalmanParams(manoeuvre_gate=0.0), KalmanParams(), KalmanParams(per_joint_manoeuvre=True),
-                    KalmanParams(process=2.0, max_coast=5)]
+                    KalmanParams(process=2.0, max_coast=5), KalmanParams(outlier_gate=0.0),
+                    KalmanParams(outlier_gate=4.0, outlier_frames=3)]
 
 
 @pytest.mark.parametrize("params", REFERENCE_PARAMS)
@@ -299,6 +318,8 @@ def test_vectorised_filter_matches_filterpy(params, seed):
     assert np.isfinite(got[4]).all()  # measured again
     if params.manoeuvre_gate > 0:  # the sequences make the inflation fire, so it is compared too
         assert ref.inflations > 0
+    if params.outlier_gate > 0 and not params.per_joint_manoeuvre:   # and the outlier gate (a joint's own
+        assert ref.outlier_updates > 0                                 # inflation keeps it under the gate)
 
 
 @pytest.mark.parametrize("params", REFERENCE_PARAMS)
@@ -309,3 +330,34 @@ def test_vectorised_rts_matches_filterpy(params):
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
     assert np.isnan(expected[:6, 2]).all() and np.isnan(expected[70, 4]).all() and np.isfinite(expected[95:, 4]).all()
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)  # rts_smooth returns float32
+
+
+def _still_joints_with(spike_frames, T=60, J=5, seed=3):
+    """J still joints measured with 1 px noise; joint 0 is 40 px off on `spike_frames`."""
+    rng = np.random.default_rng(seed)
+    truth = np.full((T, J, 2), 100.0)
+    raw = truth + rng.normal(0, 1.0, truth.shape)
+    raw[spike_frames, 0, 0] += 40.0
+    return truth, raw
+
+
+def _filtered(raw, params):
+    k = KalmanSmoother(params, raw.shape[1])
+    return np.array([k.update(raw[t], np.ones(raw.shape[1]), t / FPS, 100.0) for t in range(len(raw))])
+
+
+def test_outlier_gate_keeps_a_one_frame_spike_from_dragging_the_joint():
+    truth, raw = _still_joints_with([30])
+    gated = _filtered(raw, KalmanParams())
+    plain = _filtered(raw, KalmanParams(outlier_gate=0.0))
+    err = lambda out, t: float(np.abs(out[t, 0] - truth[t, 0]).max())
+    assert err(plain, 30) > 10.0 and err(plain, 31) > 5.0          # the spike drags the plain filter off
+    assert err(gated, 30) < 4.0 and err(gated, 31) < 4.0           # the gated one hardly moves
+
+
+def test_outlier_gate_follows_a_real_move_after_outlier_frames():
+    truth, raw = _still_joints_with(list(range(30, 60)))          # joint 0 really moves at frame 30
+    gated = _filtered(raw, KalmanParams(outlier_frames=2))
+    assert abs(gated[30, 0, 0] - 100.0) < 4.0                      # one frame off: held
+    assert abs(gated[31, 0, 0] - raw[31, 0, 0]) < 1e-3             # the second: restarted at the measurement
+    assert np.abs(gated[40:, 0, 0] - 140.0).max() < 4.0
