@@ -44,7 +44,8 @@ class Answers:
         self.boxes.append(tuple(np.asarray(boxes, np.float32).reshape(-1)))
         j = self.joints[None]
         presence = None if self.presence is None else np.array([self.presence(len(self.boxes))], np.float32)
-        in_picture = None if self.inside is None else np.asarray(self.inside, bool)[None]
+        inside = self.inside(len(self.boxes)) if callable(self.inside) else self.inside
+        in_picture = None if inside is None else np.asarray(inside, bool)[None]
         return CascadeResult(j, np.full(j.shape[:2], 0.8, np.float32), [j, j], presence=presence,
                              in_picture=in_picture)
 
@@ -111,3 +112,42 @@ def test_the_closer_box_is_wider_around_a_body_cut_by_the_picture():
     kept = box_from_joints(joints, 1.85, valid=legs_out)
     assert cut.boxes[1][:3] == pytest.approx(kept, abs=1e-3)    # the kept joints' box, 1.85 times their extent
     assert kept[2] > 1.4 * box_from_joints(joints, 1.3, valid=legs_out)[2]
+
+
+def _inside_but(*out):
+    inside = np.ones(14, bool)
+    inside[list(out)] = False
+    return inside
+
+
+def test_knees_a_tight_look_calls_out_of_the_picture_are_empty():
+    # Looks 1 and 2 (the whole picture, then the wider closer box) place the knees inside and the ankles out; the
+    # look tight around the joints in the picture calls the knees out too: they are reported empty.
+    _, joints = synthetic_person(64, 96, seed=2)
+    joints = (joints + [150, 40]).astype(np.float32)
+    image = np.zeros((300, 400, 3), np.uint8)
+    ankles_out, legs_out = _inside_but(0, 5), _inside_but(0, 1, 4, 5)
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: ankles_out if call < 3 else legs_out)
+    pose = PoseEstimator(cascade=cascade, max_passes=2)(image)
+    assert len(cascade.boxes) == 3
+    assert cascade.boxes[2][:3] == pytest.approx(box_from_joints(joints, 1.5, valid=ankles_out), abs=1e-3)
+    assert np.isnan(pose.joints[[0, 1, 4, 5]]).all() and (pose.confidence[[0, 1, 4, 5]] == 0).all()
+    assert not pose.in_picture[[1, 4]].any() and np.isnan(pose.stages[-1][[1, 4]]).all()
+    np.testing.assert_array_equal(pose.joints[legs_out], joints[legs_out])
+
+
+def test_the_tight_look_removes_only_legs_and_only_when_it_sees_the_person():
+    _, joints = synthetic_person(64, 96, seed=2)
+    joints = (joints + [150, 40]).astype(np.float32)
+    image = np.zeros((300, 400, 3), np.uint8)
+    ankles_out = _inside_but(0, 5)
+    wrists_out = _inside_but(0, 5, 6, 11)                      # the tight look also cuts the wrists off
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: ankles_out if call < 3 else wrists_out)
+    pose = PoseEstimator(cascade=cascade, max_passes=2)(image)
+    assert np.isfinite(pose.joints[[6, 11, 1, 4]]).all()       # only knees and ankles take its word
+    nobody = Answers(joints, presence=lambda call: 0.9 if call < 3 else 0.1,
+                     inside=lambda call: ankles_out if call < 3 else _inside_but(0, 1, 4, 5))
+    assert np.isfinite(PoseEstimator(cascade=nobody, max_passes=2)(image).joints[[1, 4]]).all()
+    whole = Answers(joints, presence=lambda call: 0.9)         # every joint in the picture: no extra look
+    PoseEstimator(cascade=whole, max_passes=2)(image)
+    assert len(whole.boxes) == 2
