@@ -27,7 +27,8 @@ from .clipmaker import make_clip
 
 TRACK_FRAME = (720, 1280)          # tracking-mode frame (height, width)
 PERSON_HEIGHT = 0.6                # the tracked still's height over the frame's
-PART_ORDER = ["decode", "crops", "stage 1", "refiners", "re-acquisition", "smoothing", "sinks", "other"]
+PART_ORDER = ["decode", "crops", "stage 1", "refiners", "re-acquisition", "camera motion", "smoothing", "sinks",
+              "other"]
 
 
 def _timed(fn, runs: int, warmup: int) -> np.ndarray:

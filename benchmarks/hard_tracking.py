@@ -77,7 +77,7 @@ def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, emp
 
 def track_clip(estimator: PoseEstimator, video, single_image: bool = True, **tracker_kwargs) -> dict:
     """Per-frame arrays: raw, kalman and lookahead (the tracker's; `--smooth lookahead`), single (the estimator on each frame alone), reacquired,
-    and what a smoother needs: confidence, time_s, box (cx, cy, side, angle)."""
+    and what a smoother needs: confidence, time_s, box (cx, cy, side, angle), camera (the camera's total shift)."""
     tracker = Tracker(estimator, smoother=make_smoother("kalman"), **tracker_kwargs)
     lookahead = Lookahead(tracker.smoother)
     results, ahead, single = [], [], []
@@ -98,7 +98,7 @@ def track_clip(estimator: PoseEstimator, video, single_image: bool = True, **tra
     return {"raw": field("raw"), "kalman": field("smoothed"), "lookahead": np.array(ahead, np.float64),
             "single": np.array(single, np.float64) if single_image else np.full((len(results), 14, 2), np.nan),
             "reacquired": field("reacquired", bool), "confidence": field("confidence"), "time_s": field("time_s"),
-            "box": field("box")}
+            "box": field("box"), "camera": field("camera")}
 
 
 def _hits(pred, truth: ClipTruth) -> np.ndarray:

@@ -64,7 +64,8 @@ def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: 
     kal = np.stack([r.smoothed for r in results]).astype(np.float64)
     ahd = np.stack(ahead + [lookahead.flush()[1].smoothed]).astype(np.float64)
     rts = rts_smooth(raw, np.stack([r.confidence for r in results]), np.array([r.time_s for r in results]),
-                     np.array([r.box[2] for r in results]), np.array([r.reacquired for r in results]), params)
+                     np.array([r.box[2] for r in results]), np.array([r.reacquired for r in results]), params,
+                     np.array([r.camera for r in results]))
     a_raw = acceleration_error(raw, gt, torso)
     row = {
         "seed": seed, "frames": n,

@@ -103,6 +103,34 @@ def test_lookahead_does_not_reach_across_a_new_track():
     assert not np.allclose(ahead[8], online[8])             # inside a track: revised
 
 
+def test_a_camera_shift_is_taken_out_and_put_back():
+    """Joints less the camera's shift smoothed, plus it after: a whip pan the camera made is followed exactly, and
+    the person's own motion smoothed as without it."""
+    gt, raw, conf, torso, scales = _noisy_track(seed=4, n=50)
+    camera = np.zeros((50, 2))
+    camera[20:26, 0] = np.arange(1, 7) * 30.0           # a whip pan: 30 px a frame, then the view stays there
+    camera[26:, 0] = 180.0
+    times = np.arange(50) / FPS
+    plain = rts_smooth(raw, conf, times, scales)
+    panned = rts_smooth(raw + camera[:, None], conf, times, scales, camera=camera)
+    assert np.allclose(panned, plain + camera[:, None], atol=1e-3)
+    ks = KalmanSmoother()
+    ahead, out = Lookahead(ks), []
+    for t in range(50):
+        result = _Camera(ks.update(raw[t], conf[t], times[t], scales[t]) + camera[t], tuple(camera[t]))
+        released = ahead.push(t, result)
+        if released is not None:
+            out.append(released[1].smoothed)
+    out.append(ahead.flush()[1].smoothed)
+    assert np.allclose(np.array(out), _lookahead(raw, conf, scales) + camera[:, None], atol=1e-3)
+
+
+@dataclass
+class _Camera:
+    smoothed: np.ndarray
+    camera: tuple
+
+
 def _online_with_reset(raw, conf, scales, reset_at):
     ks = KalmanSmoother()
     out = []

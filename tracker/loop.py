@@ -7,7 +7,10 @@
 
 Where each frame's box comes from (the seed filter, the person finder, the drift check): tracker.proposer. When the
 track counts as lost: tracker.loss. Who the tracked person looks like, and where the shot changes (then the next
-frame is a first sight, whoever is in view): tracker.appearance. A re-acquired frame takes a second look, on the
+frame is a first sight, whoever is in view): tracker.appearance. How far the camera moved the picture since the
+last frame: tracker.camera_motion; both filters (the seed filter that places the next box, and the smoother of the
+outputs) follow the person less the camera's motion, so that a whip pan neither leaves the next box behind nor
+drags the smoothed joints after it. A re-acquired frame takes a second look, on the
 box around the joints the first pass placed in the picture (a whole-frame box is a poor crop for a small person):
 where it finds nobody, nobody is there; else the better of the two (mean confidence) is kept; a person only that
 look finds must reach the model's `second_look_threshold` (`PoseEstimator.confirm`). Both smoothers restart on a
@@ -33,6 +36,7 @@ from pose_track.engines.geometry import whole_image_box
 from pose_track.engines.timing import NO_TIMES
 
 from .appearance import Appearance
+from .camera_motion import CameraMotion
 from .capture import Frame
 from .loss import LossCheck
 from .proposer import BoxProposer, default_finder
@@ -51,6 +55,8 @@ class TrackResult:
     reacquired: bool        # the box came from re-acquisition (first frame / after a loss)
     lost: str | None = None  # why this frame was judged lost (the next one re-acquires), else None
     pose: Pose | None = None  # the estimator's answer on this frame (presence, in-picture, stages)
+    camera: tuple = (0.0, 0.0)  # the camera's total shift (dx, dy) since the first frame; the smoothers work on
+    #                             the joints less it (tracker.camera_motion)
 
 
 class Tracker:
@@ -71,6 +77,8 @@ class Tracker:
             proposer = BoxProposer(finder, params=getattr(self.smoother, "params", DEFAULT_PARAMS))
         self.proposer = proposer
         self.appearance = appearance or Appearance()
+        self.camera = CameraMotion()
+        self.camera_total = np.zeros(2)     # the camera's shift since the first frame (pixels)
         self.loss = loss or LossCheck()
         self.track = track
         self.refine_reacquire = refine_reacquire
@@ -85,6 +93,7 @@ class Tracker:
         self._need_reacquire = True
         self.proposer.forget()
         self.appearance.forget()
+        self.camera.reset()
 
     def time_parts(self, times) -> None:
         """Time this tracker's parts (and its cascade's) into `times`, an engines.timing.PartTimes."""
@@ -136,7 +145,9 @@ class Tracker:
         with self.times("re-acquisition"):
             if self.appearance.saw_cut(image):      # another shot: a first sight, whoever is in view
                 self.reset()
-        box = None if self._need_reacquire else self.proposer.seed_box(frame.time_s, h, w)
+        with self.times("camera motion"):
+            self.camera_total = self.camera_total + self.camera.shift(image)
+        box = None if self._need_reacquire else self.proposer.seed_box(frame.time_s, h, w, self.camera_total)
         reacquired = box is None
         if reacquired:
             with self.times("re-acquisition"):
@@ -182,16 +193,17 @@ class Tracker:
                 self.smoother.reset()
                 self.proposer.reset()
             scale = float(pose.box[2])
+            camera = self.camera_total if self.track else np.zeros(2)
             # Independent stills are not smoothed: each is the estimator's answer, as `images` gives it.
-            smoothed = (self.smoother.update(pose.joints, pose.confidence, frame.time_s, scale) if self.track
-                        else pose.joints.copy())
+            smoothed = (self.smoother.update(pose.joints - camera, pose.confidence, frame.time_s, scale) + camera
+                        if self.track else pose.joints.copy())
             # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
             smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
             if self.track:
-                self.proposer.observe(pose, frame.time_s)
+                self.proposer.observe(pose, frame.time_s, camera)
         if self.track and lost is None and pose.found:
             with self.times("re-acquisition"):      # the look that re-acquisition compares with
                 self.appearance.learn(frame.image, pose.joints)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
                            raw=pose.joints, smoothed=smoothed, confidence=pose.confidence, box=pose.box,
-                           reacquired=reacquired, lost=lost, pose=pose)
+                           reacquired=reacquired, lost=lost, pose=pose, camera=tuple(float(v) for v in camera))

@@ -94,13 +94,15 @@ class BoxProposer:
         scale = person_box_scale(valid, self.box_scale, self.cut_box_scale)
         return self.clamp(oriented_box(joints, scale, valid=valid, angle_deg=angle), h, w)
 
-    def seed_box(self, t: float, h: int, w: int):
-        """The box for a frame at time t from the seed filter, or None when the track cannot seed it."""
+    def seed_box(self, t: float, h: int, w: int, camera=(0.0, 0.0)):
+        """The box for a frame at time t from the seed filter, or None when the track cannot seed it. `camera`:
+        the camera's total shift at that frame (`observe`)."""
         if self.seed_smoother is None:
             return None
         seed = self.seed_smoother.predict_at(t)
         if seed is None:
             return None
+        seed = seed + np.asarray(camera)
         ok = np.isfinite(seed).all(1)
         if ok.sum() < self.min_seed_joints:
             return None
@@ -148,10 +150,13 @@ class BoxProposer:
             return False
         return fresh.mean_confidence >= tracked.mean_confidence + self.better_by
 
-    def observe(self, pose, t: float) -> None:
-        """Feed this frame's answer to the seed filter; remember where the person was."""
+    def observe(self, pose, t: float, camera=(0.0, 0.0)) -> None:
+        """Feed this frame's answer to the seed filter; remember where the person was. `camera`: the camera's
+        total shift at this frame (tracker.camera_motion): the filter follows the person less the camera's motion,
+        so that a whip pan does not leave the next box behind."""
         if self.seed_smoother is not None:
-            self.seed_smoother.update(pose.joints, pose.confidence, t, float(pose.box[2]))
+            self.seed_smoother.update(pose.joints - np.asarray(camera), pose.confidence, t,
+                                      float(pose.box[2]))
         if pose.found and np.isfinite(pose.joints).all(1).sum() >= self.min_seed_joints:
             self.last_box, self.since_tracked = pose.box, 0
         else:

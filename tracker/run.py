@@ -88,7 +88,8 @@ def _flush_rts(src: Source, results: list, sinks, params: KalmanParams) -> None:
     times = np.array([r.time_s for r in results])
     scales = np.array([r.box[2] for r in results])
     resets = np.array([r.reacquired for r in results])
-    sm = rts_smooth(raw, conf, times, scales, resets, params)
+    camera = np.array([r.camera for r in results], np.float64)
+    sm = rts_smooth(raw, conf, times, scales, resets, params, camera)
     results = [replace(r, smoothed=sm[i]) for i, r in enumerate(results)]
     data_sinks = [s for s in sinks if not getattr(s, "needs_image", False)]
     image_sinks = [s for s in sinks if getattr(s, "needs_image", False)]

@@ -304,7 +304,8 @@ class Lookahead:
         frame, result = self._held
         self._held = None
         revised = self.smoother.revise_previous() if revise else None
-        if revised is not None:
+        if revised is not None:     # the smoother works on the joints less the camera's shift (TrackResult.camera)
+            revised = revised + np.asarray(getattr(result, "camera", (0.0, 0.0)), np.float32)
             result = replace(result, smoothed=np.where(np.isfinite(result.smoothed), revised, np.nan))
         return frame, result
 
@@ -334,14 +335,17 @@ def _frames_to_nearest(good: np.ndarray) -> np.ndarray:
     return np.minimum(idx - last, nxt - idx)
 
 
-def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanParams = DEFAULT_PARAMS) -> np.ndarray:
+def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanParams = DEFAULT_PARAMS,
+               camera=None) -> np.ndarray:
     """Offline smoothing of a whole sequence.
 
     joints (T, J, 2), conf (T, J), times (T,), scales (T,) person box sides (default 1), resets (T,) bool: a new
-    track starts at that frame (re-acquisition), the smoother does not cross it. Returns (T, J, 2) float32 with
-    NaN where a joint was not found (never measured yet in its segment, or more than `max_coast` frames from
-    the nearest measurement)."""
-    joints = np.asarray(joints, np.float64)
+    track starts at that frame (re-acquisition), the smoother does not cross it; camera (T, 2): the camera's
+    total shift at each frame (TrackResult.camera), taken out before smoothing and put back after. Returns
+    (T, J, 2) float32 with NaN where a joint was not found (never measured yet in its segment, or more than
+    `max_coast` frames from the nearest measurement)."""
+    shift = None if camera is None else np.asarray(camera, np.float64)[:, None, :]
+    joints = np.asarray(joints, np.float64) - (0.0 if shift is None else shift)
     conf = np.asarray(conf, np.float64)
     times = np.asarray(times, np.float64)
     T, J = joints.shape[:2]
@@ -363,4 +367,4 @@ def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanPara
         good = _valid_measurements(joints[a:b], conf[a:b], params)
         found = started & (_frames_to_nearest(good) <= params.max_coast)
         out[a:b] = np.where(found[..., None], smoothed[..., :2], np.nan)
-    return out
+    return out if shift is None else (out + shift).astype(np.float32)
