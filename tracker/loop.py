@@ -156,7 +156,7 @@ class Tracker:
             if box is None:                     # the finder saw nobody around the person's last place
                 return self._whole_frame_if_same(image), True
         pose = self._timed(self.estimator.look, image, box)
-        if reacquired and self.proposer.near() is None and tuple(box) != (whole := (*whole_image_box(h, w), 0.0)):
+        if reacquired and self.proposer.near() is None and tuple(box) != (*whole_image_box(h, w), 0.0):
             # At first sight the finder's box can cut a person (a window's joints); the still-image answer (the
             # whole frame, then closer looks) is taken too and the better kept (plain LSP clips: 0.674 tracking
             # PCK with the finder's box alone, 0.720 with a whole-frame look; after a hard cut the closer looks
