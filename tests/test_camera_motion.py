@@ -36,6 +36,17 @@ def test_after_a_reset_or_another_frame_size_there_is_no_shift():
     motion.reset()
     assert np.array_equal(motion.shift(world[:H, 30:30 + W]), [0, 0])
     assert np.array_equal(motion.shift(world[:200, 60:60 + 200]), [0, 0])
+    half = cv2.resize(world[:H, 60:60 + W], (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(motion.shift(half), [0, 0])             # the same shape at another size
+
+
+def test_a_flat_frame_measures_no_shift():
+    world = _world(0)
+    motion = CameraMotion()
+    motion.shift(world[:H, :W])
+    assert np.array_equal(motion.shift(np.zeros((H, W, 3), np.uint8)), [0, 0])      # a black frame
+    assert np.array_equal(motion.shift(np.zeros((H, W, 3), np.uint8)), [0, 0])      # and another: no peak
+    assert np.array_equal(motion.shift(world[:H, 10:10 + W]), [0, 0])               # back from black
 
 
 def _whip_pan(n_before=10, n_pan=5, step=36, n_after=8):

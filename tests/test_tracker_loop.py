@@ -7,7 +7,7 @@ from pose_track.engines.geometry import torso_diameters
 from pose_track.tracker.capture import Frame
 from pose_track.benchmarks.clipmaker import camera_path, frame_at, make_clip, synthetic_person, transform_joints
 from fakes import FakeCascade, NobodyThere
-from pose_track.engines.estimator import stage_agreement_confidence
+from pose_track.engines.estimator import PoseEstimator, stage_agreement_confidence
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.loss import LossCheck
 from pose_track.tracker.proposer import BoxProposer
@@ -81,6 +81,22 @@ def test_reacquire_uses_the_finders_box_and_independent_mode():
     rs = [recropping.step(f) for f in frames]
     assert len(boxes) == 1 and all(x.reacquired for x in rs)
     assert all(x.box[2] < 64.0 for x in rs)   # the person is smaller than the frame: later passes crop closer
+
+
+def test_at_first_sight_a_finders_box_that_cuts_the_person_loses_to_the_still_image_answer():
+    frames, gt = _clip(seed=2, n=3)
+    centre = gt[0].mean(0)
+
+    def finder(image, near=None):      # a box on the upper half of the person: the legs are cut off
+        return (float(centre[0]), float(gt[0][:, 1].min()), 14.0)
+
+    still = PoseEstimator(cascade=FakeCascade(gt, noise=0.0))
+    expected = still(frames[0].image)
+    cascade = FakeCascade(gt, noise=0.0)
+    r = Tracker(cascade, finder=finder).step(frames[0])
+    assert r.reacquired and r.box == expected.box          # the still-image answer's last, closer box
+    np.testing.assert_allclose(r.raw, expected.joints)
+    assert cascade.calls == 1 + still.calls                # the finder's box, the still answer, no second look
 
 
 class LockedOnWrongPose(FakeCascade):

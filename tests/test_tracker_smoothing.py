@@ -276,6 +276,7 @@ class _FilterpyReference:
             if self.started[j]:
                 out[j] = kf.x[:2, 0]
         valid = self.started & (self.coast <= p.max_coast)
+        self.restart = restart
         return np.where(valid[:, None], out, np.nan), F, np.array(Qs), good
 
     def predict_at(self, t):
@@ -287,22 +288,27 @@ class _FilterpyReference:
 def _reference_rts(joints, conf, times, scales, params):
     T, J = joints.shape[:2]
     ref = _FilterpyReference(params, J)
-    xs, ps, fs, qs, started, good = [], [], [], [], [], []
+    xs, ps, fs, qs, started, good, restart = [], [], [], [], [], [], []
     for k in range(T):
         _, F, Qs, g = ref.step(joints[k], conf[k], times[k], scales[k])
         xs.append([kf.x.copy() for kf in ref.filters])
         ps.append([kf.P.copy() for kf in ref.filters])
-        fs.append(F), qs.append(Qs), started.append(ref.started.copy()), good.append(g)
-    xs, ps, qs, started, good = map(np.array, (xs, ps, qs, started, good))
+        fs.append(F), qs.append(Qs), started.append(ref.started.copy()), good.append(g), restart.append(ref.restart)
+    xs, ps, qs, started, good, restart = map(np.array, (xs, ps, qs, started, good, restart))
     out = np.full((T, J, 2), np.nan)
     for j in range(J):
         if not started[:, j].any():
             continue
         k0 = int(np.argmax(started[:, j]))
-        xsm = ref.filters[j].rts_smoother(xs[k0:, j], ps[k0:, j], fs[k0:], qs[k0:, j])[0]
-        for k in range(k0, T):
-            if np.abs(np.flatnonzero(good[:, j]) - k).min() <= params.max_coast:
-                out[k, j] = xsm[k - k0, :2, 0]
+        # a joint the outlier gate restarted moved at the first frame of its run of outliers: the pieces on
+        # either side of that frame are smoothed on their own
+        starts = [k - params.outlier_frames + 1 for k in np.flatnonzero(restart[:, j])]
+        cuts = [k0] + [k for k in starts if k > k0] + [T]
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            xsm = ref.filters[j].rts_smoother(xs[a:b, j], ps[a:b, j], fs[a:b], qs[a:b, j])[0]
+            for k in range(a, b):
+                if np.abs(np.flatnonzero(good[:, j]) - k).min() <= params.max_coast:
+                    out[k, j] = xsm[k - a, :2, 0]
     return out
 
 
@@ -311,6 +317,7 @@ def _hard_sequence(seed, T=120, J=5):
     rng = np.random.default_rng(seed)
     joints = 100.0 + np.cumsum(rng.normal(size=(T, J, 2)) * 3.0, axis=0)
     joints[40:44] += 60.0
+    joints[100:, 1] += 200.0    # one joint jumps and stays: the outlier gate restarts it
     joints[rng.uniform(size=(T, J)) < 0.1] = np.nan
     joints[:6, 2] = np.nan  # joint 2 appears late
     joints[50:90, 4] = np.nan  # joint 4 coasts past max_coast, then comes back
@@ -358,6 +365,12 @@ def test_vectorised_rts_matches_filterpy(params):
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
     assert np.isnan(expected[:6, 2]).all() and np.isnan(expected[70, 4]).all() and np.isfinite(expected[95:, 4]).all()
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)  # rts_smooth returns float32
+    if params.outlier_gate > 0 and not params.per_joint_manoeuvre:     # the gate restarts a joint, so the
+        ours, restarts = KalmanSmoother(params, joints.shape[1]), 0      # pieces on either side are compared
+        for k in range(len(joints)):
+            ours.step(joints[k], conf[k], times[k], scales[k])
+            restarts += int(ours.restarted.sum())
+        assert restarts > 0
 
 
 def _still_joints_with(spike_frames, T=60, J=5, seed=3):
@@ -381,6 +394,22 @@ def test_outlier_gate_keeps_a_one_frame_spike_from_dragging_the_joint():
     err = lambda out, t: float(np.abs(out[t, 0] - truth[t, 0]).max())
     assert err(plain, 30) > 10.0 and err(plain, 31) > 5.0          # the spike drags the plain filter off
     assert err(gated, 30) < 4.0 and err(gated, 31) < 4.0           # the gated one hardly moves
+
+
+def test_a_joint_the_gate_restarts_is_not_smoothed_back_into_the_frames_before():
+    """The offline smoother and the look-ahead place a joint the gate restarted at its new place from the frame it
+    moved, and not in the frames before."""
+    rng = np.random.default_rng(0)
+    n = 60
+    joints = np.tile(np.array([[100.0 + 10 * k, 200.0] for k in range(14)]), (n, 1, 1)) + rng.normal(0, 0.3, (n, 14, 2))
+    joints[30:, 0, 0] += 40.0                           # one joint moves and stays; the body does not
+    conf, times, scales = np.full((n, 14), 0.9), np.arange(n) / FPS, np.full(n, 200.0)
+    offline = rts_smooth(joints, conf, times, scales)
+    ahead = _lookahead(joints, conf, scales)
+    for track in (offline, ahead):
+        assert abs(track[29, 0, 0] - 100.0) < 5.0       # before the move: where the joint was
+        assert abs(track[30, 0, 0] - 140.0) < 5.0       # from the frame it moved: where it went
+        assert abs(track[35, 0, 0] - 140.0) < 5.0
 
 
 def test_outlier_gate_follows_a_real_move_after_outlier_frames():

@@ -74,9 +74,9 @@ def update(x: np.ndarray, P: np.ndarray, z: np.ndarray, r_var: np.ndarray, innov
 
 def rts_backward(xs: np.ndarray, Ps: np.ndarray, Fs: np.ndarray, Qs: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Rauch-Tung-Striebel smoothing of the filtered states xs (T, N, 4), Ps (T, N, 4, 4), where step k was
-    predicted with Fs[k] (T, 4, 4) and Qs[k] (T, N, 4, 4). active (T, N) bool: the point has a state at step k;
-    once active it stays active (a point's smoothing starts at its first state). Returns the smoothed states
-    (T, N, 4); inactive entries are left as given."""
+    predicted with Fs[k] (T, 4, 4) and Qs[k] (T, N, 4, 4). active (T, N) bool: the point has a state at step k
+    that step k + 1 continues (False before its first state, and where a new piece of its track begins at step
+    k + 1). Returns the smoothed states (T, N, 4); inactive entries are left as given."""
     x = xs.copy()
     P = Ps.copy()
     for k in range(len(xs) - 2, -1, -1):

@@ -156,6 +156,7 @@ class Tracker:
             if box is None:                     # the finder saw nobody around the person's last place
                 return self._whole_frame_if_same(image), True
         pose = self._timed(self.estimator.look, image, box)
+        looked_closer = False           # the still-image answer: its closer looks are done
         if reacquired and self.proposer.near() is None and tuple(box) != (*whole_image_box(h, w), 0.0):
             # At first sight the finder's box can cut a person (a window's joints); the still-image answer (the
             # whole frame, then closer looks) is taken too and the better kept (plain LSP clips: 0.674 tracking
@@ -163,15 +164,15 @@ class Tracker:
             # find the person where the whole frame alone placed a wrong pose).
             other = self._timed(self.estimator, image)
             if other.found and other.mean_confidence > pose.mean_confidence:
-                pose = other
+                pose, looked_closer = other, True
         if self.proposer.check_due(reacquired):
             with self.times("re-acquisition"):
                 fresh_box = self._timed(self.proposer.reacquire_box, image)
             fresh = None if fresh_box is None else self._timed(self.estimator.look, image, fresh_box)
             if fresh is not None and self.proposer.takes_over(pose, fresh):
-                pose, reacquired = fresh, True
+                pose, reacquired, looked_closer = fresh, True, False
                 self.reacquisitions += 1
-        if reacquired and self.refine_reacquire:
+        if reacquired and self.refine_reacquire and not looked_closer:
             pose = self._second_look(image, pose)
         return pose, reacquired
 

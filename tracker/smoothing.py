@@ -153,6 +153,7 @@ class KalmanSmoother:
         self._suspect = np.zeros(self.n_joints, int)   # frames in a row a joint's measurement failed the gate
         self._previous = None   # (x, P, started, valid) before the last step; None on the first step of a track
         self._last_step = None  # (F, Qs) of the last step
+        self.restarted = np.zeros(self.n_joints, bool)     # joints the last step restarted (outlier gate)
 
     def _manoeuvre_factors(self, nis: np.ndarray) -> np.ndarray:
         """Covariance inflation (1 = none) for the measured joints, from their normalised innovations squared."""
@@ -238,7 +239,7 @@ class KalmanSmoother:
         self.coast = np.where(good, 0, self.coast + started)
         out = np.where(self.started[:, None], x[:, :2], np.nan)
         valid = self.started & (self.coast <= p.max_coast)
-        self._valid, self._last_step = valid, (F, Qs)
+        self._valid, self._last_step, self.restarted = valid, (F, Qs), restart
         return out, valid, F, Qs
 
     def update(self, joints, conf, t: float, scale: float = 1.0) -> np.ndarray:
@@ -360,10 +361,18 @@ def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanPara
         fs = np.zeros((n, 4, 4))
         qs = np.zeros((n, J, 4, 4))
         started = np.zeros((n, J), bool)
+        restarted = np.zeros((n, J), bool)
         for k in range(n):
             _, _, fs[k], qs[k] = online.step(joints[a + k], conf[a + k], times[a + k], scales[a + k])
-            xs[k], ps[k], started[k] = online.x, online.P, online.started
-        smoothed = kalman.rts_backward(xs, ps, fs, qs, started)
+            xs[k], ps[k], started[k], restarted[k] = online.x, online.P, online.started, online.restarted
+        # A joint the gate restarted moved at the first frame of its run of outliers: its new place is smoothed
+        # back to that frame, not into the frames before it.
+        linked = started.copy()
+        for k, j in zip(*np.nonzero(restarted)):
+            first = k - params.outlier_frames + 1
+            if first >= 1:
+                linked[first - 1, j] = False
+        smoothed = kalman.rts_backward(xs, ps, fs, qs, linked)
         good = _valid_measurements(joints[a:b], conf[a:b], params)
         found = started & (_frames_to_nearest(good) <= params.max_coast)
         out[a:b] = np.where(found[..., None], smoothed[..., :2], np.nan)
