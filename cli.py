@@ -78,6 +78,9 @@ def cli():
                    "without: the whole displacement.")
 @click.option("--edge-share", default=0.0, show_default=True,
               help="Share of the cut crops whose crop ends at the cut, as a picture's edge cuts a body.")
+@click.option("--portrait-share", default=0.0, show_default=True,
+              help="Share of person crops framed as a desk camera frames a person: upright, cut between chest and "
+                   "thighs, the upper body filling the crop.")
 @click.option("--cut-shares", default=None,
               help="How often each kind of cut is drawn: waist-up,chest-up,knees-up,side (e.g. 0.3,0.4,0.1,0.2). "
                    "Default: 0.4,0.2,0.15,0.25.")

@@ -37,18 +37,26 @@ def denormalize(points: np.ndarray, box) -> np.ndarray:
     return np.asarray(points, np.float32) * np.float32(side) + np.array([cx, cy], np.float32)
 
 
+def crop_matrices(centres, sides, size: int, angles_deg=None, flip: bool = False) -> np.ndarray:
+    """(N, 2, 3) float32 affines from image pixels to crop pixels, one per box (centre (N, 2), side (N,)); each
+    optionally turned by angles_deg[k] about its centre, and mirrored."""
+    centres = np.asarray(centres, np.float64).reshape(-1, 2)
+    k = size / np.asarray(sides, np.float64).reshape(-1)
+    a = np.zeros(len(k)) if angles_deg is None else np.deg2rad(np.asarray(angles_deg, np.float64).reshape(-1))
+    cos, sin = np.cos(a) * k, np.sin(a) * k
+    lin = np.empty((len(k), 2, 2))
+    lin[:, 0, 0], lin[:, 0, 1], lin[:, 1, 0], lin[:, 1, 1] = cos, sin, -sin, cos
+    if flip:
+        lin[:, 0] = -lin[:, 0]
+    half = (size - 1) / 2.0
+    t = half - np.einsum("nij,nj->ni", lin, centres)
+    return np.concatenate([lin, t[:, :, None]], axis=2).astype(np.float32)
+
+
 def crop_matrix(box, size: int, angle_deg: float = 0.0, flip: bool = False) -> np.ndarray:
     """2x3 affine from image pixels to crop pixels; optional rotation about the box centre and mirror."""
     cx, cy, side = box
-    k = size / float(side)
-    a = np.deg2rad(angle_deg)
-    cos, sin = np.cos(a) * k, np.sin(a) * k
-    lin = np.array([[cos, sin], [-sin, cos]], np.float64)
-    if flip:
-        lin = np.array([[-1.0, 0.0], [0.0, 1.0]]) @ lin
-    half = (size - 1) / 2.0
-    t = np.array([half, half]) - lin @ np.array([cx, cy], np.float64)
-    return np.hstack([lin, t[:, None]]).astype(np.float32)
+    return crop_matrices([[cx, cy]], [side], size, [angle_deg], flip)[0]
 
 
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

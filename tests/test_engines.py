@@ -103,6 +103,20 @@ def test_io_binding_gives_the_same_numbers(tiny_bundle):
         np.testing.assert_array_equal(a, b)
 
 
+def test_default_sessions_share_one_thread_pool_and_give_the_same_numbers(tiny_bundle):
+    from pose_track.engines.onnxruntime_backend import session_options
+
+    own, _, _ = load_bundle(tiny_bundle, threads=1)          # its own pool, where no shared pool exists yet
+    assert session_options().use_per_session_threads is False      # the process's shared pool
+    assert session_options(threads=1).use_per_session_threads is False     # ONNX Runtime allows no other now
+    shared, _, _ = load_bundle(tiny_bundle)
+    rng = np.random.default_rng(0)
+    for stage, size in ((0, 64), (1, 32)):
+        x = rng.uniform(0, 255, (3, 3, size, size)).astype(np.float32)
+        for a, b in zip(shared.run(stage, x), own.run(stage, x)):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_the_bundle_runs_without_torch(tiny_bundle):
     code = (
         "import sys, numpy as np\n"

@@ -86,6 +86,44 @@ def test_edge_framed_samples_keep_the_cut_joints_out_of_the_loss():
         assert not (mask & ~inside).any() and (np.abs(target[mask]) <= 0.5).all()
 
 
+def test_a_portrait_crop_is_upright_on_the_body_cut_below_the_shoulders_and_filled_by_what_is_kept():
+    from pose_track.engines.joints import J
+    from pose_track.training.framing import PORTRAIT_TURN, portrait_framing
+
+    valid = np.ones(14, bool)
+    ends_at_cut = runs_past = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        a = np.deg2rad(float(rng.uniform(-120, 120)))        # a leaning, lying or upside-down body in the image
+        turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        joints = ((STANDING - STANDING.mean(0)) @ turn.T + [300, 300]).astype(np.float32)
+        line, box, angle = portrait_framing(joints, valid, rng)
+        gone = cut_off(joints, line)
+        assert gone[LEGS].all() and not gone[[8, 9, 12, 13]].any()      # legs out; shoulders, neck, head in
+        crop = (apply_affine(crop_matrix(box, 64, angle), joints) - 31.5) / 64
+        kept = crop[~gone]                           # in the crop, but for a sliver above the cut (its edge)
+        assert (np.abs(kept[:, 0]) <= 0.5).all() and (kept[:, 1] >= -0.5).all() and (kept[:, 1] <= 0.53).all()
+        axis = crop[[2, 3]].mean(0) - crop[J["neck"]]                    # neck to mid-hip: down the crop
+        assert abs(np.degrees(np.arctan2(axis[0], axis[1]))) <= PORTRAIT_TURN + 1e-3
+        normal, offset = line
+        on_line = np.array(box[:2]) + (offset - np.dot(box[:2], normal)) * normal
+        edge_y = (apply_affine(crop_matrix(box, 64, angle), on_line[None])[0, 1] - 31.5) / 64
+        assert edge_y - crop[J["head_top"], 1] >= 0.5     # head to cut fills the crop (a whole body's: under 0.35)
+        ends_at_cut += abs(edge_y - 0.5) <= 0.05
+        runs_past += edge_y < 0.45                                       # black below the cut, in the crop
+    assert ends_at_cut >= 8 and runs_past >= 8
+
+
+def test_portrait_samples_keep_the_cut_joints_out_of_the_loss():
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    for seed in range(20):
+        crop, target, mask, inside, known = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed),
+                                                          portrait_p=1.0)
+        assert not inside[LEGS].any() and inside[[8, 9, 12, 13]].all()
+        assert not (mask & ~inside).any() and (np.abs(target[mask]) <= 0.5).all()
+
+
 def test_background_crops_hold_no_labelled_joint():
     rng = np.random.default_rng(0)
     images, joints = [], []

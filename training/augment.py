@@ -24,7 +24,7 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
 
 
 def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False,
-                  edge_p: float = 0.0, cut_shares=None):
+                  edge_p: float = 0.0, cut_shares=None, portrait_p: float = 0.0):
     """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
     in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
     it off or the crop misses it.
@@ -32,12 +32,19 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     truncate_p: share of crops whose body is cut as cameras cut it (framing.cut_line), framed on what is left;
     edge_p: share of those whose crop ends at the cut (framing.edge_framing), as a picture's edge cuts a body.
     cut_shares: how often each kind of cut is drawn (framing.CUTS's order); None: CUTS's own shares.
+    portrait_p: share of crops framed as a desk camera frames a person (framing.portrait_framing), drawn first.
     real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations.
     """
-    from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing
+    from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing, portrait_framing
 
-    gone, line = np.zeros(len(joints), bool), None
-    if augment and truncate_p and rng.random() < truncate_p:
+    gone, line, portrait = np.zeros(len(joints), bool), None, None
+    if augment and portrait_p and rng.random() < portrait_p:
+        portrait = portrait_framing(joints, valid, rng)
+        if portrait is not None:
+            line = portrait[0]
+            gone = cut_off(joints, line) & valid
+            image = apply_cut(image, line)
+    if portrait is None and augment and truncate_p and rng.random() < truncate_p:
         line = cut_line(joints, valid, rng, shares=cut_shares)
         if line is not None:
             gone = cut_off(joints, line) & valid
@@ -52,7 +59,10 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
         centre = centre + rng.uniform(-shift, shift, 2) * side
         angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.6 else 0.0
         flip = rng.random() < 0.5
-        if gone.any() and kept.sum() >= 2 and rng.random() < edge_p:
+        if portrait is not None:
+            (cx, cy, side), angle = portrait[1:]
+            centre = np.array([cx, cy])
+        elif gone.any() and kept.sum() >= 2 and rng.random() < edge_p:
             (cx, cy, side), angle = edge_framing(joints, kept, line, side, rng)
             centre = np.array([cx, cy])
     else:

@@ -89,6 +89,43 @@ def edge_framing(joints, kept, line, side: float, rng, max_turn: float = 8.0):
     return (float(centre[0]), float(centre[1]), side), angle
 
 
+PORTRAIT_CUT = (0.35, 1.3)     # the cut line, in torso lengths below the shoulders: mid-chest to the thighs
+PORTRAIT_FILL = (0.55, 0.95)   # the kept body's height, as a share of the crop's side
+PORTRAIT_TURN = 10.0           # degrees the crop may lean off the body's axis
+
+
+def portrait_framing(joints, valid, rng):
+    """(line, box (cx, cy, side), angle) or None: a desk camera's or a portrait photo's view of this person.
+
+    The crop is upright on the body (its axis, mid-hip to neck, within `PORTRAIT_TURN` degrees of the crop's
+    up), cut between the chest and the thighs, and the kept body fills most of it, from above the head to the
+    cut: the framing of a webcam at a desk, which the cuts of `edge_framing` (any edge, a person at their
+    whole-body scale) rarely give. Half the crops end at the cut (the picture's edge); the others run past it
+    into black, as a closer box around a cut person runs past the picture's edge."""
+    if not valid[[J["neck"], J["head_top"], *SHOULDERS, *HIPS]].all():
+        return None
+    down = -body_axis(joints, valid)
+    shoulders, hips = _level(joints, valid, SHOULDERS, down), _level(joints, valid, HIPS, down)
+    if hips - shoulders < 4:
+        return None
+    offset = shoulders + float(rng.uniform(*PORTRAIT_CUT)) * (hips - shoulders)
+    line = (down, offset)
+    kept = valid & ~cut_off(joints, line)
+    across = np.array([-down[1], down[0]])
+    pts = joints[kept]
+    top = float((pts @ down).min())
+    fill = float(rng.uniform(*PORTRAIT_FILL))
+    side = max((offset - top) / fill, 1.1 * float(np.ptp(pts @ across)))
+    fill = (offset - top) / side
+    beyond = float(rng.uniform(-0.02, 0.05)) if rng.random() < 0.5 else float(rng.uniform(0.05, max(0.05, 0.95 - fill)))
+    along_centre = offset + beyond * side - side / 2.0
+    across_centre = float(pts.mean(0) @ across) + float(rng.uniform(-0.08, 0.08)) * side
+    centre = along_centre * down + across_centre * across
+    angle = float(np.degrees(np.arctan2(down[1], down[0]) - np.arctan2(1.0, 0.0)))
+    angle += float(rng.uniform(-PORTRAIT_TURN, PORTRAIT_TURN))
+    return line, (float(centre[0]), float(centre[1]), float(side)), angle
+
+
 def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25):
     """Real video's faults on an RGB uint8 crop: motion blur in a random direction, sensor noise, compression."""
     if rng.random() < blur_p:

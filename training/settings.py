@@ -44,6 +44,8 @@ class TrainConfig:
     negative_share: float = 0.35    # share of stage-1 crops with nobody framed (training.framing)
     truncate_share: float = 0.3     # share of person crops cut as cameras cut bodies
     edge_share: float = 0.0         # share of the cut crops that end at the cut (the picture's edge)
+    portrait_share: float = 0.0     # share of person crops framed as a desk camera frames a person (upright, cut
+    #                                 between chest and thighs, the upper body filling the crop)
     cut_shares: list | None = None  # how often each kind of cut is drawn (training.framing.CUTS's order); None: CUTS's
     real_video: bool = True         # tracker-like box jitter, rotation to 45 degrees, blur, noise, compression
     person_weight: float = 0.1      # weight of the presence and in-picture losses beside the coordinate loss
