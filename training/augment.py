@@ -40,15 +40,12 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     gone, line, portrait = np.zeros(len(joints), bool), None, None
     if augment and portrait_p and rng.random() < portrait_p:
         portrait = portrait_framing(joints, valid, rng)
-        if portrait is not None:
-            line = portrait[0]
-            gone = cut_off(joints, line) & valid
-            image = apply_cut(image, line)
+        line = None if portrait is None else portrait[0]
     if portrait is None and augment and truncate_p and rng.random() < truncate_p:
         line = cut_line(joints, valid, rng, shares=cut_shares)
-        if line is not None:
-            gone = cut_off(joints, line) & valid
-            image = apply_cut(image, line)
+    if line is not None:
+        gone = cut_off(joints, line) & valid
+        image = apply_cut(image, line)
     kept = valid & ~gone
     pts = joints[kept] if kept.any() else joints
     lo, hi = pts.min(0), pts.max(0)
