@@ -398,3 +398,20 @@ def test_a_cut_makes_the_next_frame_a_first_sight():
     results = [tracker.step(f) for f in frames]
     assert [r.reacquired for r in results] == [True, False, False, False, False, True, False, False]
     assert nears == [None, None]                          # anywhere in the picture, not around the last box
+
+
+def test_the_tracker_prepares_every_batch_size_it_uses_before_the_first_frame():
+    """A backend that prepares per input shape (torch on CUDA: seconds) does it at the tracker's start."""
+    from pose_track.engines.backends import load_cascade
+
+    cascade = load_cascade(None)        # the shipped video bundle: a person head, so a finder of 3 windows a call
+    seen = []
+    run = cascade.backend.run
+    cascade.backend.run = lambda stage, batch: seen.append((stage, len(batch))) or run(stage, batch)
+    tracker = Tracker(PoseEstimator(cascade=cascade))
+    assert sorted(set(seen)) == [(0, 1), (0, 2), (0, 3), (1, 14)]
+    seen.clear()
+    image = np.zeros((240, 320, 3), np.uint8)
+    for i in range(3):
+        tracker(image, i / 30.0)
+    assert set(seen) <= {(0, 1), (0, 2), (0, 3), (1, 14)}

@@ -86,6 +86,9 @@ class Tracker:
         self.reacquisitions = 0
         self._frames_given = 0
         self.times = NO_TIMES
+        if hasattr(estimator.cascade, "warm_up"):
+            finder_batch = getattr(self.proposer.finder, "windows_per_call", 1)
+            estimator.cascade.warm_up(range(1, finder_batch + 1))
         self.reset()
 
     def reset(self) -> None:
