@@ -9,7 +9,8 @@ import click
 
 from pose_track.engines.outputs import check_outputs, write_text
 
-from .model import checkpoint_option, decoding, load_estimator, recrop_option, require_writable, stills_engine_option
+from .model import (checkpoint_option, decoding, device_options, gpu_options, load_estimator, recrop_option,
+                    require_writable, stills_engine_option)
 
 
 @click.command("eval")
@@ -23,7 +24,8 @@ from .model import checkpoint_option, decoding, load_estimator, recrop_option, r
               help="Also write each image's joints here, in the CSV schema of `images`.")
 @stills_engine_option
 @checkpoint_option
-def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint):
+@gpu_options
+def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, cuda_graphs):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
     from pose_track.engines.joints import JOINT_NAMES
     from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
@@ -35,7 +37,8 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint):
         test = lsp_test(lsp_root)
         if limit:
             test = test.subset(range(min(limit, len(test))))
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop)
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop,
+                                   **device_options(cuda, half, cuda_graphs))
         check_outputs([("--csv", csv_out)], inputs=[*test.paths, checkpoint, engine], input_folders=[data])
         require_writable(csv=csv_out)
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
@@ -70,7 +73,8 @@ VIDEO_PERSON_FREE = ("real/sports2d_demo.mp4", range(212, 230, 2), (120, 60, 760
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
 @stills_engine_option
 @checkpoint_option
-def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
+@gpu_options
+def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, cuda, half, cuda_graphs):
     """Pictures with nobody in them, LSP test people, and LSP test people cut below the hips (waist-up)."""
     import json
 
@@ -106,7 +110,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint):
         with open(os.path.join(sets_dir, "waist_up", "truth.json"), "w") as f:
             json.dump([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
                        for i, c in enumerate(cut)], f)
-    estimator = load_estimator(checkpoint or engine, stills=True)
+    estimator = load_estimator(checkpoint or engine, stills=True, **device_options(cuda, half, cuda_graphs))
     with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
         r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update)
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "

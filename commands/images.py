@@ -18,7 +18,7 @@ from pose_track.tracker.capture import CaptureError, ImageFolderSource
 from pose_track.tracker.render import draw_pose
 from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
 
-from .model import checkpoint_option, load_estimator, recrop_option, stills_engine_option
+from .model import checkpoint_option, device_options, gpu_options, load_estimator, recrop_option, stills_engine_option
 
 
 @click.command()
@@ -28,12 +28,14 @@ from .model import checkpoint_option, load_estimator, recrop_option, stills_engi
 @recrop_option
 @stills_engine_option
 @checkpoint_option
-def images(folder, csv_out, render_dir, recrop, engine, checkpoint):
+@gpu_options
+def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, cuda_graphs):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
     try:
         total = len(ImageFolderSource(folder).files)
         refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop)
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop,
+                                   **device_options(cuda, half, cuda_graphs))
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
     except (CaptureError, SinkError) as exc:

@@ -33,6 +33,32 @@ stills_engine_option = click.option(
          "on ONNX Runtime, CPU).")
 checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None,
                                  help="Run a torch checkpoint directly (needs the train extra).")
+_gpu_options = [
+    click.option("--cuda", is_flag=True,
+                 help="Run the model on the GPU: a torch checkpoint (--engine FILE.pt) on CUDA, or an ONNX Runtime "
+                      "bundle on its CUDA provider (needs onnxruntime-gpu). A TensorRT bundle always runs on the GPU."),
+    click.option("--half", is_flag=True, help="With --cuda: a torch checkpoint in fp16."),
+    click.option("--cuda-graphs", is_flag=True,
+                 help="With --cuda: a torch checkpoint's stages replayed as CUDA graphs (the fastest torch path)."),
+]
+
+
+def gpu_options(f):
+    """--cuda, --half, --cuda-graphs; the command passes them to `device_options`."""
+    for opt in reversed(_gpu_options):
+        f = opt(f)
+    return f
+
+
+def device_options(cuda: bool, half: bool = False, cuda_graphs: bool = False) -> dict:
+    """The backend options of --cuda, --half and --cuda-graphs (none: the CPU)."""
+    if (half or cuda_graphs) and not cuda:
+        raise click.ClickException("--half and --cuda-graphs run the model on the GPU: add --cuda")
+    if not cuda:
+        return {}
+    return {"device": "cuda", **({"half": True} if half else {}), **({"cuda_graphs": True} if cuda_graphs else {})}
+
+
 recrop_option = click.option("--recrop/--no-recrop", default=True, show_default=True,
                              help="Run again on the box around the answer while it moves (up to 3 passes): a person "
                                   "who fills only part of the picture is found at a useful size.")

@@ -29,7 +29,7 @@ from pose_track.tracker.run import process_source
 from pose_track.tracker.sinks import SinkError, close_all
 from pose_track.tracker.smoothing import MODES
 
-from .model import load_estimator
+from .model import device_options, gpu_options, load_estimator
 from .video_outputs import Outputs, refuse_overwriting_inputs, require_output, stem_of, unique_stems
 
 
@@ -37,14 +37,14 @@ class _Models:
     """The model for each input: the video bundle for videos and cameras; for a folder of images (independent
     stills) the stills bundle, so that it gets the joints `images` and `eval` give. --engine: that one for all."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, engine, options=None):
+        self.engine, self.options = engine, options or {}
         self._loaded = {}
 
     def for_source(self, src):
         stills = bool(getattr(src, "independent", False)) and self.engine is None
         if stills not in self._loaded:
-            self._loaded[stills] = load_estimator(self.engine, stills=stills)
+            self._loaded[stills] = load_estimator(self.engine, stills=stills, **self.options)
         return self._loaded[stills]
 
 
@@ -89,12 +89,15 @@ def _with_outputs(f):
               help="none = raw joints; kalman = online filter; lookahead = the filter plus one frame of "
                    "look-ahead (rows written one frame later); rts = offline smoother over each whole file.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop each input after N frames.")
-def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
+@gpu_options
+def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames, cuda, half,
+          cuda_graphs):
     """Track the person in video files (or folders of videos, or image folders) and write the joints.
 
     With several inputs, --csv FILE gets all of them (the source column tells them apart) and --csv DIR/ one
     CSV per input."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    options = device_options(cuda, half, cuda_graphs)
     try:
         specs = expand_inputs(inputs)
     except CaptureError as e:
@@ -108,7 +111,7 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
         raise click.ClickException(str(e)) from None
     failures = []
     try:
-        models = _Models(engine)
+        models = _Models(engine, options)
         for spec, stem in zip(specs, stems):
             try:
                 src = open_source(spec)
@@ -149,9 +152,12 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
 @click.option("--smooth", type=click.Choice(["none", "kalman", "lookahead"]), default="kalman", show_default=True,
               help="none = raw joints; kalman = online filter; lookahead = smoother, one frame later.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
-def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames):
+@gpu_options
+def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engine, smooth, max_frames, cuda, half,
+           cuda_graphs):
     """Track the person in front of a camera live. Ctrl-C stops cleanly (every output is kept)."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    options = device_options(cuda, half, cuda_graphs)
     refuse_overwriting_inputs([device], [device], [stem_of(device)], engine, csv=csv_out, raw=raw_csv_out,
                                ndjson=ndjson_out, render=render_out)
     try:
@@ -170,7 +176,7 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
 
     per = []
     try:
-        estimator = load_estimator(engine)
+        estimator = load_estimator(engine, **options)
         src = open_source(device)
         per = outputs.for_input(stem_of(device))
         if in_main:

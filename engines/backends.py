@@ -24,7 +24,7 @@ BACKENDS = ("onnxruntime", "tensorrt", "torch")
 TORCH_HINT = "pip install 'pose-track[train]'"
 OPTIONS = {"onnxruntime": ("device", "threads", "io_binding", "spinning"), "tensorrt": ("verbose",),
            "torch": ("device", "half", "cuda_graphs", "threads")}
-IGNORED = {"tensorrt": ("threads",)}       # harmless when given to every backend alike
+IGNORED = {"tensorrt": ("threads", "device")}       # harmless when given to every backend alike (TensorRT: the GPU)
 
 
 def backend_options(name: str, options: dict) -> dict:

@@ -70,4 +70,4 @@ class NobodyThere(FakeCascade):
 
 def estimator_of(cascade):
     """A stand-in for commands.model.load_estimator that always gives an estimator over `cascade`."""
-    return lambda engine=None, stills=False: PoseEstimator(cascade=cascade)
+    return lambda engine=None, stills=False, **options: PoseEstimator(cascade=cascade)

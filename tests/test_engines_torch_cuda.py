@@ -67,3 +67,30 @@ def test_cuda_cascade_places_the_same_joints(cpu):
     got = Cascade(gpu, gpu.config).predict(image, boxes)
     assert np.median(np.abs(got.stages[0] - want.stages[0])) <= 0.005 * 512
     assert np.abs(got.presence - want.presence).max() <= 0.02
+
+
+def test_video_on_cuda_writes_what_the_cpu_writes(cpu, tmp_path):
+    """`pose-track video --engine CHECKPOINT --cuda --half --cuda-graphs`: the same frames found, joints within a
+    few pixels of torch on the CPU."""
+    from click.testing import CliRunner
+
+    import pose_track.commands.video as commands
+    from pose_track.tracker.sinks import read_pose_csv
+
+    clip = tmp_path / "still.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 25, (512, 512))
+    for _ in range(12):
+        writer.write(cv2.imread(PHOTO))
+    writer.release()
+    rows = {}
+    for name, extra in (("cpu", []), ("gpu", ["--cuda", "--half", "--cuda-graphs"])):
+        out = tmp_path / f"{name}.csv"
+        res = CliRunner().invoke(commands.video, [str(clip), "--csv", str(out), "--engine", SHIPPED, *extra])
+        assert res.exit_code == 0, res.output
+        rows[name] = next(iter(read_pose_csv(out).values()))
+    want, got = rows["cpu"], rows["gpu"]
+    assert len(want["frame"]) == len(got["frame"]) == 12
+    found_cpu, found_gpu = np.isfinite(want["joints"]).any((1, 2)), np.isfinite(got["joints"]).any((1, 2))
+    assert (found_cpu == found_gpu).all() and found_cpu.any()
+    both = np.isfinite(want["joints"]) & np.isfinite(got["joints"])
+    assert np.median(np.abs(want["joints"][both] - got["joints"][both])) <= 3

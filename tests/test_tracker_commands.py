@@ -147,3 +147,38 @@ def test_webcam_ctrl_c_stops_cleanly(monkeypatch, tmp_path):
     rows = out.read_text().splitlines()
     assert 6 <= len(rows) <= 8  # header + the frames processed before the stop
     assert signal.getsignal(signal.SIGINT) is handler_before
+
+
+def test_gpu_options_reach_the_model_loader(monkeypatch, tmp_path, clips):
+    """--cuda (with --half, --cuda-graphs) is what the backend is asked for; without --cuda they are refused."""
+    d, infos = clips
+    asked = []
+    fake = estimator_of(FakeCascade(np.concatenate([i.joints for i in infos]), noise=0.01))
+    monkeypatch.setattr(commands, "load_estimator", lambda engine, **kw: asked.append(kw) or fake(engine, **kw))
+    res = _run(d / "c0.mp4", "--csv", tmp_path / "a.csv", "--cuda", "--half", "--cuda-graphs")
+    assert res.exit_code == 0, res.output
+    assert asked[-1] == {"stills": False, "device": "cuda", "half": True, "cuda_graphs": True}
+    res = _run(d / "c0.mp4", "--csv", tmp_path / "b.csv")
+    assert res.exit_code == 0 and asked[-1] == {"stills": False}
+    res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "c.csv"), "--half"])
+    assert res.exit_code == 1 and res.output.strip() == "Error: --half and --cuda-graphs run the model on the GPU: add --cuda"
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_cuda_where_there_is_none_is_one_line(tmp_path, clips):
+    """The real loader: torch without CUDA, or ONNX Runtime without its CUDA provider, says so in one line."""
+    from pose_track.engines.onnxruntime_backend import import_onnxruntime
+
+    d, _ = clips
+    if "CUDAExecutionProvider" not in import_onnxruntime().get_available_providers():
+        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--cuda"])
+        assert res.exit_code == 1 and "pip install onnxruntime-gpu" in res.output
+        assert res.output.strip().splitlines()[-1].startswith("Error: cannot load the model:")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        from pose_track.engines.backends import DEFAULT_CHECKPOINT
+
+        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--cuda",
+                                                  "--engine", DEFAULT_CHECKPOINT])
+        assert res.exit_code == 1 and "CUDA is not available to torch" in res.output
+        assert not (tmp_path / "o.csv").exists()
