@@ -27,6 +27,7 @@ from .model import (checkpoint_option, decoding, device_options, gpu_options, lo
 @gpu_options
 def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, cuda_graphs):
     """PCK@0.2, strict/loose PCP@0.5 and PDJ@0.2 per stage on LSP test, with the paper's rows."""
+    options = device_options(cuda, half, cuda_graphs)
     from pose_track.engines.joints import JOINT_NAMES
     from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
     from pose_track.training.evaluate import predict_set
@@ -37,8 +38,7 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
         test = lsp_test(lsp_root)
         if limit:
             test = test.subset(range(min(limit, len(test))))
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop,
-                                   **device_options(cuda, half, cuda_graphs))
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
         check_outputs([("--csv", csv_out)], inputs=[*test.paths, checkpoint, engine], input_folders=[data])
         require_writable(csv=csv_out)
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
@@ -80,6 +80,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
 
     import cv2
 
+    options = device_options(cuda, half, cuda_graphs)
     check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
                   inputs=[checkpoint, engine], input_folders=[data])
     require_writable(json=json_out)
@@ -102,6 +103,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     if os.path.isfile(os.path.join(data, video)):
         free += video_regions(os.path.join(data, video), frames, box)
     cut = waist_up(test)
+    estimator = load_estimator(checkpoint or engine, stills=True, **options)
     if sets_dir:
         for folder, items in (("person_free", free), ("waist_up", [(f"{i:04d}", c[0]) for i, c in enumerate(cut)])):
             os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
@@ -110,7 +112,6 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
         with open(os.path.join(sets_dir, "waist_up", "truth.json"), "w") as f:
             json.dump([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
                        for i, c in enumerate(cut)], f)
-    estimator = load_estimator(checkpoint or engine, stills=True, **device_options(cuda, half, cuda_graphs))
     with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
         r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update)
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "

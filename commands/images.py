@@ -31,11 +31,11 @@ from .model import checkpoint_option, device_options, gpu_options, load_estimato
 @gpu_options
 def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, cuda_graphs):
     """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
+    options = device_options(cuda, half, cuda_graphs)
     try:
         total = len(ImageFolderSource(folder).files)
         refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop,
-                                   **device_options(cuda, half, cuda_graphs))
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
     except (CaptureError, SinkError) as exc:

@@ -27,7 +27,8 @@ import click
 from pose_track.tracker.capture import CaptureError, expand_inputs, open_source
 from pose_track.tracker.run import process_source
 from pose_track.tracker.sinks import SinkError, close_all
-from pose_track.tracker.smoothing import MODES
+from pose_track.tracker.loop import Tracker
+from pose_track.tracker.smoothing import MODES, make_smoother
 
 from .model import device_options, gpu_options, load_estimator
 from .video_outputs import Outputs, refuse_overwriting_inputs, require_output, stem_of, unique_stems
@@ -72,7 +73,8 @@ _output_options = [
                  help="Annotated video: a .mp4, .avi, .mkv, .mov or .m4v file, or a folder (<stem>.mp4 each)."),
     click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
     click.option("--engine", type=click.Path(), default=None,
-                 help="Engine bundle from build-engine (default: the shipped model on ONNX Runtime)."),
+                 help="Engine bundle from build-engine, or a torch checkpoint (.pt) (default: the shipped model on "
+                      "ONNX Runtime)."),
 ]
 
 
@@ -120,10 +122,11 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
                 if len(specs) > 1:
                     click.echo(f"error: {e}", err=True)
                 continue
+            estimator = models.for_source(src)      # a model that cannot load is one line, before any progress
             per = outputs.for_input(stem)
             try:
                 with _progress_bar(src) as bar:
-                    stats = process_source(src, models.for_source(src), outputs.shared + per, smooth=smooth,
+                    stats = process_source(src, estimator, outputs.shared + per, smooth=smooth,
                                            progress=lambda s: bar.update(1, s), max_frames=max_frames)
             except CaptureError as e:
                 failures.append(str(e))
@@ -176,13 +179,14 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
 
     per = []
     try:
-        estimator = load_estimator(engine, **options)
+        # The tracker prepares the model (seconds on CUDA) before the camera opens.
+        tracker = Tracker(load_estimator(engine, **options), smoother=make_smoother(smooth))
         src = open_source(device)
         per = outputs.for_input(stem_of(device))
         if in_main:
             previous = signal.signal(signal.SIGINT, on_sigint)
-        stats = process_source(src, estimator, outputs.shared + per, smooth=smooth, stop=stop,
-                               max_frames=max_frames)
+        stats = process_source(src, None, outputs.shared + per, smooth=smooth, stop=stop, max_frames=max_frames,
+                               tracker=tracker)
     except (CaptureError, SinkError) as e:
         raise click.ClickException(str(e)) from None
     finally:

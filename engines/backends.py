@@ -24,12 +24,19 @@ BACKENDS = ("onnxruntime", "tensorrt", "torch")
 TORCH_HINT = "pip install 'pose-track[train]'"
 OPTIONS = {"onnxruntime": ("device", "threads", "io_binding", "spinning"), "tensorrt": ("verbose",),
            "torch": ("device", "half", "cuda_graphs", "threads")}
-IGNORED = {"tensorrt": ("threads", "device")}       # harmless when given to every backend alike (TensorRT: the GPU)
+# Harmless when given to every backend alike: option -> the value dropped (None: any). TensorRT runs on the GPU.
+IGNORED = {"tensorrt": {"threads": None, "device": "cuda"}}
+TORCH_ONLY = ("half", "cuda_graphs")
 
 
 def backend_options(name: str, options: dict) -> dict:
-    options = {k: v for k, v in options.items() if v is not None and k not in IGNORED.get(name, ())}
+    ignored = IGNORED.get(name, {})
+    options = {k: v for k, v in options.items()
+               if v is not None and not (k in ignored and ignored[k] in (None, v))}
     bad = [k for k in options if k not in OPTIONS[name]]
+    if bad and all(k in TORCH_ONLY for k in bad):
+        raise BundleError(f"--{bad[0].replace('_', '-')} is for a torch checkpoint (--engine FILE.pt); this {name} "
+                          "bundle does not take it")
     if bad:
         raise BundleError(f"the {name} backend takes no {', '.join(k.replace('_', '-') for k in bad)} option "
                           f"(it takes: {', '.join(OPTIONS[name]) or 'none'})")

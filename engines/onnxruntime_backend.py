@@ -100,6 +100,11 @@ class OnnxRuntimeBackend:
         so = session_options(threads, spinning)
         self.sessions = [ort.InferenceSession(str(p), sess_options=so, providers=self.providers)
                          for p in stage_paths]
+        started = self.sessions[0].get_providers()[0] if self.sessions else self.providers[0]
+        if started != self.providers[0]:        # ONNX Runtime falls back to the CPU quietly when CUDA fails to load
+            raise BackendUnavailable(f"ONNX Runtime could not start {self.providers[0]} (its GPU libraries did not "
+                                     f"load) and would run on {started}: check the GPU's CUDA and cuDNN libraries, "
+                                     "or run on the CPU")
         self.input_names = [s.get_inputs()[0].name for s in self.sessions]
         self.output_names = [[o.name for o in s.get_outputs()] for s in self.sessions]
         self.io_binding = io_binding

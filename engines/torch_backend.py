@@ -61,7 +61,7 @@ class TorchBackend:
         on_cuda = self.device.type == "cuda"
         if on_cuda and not torch.cuda.is_available():
             raise BundleError(f"CUDA is not available to torch {torch.__version__} here (a CPU build, or no GPU): "
-                              "run without --cuda, or install a CUDA build of torch")
+                              "run on the CPU, or install a CUDA build of torch")
         self.half = half and on_cuda
         self.cuda_graphs = cuda_graphs and on_cuda
         self.model = model.to(self.device).eval()

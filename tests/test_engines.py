@@ -196,14 +196,35 @@ def test_unsupported_requests_fail_in_one_line(tiny_checkpoint, tiny_bundle, tmp
         export_bundle(tiny_checkpoint, str(tmp_path / "x"), precision="fp16")
     with pytest.raises(ExportError, match="needs calibration data"):
         export_bundle(tiny_checkpoint, str(tmp_path / "y"), precision="int8")
-    with pytest.raises(BundleError, match="takes no half option"):
+    with pytest.raises(BundleError, match=r"--half is for a torch checkpoint \(--engine FILE.pt\)"):
         make_backend(None, tiny_bundle, half=True)
+    with pytest.raises(BundleError, match="takes no verbose option"):
+        make_backend(None, tiny_bundle, verbose=True)
     with pytest.raises(BundleError, match="is a checkpoint"):
         make_backend("onnxruntime", tiny_checkpoint)
     with pytest.raises(BundleError, match="is a checkpoint"):
         load_any_cascade(tiny_checkpoint, backend="onnxruntime")
     with pytest.raises(BundleError, match="unknown onnxruntime device"):
         make_backend(None, tiny_bundle, device="npu")
+
+
+def test_tensorrt_takes_device_cuda_as_given_and_refuses_another():
+    from pose_track.engines.backends import backend_options
+
+    assert backend_options("tensorrt", {"device": "cuda", "threads": 2}) == {}
+    with pytest.raises(BundleError, match="takes no device option"):
+        backend_options("tensorrt", {"device": "cpu"})
+
+
+def test_onnxruntime_that_falls_back_to_the_cpu_is_refused(tiny_bundle, monkeypatch):
+    """ONNX Runtime given a GPU provider it cannot start runs on the CPU, saying so only in its log."""
+    import pose_track.engines.onnxruntime_backend as ortb
+    if "CUDAExecutionProvider" in ortb.import_onnxruntime().get_available_providers():
+        pytest.skip("this ONNX Runtime starts CUDA")
+    monkeypatch.setattr(ortb, "resolve_providers", lambda device="cpu": ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with pytest.raises(BundleError, match="could not start CUDAExecutionProvider .* run on CPUExecutionProvider"), \
+            pytest.warns(UserWarning):
+        make_backend(None, tiny_bundle, device="cuda")
 
 
 def test_torch_backend_from_a_checkpoint(tiny_checkpoint, tiny_bundle):

@@ -170,15 +170,30 @@ def test_cuda_where_there_is_none_is_one_line(tmp_path, clips):
     from pose_track.engines.onnxruntime_backend import import_onnxruntime
 
     d, _ = clips
-    if "CUDAExecutionProvider" not in import_onnxruntime().get_available_providers():
-        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--cuda"])
-        assert res.exit_code == 1 and "pip install onnxruntime-gpu" in res.output
-        assert res.output.strip().splitlines()[-1].startswith("Error: cannot load the model:")
     torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        from pose_track.engines.backends import DEFAULT_CHECKPOINT
+    ort_cuda = "CUDAExecutionProvider" in import_onnxruntime().get_available_providers()
+    if ort_cuda and torch.cuda.is_available():
+        pytest.skip("both ONNX Runtime and torch have CUDA here")
+    from pose_track.engines.backends import DEFAULT_CHECKPOINT
 
-        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--cuda",
-                                                  "--engine", DEFAULT_CHECKPOINT])
-        assert res.exit_code == 1 and "CUDA is not available to torch" in res.output
+    cases = ([] if ort_cuda else [([], "pip install onnxruntime-gpu")]) + \
+            ([] if torch.cuda.is_available() else [(["--engine", DEFAULT_CHECKPOINT], "CUDA is not available to torch")])
+    for extra, says in cases:
+        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "o.csv"), "--cuda", *extra])
+        assert res.exit_code == 1 and says in res.output
+        assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("Error: cannot load the model:")
         assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["video", "webcam", "images", "eval", "eval-framing"])
+def test_gpu_flags_without_cuda_are_refused_before_anything_is_written(command, tmp_path, clips):
+    from pose_track.cli import cli
+
+    d, _ = clips
+    out = tmp_path / "out"
+    args = {"video": [str(d / "c0.mp4"), "--csv", str(out)], "webcam": ["--device", str(d / "c0.mp4"), "--csv", str(out)],
+            "images": [str(d), "--csv", str(out)], "eval": ["--data", str(d), "--csv", str(out)],
+            "eval-framing": ["--data", str(d), "--sets", str(out)]}[command]
+    res = CliRunner().invoke(cli, [command, *args, "--cuda-graphs"])
+    assert res.exit_code == 1 and res.output.strip() == "Error: --half and --cuda-graphs run the model on the GPU: add --cuda"
+    assert not out.exists()

@@ -87,8 +87,8 @@ class Tracker:
         self._frames_given = 0
         self.times = NO_TIMES
         if hasattr(estimator.cascade, "warm_up"):
-            finder_batch = getattr(self.proposer.finder, "windows_per_call", 1)
-            estimator.cascade.warm_up(range(1, finder_batch + 1))
+            finder = self.proposer.finder
+            estimator.cascade.warm_up({1, getattr(finder, "windows_per_call", 1), getattr(finder, "confirm", 1)})
         self.reset()
 
     def reset(self) -> None:
