@@ -46,7 +46,14 @@ class _Models:
         stills = bool(getattr(src, "independent", False)) and self.engine is None
         if stills not in self._loaded:
             self._loaded[stills] = load_estimator(self.engine, stills=stills, **self.options)
+            _say_preparing(self.options)
         return self._loaded[stills]
+
+
+def _say_preparing(options) -> None:
+    """On the GPU the tracker's first step prepares each batch size (seconds): say so rather than look stuck."""
+    if options.get("device") == "cuda":
+        click.echo("preparing the model on the GPU (once per run; it can take seconds)...", err=True)
 
 
 def _progress_bar(src):
@@ -180,7 +187,9 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
     per = []
     try:
         # The tracker prepares the model (seconds on CUDA) before the camera opens.
-        tracker = Tracker(load_estimator(engine, **options), smoother=make_smoother(smooth))
+        estimator = load_estimator(engine, **options)
+        _say_preparing(options)
+        tracker = Tracker(estimator, smoother=make_smoother(smooth))
         src = open_source(device)
         per = outputs.for_input(stem_of(device))
         if in_main:

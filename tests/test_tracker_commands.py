@@ -197,3 +197,12 @@ def test_gpu_flags_without_cuda_are_refused_before_anything_is_written(command, 
     res = CliRunner().invoke(cli, [command, *args, "--cuda-graphs"])
     assert res.exit_code == 1 and res.output.strip() == "Error: --half and --cuda-graphs run the model on the GPU: add --cuda"
     assert not out.exists()
+
+
+def test_cuda_says_the_model_is_being_prepared(monkeypatch, tmp_path, clips):
+    d, infos = clips
+    monkeypatch.setattr(commands, "load_estimator", estimator_of(FakeCascade(np.concatenate([i.joints for i in infos]))))
+    res = _run(d / "c0.mp4", "--csv", tmp_path / "a.csv", "--cuda")
+    assert res.exit_code == 0 and "preparing the model on the GPU" in res.stderr
+    res = _run(d / "c0.mp4", "--csv", tmp_path / "b.csv")
+    assert res.exit_code == 0 and "preparing" not in res.stderr
