@@ -1,7 +1,5 @@
 """The torch backend on CUDA (fp32, fp16, CUDA graphs) against torch on the CPU, on crops of a real person:
 skipped without a CUDA device. (On noise crops the heatmaps are flat and a peak can move with rounding.)"""
-import os
-
 import cv2
 import numpy as np
 import pytest
@@ -9,14 +7,15 @@ import pytest
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():
     pytest.skip("no CUDA device", allow_module_level=True)
-skimage = pytest.importorskip("skimage")
+pytest.importorskip("skimage")
 
+from pose_track.commands.demo import sample_photo_path
+from pose_track.engines.backends import DEFAULT_CHECKPOINT as SHIPPED
 from pose_track.engines.cascade import Cascade, fill_crops
 from pose_track.engines.joints import NUM_JOINTS
 from pose_track.engines.torch_backend import load_torch_backend
 
-SHIPPED = os.path.join(os.path.dirname(__file__), "..", "models", "deeppose_lsp", "checkpoint.pt")
-PHOTO = os.path.join(os.path.dirname(skimage.__file__), "data", "astronaut.png")
+PHOTO = sample_photo_path()
 
 
 @pytest.fixture(scope="module")

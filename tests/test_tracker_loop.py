@@ -411,11 +411,12 @@ def test_the_tracker_prepares_every_batch_size_it_uses_before_the_first_frame():
     tracker = Tracker(PoseEstimator(cascade=cascade))
     assert sorted(set(seen)) == [(0, 1), (0, 3), (1, 14)]
     seen.clear()
-    skimage = pytest.importorskip("skimage")
+    pytest.importorskip("skimage")
     import cv2
-    import os
 
-    photo = cv2.imread(os.path.join(os.path.dirname(skimage.__file__), "data", "astronaut.png"))
+    from pose_track.commands.demo import sample_photo_path
+
+    photo = cv2.imread(sample_photo_path())
     results = [tracker(photo, i / 30.0) for i in range(4)]
     assert all(np.isfinite(r.raw).any() for r in results)       # a person followed: looks and the refiner ran
     assert (0, 1) in seen and (1, 14) in seen and set(seen) <= {(0, 1), (0, 3), (1, 14)}

@@ -87,8 +87,7 @@ class Tracker:
         self._frames_given = 0
         self.times = NO_TIMES
         if hasattr(estimator.cascade, "warm_up"):
-            finder = self.proposer.finder
-            estimator.cascade.warm_up({1, getattr(finder, "windows_per_call", 1), getattr(finder, "confirm", 1)})
+            estimator.cascade.warm_up({1, *getattr(self.proposer.finder, "batch_sizes", ())})
         self.reset()
 
     def reset(self) -> None:

@@ -103,6 +103,11 @@ class PersonFinder:
         self.box_scale = box_scale
         self._cycle, self._cycle_shape, self._next = None, None, 0
 
+    @property
+    def batch_sizes(self) -> set:
+        """The stage-1 batch sizes a call runs: its windows, then its closer looks."""
+        return {self.windows_per_call, self.confirm}
+
     def next_windows(self, width: int, height: int, near=None) -> np.ndarray:
         """This call's windows: those around `near`, then the next ones of the cycle (which then moves on)."""
         if self._cycle_shape != (width, height):
