@@ -420,3 +420,56 @@ def test_the_tracker_prepares_every_batch_size_it_uses_before_the_first_frame():
     results = [tracker(photo, i / 30.0) for i in range(4)]
     assert all(np.isfinite(r.raw).any() for r in results)       # a person followed: looks and the refiner ran
     assert (0, 1) in seen and (1, 14) in seen and set(seen) <= {(0, 1), (0, 3), (1, 14)}
+
+
+class _PersonFrom(FakeCascade):
+    """Nobody (presence 0) before frame `start`, the person after; frames are told apart by their pixels
+    through a table, so that frames the tracker never shows the cascade do not shift the count."""
+
+    def __init__(self, gt, frames, start):
+        super().__init__(gt)
+        self.index = {f.image.tobytes(): f.index for f in frames}
+        self.start = start
+        self.looked = []
+
+    def _frame_of(self, image):
+        return self.index[np.ascontiguousarray(image).tobytes()]
+
+    def predict(self, image_bgr, boxes):
+        res = super().predict(image_bgr, boxes)
+        f = self._frame_of(image_bgr)
+        self.looked.append(f)
+        res.presence = np.full(len(res.joints), 1.0 if f >= self.start else 0.0, np.float32)
+        return res
+
+
+@pytest.mark.parametrize("cut_at", [None, 16])
+def test_a_long_search_looks_on_one_frame_in_three_and_finds_a_person_walking_in(cut_at):
+    frames, gt = _clip(seed=3, n=40)
+    cascade = _PersonFrom(gt, frames, start=25)
+    looks = _Looks(True)
+    looks.saw_cut = lambda image: cut_at is not None and cascade.index[image.tobytes()] == cut_at
+    tracker = Tracker(cascade, finder=None, refine_reacquire=False, appearance=looks, search_every=3,
+                      search_every_after=10)
+    results = [tracker.step(f) for f in frames]
+    looked = sorted(set(cascade.looked))
+    assert all(np.isnan(r.raw).all() for r in results[:25])
+    assert looked[:10] == list(range(10))                  # the first frames with nobody: a look on each
+    if cut_at is None:
+        assert [f for f in looked if 10 <= f < 25] == [12, 15, 18, 21, 24]
+    else:                                                   # a shot change looks at once, then every frame again
+        assert [f for f in looked if 10 <= f < 25] == [12, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]
+    skipped = [r for r in results[:25] if r.index not in looked]
+    assert skipped and all("not looked" in r.lost for r in skipped)
+    first = next(r.index for r in results if np.isfinite(r.raw).any())
+    assert 25 <= first <= 27 and all(np.isfinite(r.raw).all() for r in results[first:])
+
+
+def test_searching_on_every_frame_when_asked():
+    frames, gt = _clip(seed=3, n=30)
+    cascade = _PersonFrom(gt, frames, start=25)
+    tracker = Tracker(cascade, finder=None, refine_reacquire=False, search_every=1, search_every_after=0)
+    results = [tracker.step(f) for f in frames]
+    assert sorted(set(cascade.looked)) == list(range(30)) and np.isfinite(results[25].raw).all()
+    with pytest.raises(ValueError):
+        Tracker(cascade, finder=None, search_every=0)

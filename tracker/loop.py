@@ -14,7 +14,13 @@ drags the smoothed joints after it. A re-acquired frame takes a second look, on 
 box around the joints the first pass placed in the picture (a whole-frame box is a poor crop for a small person):
 where it finds nobody, nobody is there; else the better of the two (mean confidence) is kept; a person only that
 look finds must reach the model's `second_look_threshold` (`PoseEstimator.confirm`). Both smoothers restart on a
-re-acquired frame. Independent stills (`track=False`, image folders) are each the `PoseEstimator`'s answer, as
+re-acquired frame.
+
+Searching costs several times a tracked frame (the finder's windows, closer looks, the still-image answer). Once
+nobody has been reported for `search_every_after` frames in a row, the tracker looks on every `search_every`-th
+frame only, and the frames between get "no person" without a look (`TrackResult.lost` says so); a shot change
+looks at once. A person walking in is then found up to `search_every - 1` frames later, and an empty room costs a
+fraction of the CPU. Independent stills (`track=False`, image folders) are each the `PoseEstimator`'s answer, as
 `pose-track images` gives it.
 
 A joint the model says is not in the picture, and every joint where nobody is there, is NaN everywhere: in the
@@ -42,6 +48,9 @@ from .loss import LossCheck
 from .proposer import BoxProposer, default_finder
 from .smoothing import DEFAULT_PARAMS, make_smoother
 
+SEARCH_EVERY_AFTER = 150    # frames in a row with nobody reported (5 s at 30 frames/s), then ...
+SEARCH_EVERY = 3            # ... a search on every this many frames
+
 
 @dataclass
 class TrackResult:
@@ -62,10 +71,12 @@ class TrackResult:
 class Tracker:
     """Single-person tracker. `estimator`: a PoseEstimator (default: the shipped video bundle's), or a cascade
     (`predict(image, boxes) -> CascadeResult`) to make one from. `refine_reacquire`: the second look on re-acquired frames (and the
-    estimator's closer passes on stills)."""
+    estimator's closer passes on stills). `search_every`, `search_every_after`: how often a long search looks
+    (the module's docstring; 1 looks on every frame)."""
 
     def __init__(self, estimator=None, smoother=None, proposer: BoxProposer | None = None, loss: LossCheck | None = None,
-                 track: bool = True, refine_reacquire: bool = True, finder="auto", appearance: Appearance | None = None):
+                 track: bool = True, refine_reacquire: bool = True, finder="auto", appearance: Appearance | None = None,
+                 search_every: int = SEARCH_EVERY, search_every_after: int = SEARCH_EVERY_AFTER):
         if estimator is None:
             estimator = PoseEstimator(stills=False, max_passes=MAX_PASSES if refine_reacquire else 1)
         elif not isinstance(estimator, PoseEstimator):
@@ -82,6 +93,10 @@ class Tracker:
         self.loss = loss or LossCheck()
         self.track = track
         self.refine_reacquire = refine_reacquire
+        if search_every < 1 or search_every_after < 0:
+            raise ValueError("search_every must be at least 1 and search_every_after at least 0")
+        self.search_every, self.search_every_after = search_every, search_every_after
+        self.nobody_for = 0             # frames in a row with nobody reported
         self.model_s = 0.0
         self.reacquisitions = 0
         self._frames_given = 0
@@ -93,6 +108,7 @@ class Tracker:
     def reset(self) -> None:
         """Forget the track: the next frame re-acquires anywhere."""
         self._need_reacquire = True
+        self.nobody_for = 0
         self.proposer.forget()
         self.appearance.forget()
         self.camera.reset()
@@ -140,8 +156,13 @@ class Tracker:
             return pose
         return Pose.nobody(whole_image_box(*image.shape[:2]))
 
+    def skips_search(self) -> bool:
+        """Whether this frame, in a long search, gets "no person" without a look (the module's docstring)."""
+        waited = self.nobody_for - self.search_every_after
+        return self._need_reacquire and waited >= 0 and waited % self.search_every != self.search_every - 1
+
     def _track(self, frame) -> tuple:
-        """(pose, reacquired) for a tracked frame."""
+        """(pose, reacquired, skipped) for a tracked frame; skipped: no look (a long search's frame between)."""
         image = frame.image
         h, w = image.shape[:2]
         with self.times("re-acquisition"):
@@ -149,6 +170,8 @@ class Tracker:
                 self.reset()
         with self.times("camera motion"):
             self.camera_total = self.camera_total + self.camera.shift(image)
+        if self.skips_search():
+            return Pose.nobody(whole_image_box(h, w)), True, True
         box = None if self._need_reacquire else self.proposer.seed_box(frame.time_s, h, w, self.camera_total)
         reacquired = box is None
         if reacquired:
@@ -156,7 +179,7 @@ class Tracker:
                 box = self._timed(self.proposer.reacquire_box, image)     # the finder runs the model too
             self.reacquisitions += 1
             if box is None:                     # the finder saw nobody around the person's last place
-                return self._whole_frame_if_same(image), True
+                return self._whole_frame_if_same(image), True, False
         pose = self._timed(self.estimator.look, image, box)
         looked_closer = False           # the still-image answer: its closer looks are done
         if reacquired and self.proposer.near() is None and tuple(box) != (*whole_image_box(h, w), 0.0):
@@ -176,7 +199,7 @@ class Tracker:
                 self.reacquisitions += 1
         if reacquired and self.refine_reacquire and not looked_closer:
             pose = self._second_look(image, pose)
-        return pose, reacquired
+        return pose, reacquired, False
 
     def __call__(self, image: np.ndarray, time_s: float, index: int | None = None, source: str = "") -> TrackResult:
         """Track a frame given as a BGR image and its time in seconds."""
@@ -185,13 +208,17 @@ class Tracker:
         return self.step(Frame(index, float(time_s), image, source))
 
     def step(self, frame) -> TrackResult:
+        skipped = False
         if self.track:
-            pose, reacquired = self._track(frame)
+            pose, reacquired, skipped = self._track(frame)
         else:
             pose, reacquired = self._timed(self.estimator, frame.image), True
             self.reacquisitions += 1
         lost = self.loss(pose.joints, pose.confidence, pose.box, frame.image.shape, reacquired)
+        if skipped:
+            lost = f"no person (not looked: a long search looks on one frame in {self.search_every})"
         self._need_reacquire = lost is not None
+        self.nobody_for = 0 if np.isfinite(pose.joints).any() else self.nobody_for + 1
         with self.times("smoothing"):
             if reacquired:
                 self.smoother.reset()
