@@ -12,6 +12,7 @@ import click
 import cv2
 
 from pose_track.engines.outputs import check_outputs
+from pose_track.tracker.sinks import SinkError
 
 from .model import engine_option
 from .video import video
@@ -48,17 +49,24 @@ def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
 
 
 @click.command()
-@click.option("--out", default="demo", show_default=True, type=click.Path(), help="Folder for the outputs.")
-@click.option("--frames", default=150, show_default=True, help="Length of the sample clip.")
+@click.option("--out", default="demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the outputs.")
+@click.option("--frames", default=150, show_default=True, type=click.IntRange(min=1),
+              help="Length of the sample clip.")
 @engine_option
 def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
     check_outputs([("--out", os.path.join(out, n)) for n in ("", "astronaut.mp4", "astronaut.csv",
                                                              "astronaut_tracked.mp4")], inputs=[engine])
+    made_out = not os.path.exists(out)
     try:
         clip = make_sample_clip(out, frames)
-    except DemoError as exc:
-        raise click.ClickException(str(exc))
+    except (DemoError, SinkError, OSError) as exc:
+        if made_out and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)
+        if isinstance(exc, OSError):
+            raise click.ClickException(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+        raise click.ClickException(str(exc)) from None
     click.echo(f"sample clip: {clip}", err=True)
     args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
     if engine:

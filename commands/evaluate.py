@@ -33,14 +33,16 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
     from pose_track.training.evaluate import predict_set
     from pose_track.training.metrics import evaluate as metrics, format_report
 
+    check_outputs([("--csv", csv_out)], inputs=[data, checkpoint, engine])
+    require_writable(csv=csv_out)
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
+        if not len(test):
+            raise DatasetError(f"{lsp_root} holds none of LSP's test images (im1001-im2000)")
         if limit:
             test = test.subset(range(min(limit, len(test))))
         estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
-        check_outputs([("--csv", csv_out)], inputs=[*test.paths, checkpoint, engine], input_folders=[data])
-        require_writable(csv=csv_out)
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
             passes, poses = [], []
             per_stage = predict_set(estimator, test, progress=bar.update, pad=pad, passes=passes, poses=poses)
@@ -66,7 +68,8 @@ VIDEO_PERSON_FREE = ("real/sports2d_demo.mp4", range(212, 230, 2), (120, 60, 760
 @click.command("eval-framing")
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
               help="Folder holding lsp/, lspet/ and real/.")
-@click.option("--holdout", default=500, show_default=True, help="The held-out LSP-extended images (train's --holdout).")
+@click.option("--holdout", type=click.IntRange(min=1), default=500, show_default=True,
+              help="The held-out LSP-extended images (train's --holdout).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N LSP test images.")
 @click.option("--sets", "sets_dir", type=click.Path(file_okay=False), default=None,
               help="Also write the person-free and waist-up pictures here, to look at.")
@@ -82,7 +85,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
 
     options = device_options(cuda, half, cuda_graphs)
     check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
-                  inputs=[checkpoint, engine], input_folders=[data])
+                  inputs=[data, checkpoint, engine])
     require_writable(json=json_out)
     from pose_track.training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
     from pose_track.training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up

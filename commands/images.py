@@ -18,7 +18,8 @@ from pose_track.tracker.capture import CaptureError, ImageFolderSource
 from pose_track.tracker.render import draw_pose
 from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
 
-from .model import checkpoint_option, device_options, gpu_options, load_estimator, recrop_option, stills_engine_option
+from .model import (checkpoint_option, device_options, gpu_options, load_estimator, recrop_option,
+                    require_writable, stills_engine_option)
 
 
 @click.command()
@@ -35,6 +36,7 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
     try:
         total = len(ImageFolderSource(folder).files)
         refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
+        require_writable(csv=csv_out)
         estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
@@ -95,8 +97,10 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
 
 
 def render_path(render_dir, image_name: str) -> str:
-    """Where the annotated copy of an image goes."""
-    return os.path.join(render_dir, os.path.splitext(image_name)[0] + ".jpg")
+    """Where the annotated copy of an image goes: a JPEG named after the image, `.jpg` added to any other
+    format's name (a.png -> a.png.jpg), so that a.jpg and a.png of one folder get a copy each."""
+    name = os.path.basename(image_name)
+    return os.path.join(render_dir, name if name.lower().endswith((".jpg", ".jpeg")) else name + ".jpg")
 
 
 def cv2_write(path, image):

@@ -27,13 +27,19 @@ def stem_of(spec) -> str:
 
 
 def unique_stems(specs) -> list[str]:
-    seen: dict = {}
-    out = []
-    for s in specs:
-        stem = stem_of(s)
-        n = seen.get(stem, 0) + 1
-        seen[stem] = n
-        out.append(stem if n == 1 else f"{stem}_{n}")
+    """A file name stem per input, all different: a repeated stem gets _2, _3, ... skipping every stem that an
+    input has of its own (x.mp4, x_2.avi, x.avi -> x, x_2, x_3)."""
+    stems = [stem_of(s) for s in specs]
+    taken, out = set(stems), []
+    for k, stem in enumerate(stems):
+        if stem not in stems[:k]:
+            out.append(stem)
+            continue
+        n = 2
+        while f"{stem}_{n}" in taken:
+            n += 1
+        taken.add(f"{stem}_{n}")
+        out.append(f"{stem}_{n}")
     return out
 
 

@@ -72,6 +72,8 @@ def load_cascade(engine_path: str | None = None, backend: str | None = None, sti
                  **options) -> Cascade:
     """A Cascade over an engine bundle. Default: the shipped ONNX Runtime bundle; with
     `stills`, its mirror-view build (stage 1 at twice the cost, for still images, where time matters less)."""
+    if engine_path is not None and not os.path.exists(engine_path):
+        raise BundleError(f"{engine_path}: no such file or folder")
     path = engine_path or (STILLS_BUNDLE if stills else DEFAULT_BUNDLE)
     if engine_path is None and not os.path.isdir(path):
         flag = "--flip-average" if stills else "--no-flip-average"

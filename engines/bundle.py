@@ -155,6 +155,20 @@ def stage_files(path: str, manifest: dict, key: str = "file") -> list:
     return files
 
 
+def check_input_shapes(path: str, manifest: dict, config: ModelConfig, shapes) -> None:
+    """Each stage's engine takes the crops the model config makes for it (stage 1: stage1_input, the refiners:
+    refiner_input). Refuses a bundle whose engine files were swapped or whose manifest was edited at load
+    time, instead of at its first frame. shapes: per stage, (channels, height, width), None where free."""
+    arch = config.architecture
+    for stage, (entry, shape) in enumerate(zip(manifest["stages"], shapes)):
+        side = arch.stage1_input if stage == 0 else arch.refiner_input
+        expected = (3, side, side)
+        if len(shape) != 3 or any(got is not None and got != want for got, want in zip(shape, expected)):
+            takes = "x".join("?" if d is None else str(d) for d in shape)
+            raise BundleError(f"{path}: {entry.get('file')} (stage {stage + 1}) takes {takes} inputs, its model "
+                              f"config makes {'x'.join(map(str, expected))} crops; {REBUILD}")
+
+
 def load_bundle(path: str, backend: str | None = None, checkpoint: str | None = None, **options):
     """(backend object with run(stage, batch), ModelConfig, manifest) for the bundle at `path`.
 
@@ -191,5 +205,6 @@ def load_bundle(path: str, backend: str | None = None, checkpoint: str | None = 
             runner = TensorRTBackend(stage_files(path, manifest), **options)
     except BackendUnavailable as exc:
         raise BundleError(str(exc)) from None
+    check_input_shapes(path, manifest, config, runner.input_shapes())
     runner.config, runner.manifest = config, manifest
     return runner, config, manifest

@@ -20,8 +20,6 @@ PROVIDERS = {
 }
 
 
-
-
 def import_onnxruntime():
     return import_backend_package("onnxruntime", "onnxruntime", INSTALL_HINT)
 
@@ -113,6 +111,10 @@ class OnnxRuntimeBackend:
     @property
     def num_stages(self) -> int:
         return len(self.sessions)
+
+    def input_shapes(self) -> list:
+        """Per stage, the (channels, height, width) its input takes; None for a size left free."""
+        return [tuple(d if isinstance(d, int) else None for d in s.get_inputs()[0].shape[1:]) for s in self.sessions]
 
     def run(self, stage: int, batch: np.ndarray):
         batch = np.ascontiguousarray(batch, dtype=np.float32)

@@ -7,8 +7,9 @@ refuses, in one line (exit 2) and before anything is written:
 - an output file that is an input file (the same file by any path: links, '..', another spelling), or an
   existing file beneath a folder that is read whole (`inputs`: a data folder, an engine bundle);
 - an output folder that is an input folder (`inputs`, or `input_folders`: the folders whose files the command
-  picks, given with those files in `inputs`): what it writes there would mix with what it reads;
-- one file written by two options.
+  picks, given with those files in `inputs`), or lies inside a folder that is read whole: what it writes there
+  would mix with what it reads;
+- one file written by two options (stdout, '-', included).
 A path ending with '/' or naming an existing folder is a folder. Paths that do not exist on disk (a camera
 index, a URL, '-') cannot be overwritten and are ignored. Lives in engines, the bottom layer, because
 the commands, the sinks and cli.py all use it.
@@ -19,6 +20,7 @@ is atomic; same suffix, which encoders read the format from); write_text() write
 from __future__ import annotations
 
 import os
+import stat
 from typing import Iterable
 
 import click
@@ -67,13 +69,23 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
             folders.setdefault(_file_id(str(p)), str(p))
     written: dict = {}
     for option, path in outputs:
-        if path is None or str(path) == "-":
+        if path is not None and str(path) == "-":
+            other = written.setdefault("-", option)
+            if other != option:
+                raise OutputConflict(f"{other} and {option} would both write to stdout: give one of them a file")
+            continue
+        if path is None:
             continue
         path = str(path)
         if _is_folder(path):
             source = folders.get(_file_id(path))
             if source is not None:
                 raise OutputConflict(f"{option} {path} is the input folder {source}: "
+                                     "write the outputs to a folder of their own")
+            real = os.path.realpath(path)
+            source = next((given for folder, given in whole if _beneath(real, folder)), None)
+            if source is not None:
+                raise OutputConflict(f"{option} {path} is inside the input folder {source}: "
                                      "write the outputs to a folder of their own")
             continue
         source = files.get(_file_id(path))
@@ -90,6 +102,16 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
             raise OutputConflict(f"{other} and {option} would both write {path}: give them different paths")
 
 
+def is_special_file(path) -> bool:
+    """Whether `path` exists and is not a regular file or a folder (a device such as /dev/null, a named pipe):
+    such an output is written in place, never replaced by a file."""
+    try:
+        mode = os.stat(str(path)).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def partial_path(path) -> str:
     """`dir/name.partial-<pid>.ext` for `dir/name.ext`: where `path` is written until it is complete."""
     head, name = os.path.split(str(path))
@@ -99,7 +121,11 @@ def partial_path(path) -> str:
 
 def write_text(path, text: str) -> None:
     """Write a whole text file: under partial_path(path), then moved onto `path` (an old file stays whole
-    until the new one is complete)."""
+    until the new one is complete); a device or a named pipe is written in place."""
+    if is_special_file(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
     tmp = partial_path(path)
     try:
         with open(tmp, "w", encoding="utf-8") as f:

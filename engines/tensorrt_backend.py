@@ -269,6 +269,10 @@ class TensorRTBackend:
     def num_stages(self) -> int:
         return len(self.stages)
 
+    def input_shapes(self) -> list:
+        """Per stage, the (channels, height, width) its input takes."""
+        return [engine.chw for engine in self.stages]
+
     def run(self, stage: int, batch: np.ndarray):
         engine = self.stages[stage]
         batch = np.ascontiguousarray(batch, dtype=np.float32)

@@ -2,6 +2,7 @@
 land on one (engines.outputs.check_outputs); a run that fails keeps what it processed and leaves no empty file."""
 import hashlib
 import os
+import stat
 
 import cv2
 import numpy as np
@@ -193,3 +194,64 @@ def test_other_commands_refuse_outputs_onto_inputs(tmp_path, fake_lsp):
         _one_line_refusal(res)
     assert ckpt.read_bytes() == b"weights" and os.listdir(calib) == []
     assert sorted(os.listdir(tmp_path)) == ["calib", "model.pt"]
+
+
+def test_outputs_inside_a_data_folder_and_two_on_stdout_are_refused(tmp_path):
+    data = tmp_path / "data"
+    (data / "lsp").mkdir(parents=True)
+    (data / "lsp" / "joints.mat").write_bytes(b"labels")
+    for outputs, says in [([("--csv", data / "lsp" / "joints.mat")], "in the input folder"),
+                          ([("--sets", f"{data}/lsp/new/")], "inside the input folder"),
+                          ([("--csv", "-"), ("--ndjson", "-")], "both write to stdout")]:
+        with pytest.raises(OutputConflict, match=says):
+            check_outputs(outputs, inputs=[data])
+    check_outputs([("--csv", "-"), ("--json", tmp_path / "r.json"), ("--sets", f"{tmp_path}/sets/")], inputs=[data])
+
+
+def test_eval_commands_never_write_over_their_data(tmp_path, fake_lsp):
+    labels = os.path.join(fake_lsp, "joints.mat")
+    before = open(labels, "rb").read()
+    for args in (["eval", "--data", fake_lsp, "--limit", "1", "--csv", labels],
+                 ["eval-framing", "--data", fake_lsp, "--json", labels],
+                 ["eval-framing", "--data", fake_lsp, "--sets", os.path.join(fake_lsp, "images", "")]):
+        _one_line_refusal(CliRunner().invoke(cli, args))
+    assert open(labels, "rb").read() == before
+    res = CliRunner().invoke(cli, ["eval-framing", "--data", fake_lsp, "--holdout", "0"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_same_named_inputs_get_different_output_files():
+    from pose_track.commands.video_outputs import unique_stems
+    from pose_track.commands.images import render_path
+
+    assert unique_stems(["a/x.mp4", "a/x_2.avi", "a/x.avi"]) == ["x", "x_2", "x_3"]
+    assert unique_stems(["x.mp4", "b/x.mp4", "x_2.mp4"]) == ["x", "x_3", "x_2"]
+    assert render_path("r", "a.jpg") != render_path("r", "a.png")
+
+
+def test_a_csv_named_as_a_folder_or_in_an_unwritable_place_is_one_line(tmp_path, photos):
+    from pose_track.tracker.sinks import SinkError, check_writable
+
+    res = CliRunner().invoke(cli, ["images", str(photos), "--csv", f"{tmp_path}/newdir/"])
+    assert res.exit_code == 1 and "folder" in res.output and len(res.output.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == ["photos"]
+    if os.path.isdir("/proc/self"):
+        with pytest.raises(SinkError):
+            check_writable("/proc/self/pose.csv", "CSV")
+
+
+def test_a_named_pipe_is_written_in_place_not_replaced(tmp_path):
+    import threading
+
+    from pose_track.tracker.sinks import OutputFile
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    out = OutputFile(fifo, "CSV")
+    out.stream.write("a,b\n")
+    out.close()
+    reader.join(5)
+    assert got == ["a,b\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["pipe"]

@@ -285,6 +285,31 @@ def test_fault_mid_file_keeps_earlier_frames(tmp_path, clip_file, smooth):
     assert path.read_text().splitlines() == rows and not partial.exists()
 
 
+class NobodyOn(FakeCascade):
+    """The person, except on frames `gone`: presence 0 there."""
+
+    def __init__(self, gt, gone):
+        super().__init__(gt)
+        self.gone = set(gone)
+
+    def predict(self, image, boxes):
+        res = super().predict(image, boxes)
+        res.presence = np.full(len(res.joints), 0.0 if self.frame in self.gone else 1.0, np.float32)
+        return res
+
+
+@pytest.mark.parametrize("smooth", ["kalman", "lookahead", "rts"])
+def test_no_smoother_fills_a_frame_where_nobody_was_found(tmp_path, clip_file, smooth):
+    video, info = clip_file
+    path = tmp_path / "out.csv"
+    sink = CsvSink(path)
+    process_source(str(video), NobodyOn(info.joints, gone={12}), [sink], smooth=smooth, finder=None)
+    sink.close()
+    rows = read_pose_csv(path)[str(video)]
+    assert np.isnan(rows["joints"][12]).all()
+    assert np.isfinite(rows["joints"][[11, 13]]).all()
+
+
 def test_a_video_where_nobody_is_ever_found_writes_empty_rows_and_says_so(tmp_path):
     img, joints = synthetic_person(W, H, 3)
     info = make_clip(img, joints, tmp_path / "clip.avi", n_frames=12, fps=30.0, seed=3)

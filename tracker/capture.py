@@ -35,6 +35,10 @@ import numpy as np
 # OpenCV's own warnings (a camera that does not open, a file it cannot parse) would bury our one-line errors.
 if hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+# FFmpeg's log lines ("moov atom not found", "Connection refused", "overread 8") likewise; OpenCV's logging
+# does not cover them. OpenCV reads this variable once, at the process's first FFmpeg capture or writer, so it
+# is set here, on import, before any. -8 is FFmpeg's "quiet"; a value the user set is kept.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
@@ -132,12 +136,15 @@ class VideoFileSource(Source):
         self._first_ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
         self.height, self.width = first.shape[:2]
         self.frames_read = 0
+        self.decoding_ended = False     # the decoder gave no more frames
         self._used = False
 
     @property
     def truncated(self) -> bool:
-        """True when decoding stopped well before the frame count the container announced."""
-        return self.frame_count is not None and self.frames_read < 0.9 * self.frame_count - 1
+        """True when decoding ended well before the frame count the container announced (not when the reader
+        stopped asking for frames)."""
+        return (self.decoding_ended and self.frame_count is not None
+                and self.frames_read < 0.9 * self.frame_count - 1)
 
     def _time(self, index: int, ms: float, prev: float | None) -> float:
         t = ms / 1000.0
@@ -165,6 +172,7 @@ class VideoFileSource(Source):
                 ok, image = self._cap.read()
                 if not ok:
                     image = None
+                    self.decoding_ended = True
                 ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
                 index += 1
         finally:

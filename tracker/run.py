@@ -90,6 +90,8 @@ def _flush_rts(src: Source, results: list, sinks, params: KalmanParams) -> None:
     resets = np.array([r.reacquired for r in results])
     camera = np.array([r.camera for r in results], np.float64)
     sm = rts_smooth(raw, conf, times, scales, resets, params, camera)
+    # As online: a joint not in the picture, or nobody there, is an empty cell, whatever the smoother coasts to.
+    sm = np.where(np.isfinite(raw), sm, np.float32(np.nan))
     results = [replace(r, smoothed=sm[i]) for i, r in enumerate(results)]
     data_sinks = [s for s in sinks if not getattr(s, "needs_image", False)]
     image_sinks = [s for s in sinks if getattr(s, "needs_image", False)]

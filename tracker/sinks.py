@@ -4,7 +4,8 @@ Every sink has `write(frame, result)` (a capture.Frame and a loop.TrackResult) a
 writes under a partial name beside its output (`out.partial-<pid>.csv`, engines.outputs.partial_path),
 flushes every frame there, and `close()` moves it onto its name, also after Ctrl-C or an error: everything
 processed before a fault is kept; a run that processed nothing leaves no file (an older file of that name
-stays as it was). Only a hard kill leaves the partial file behind, holding every frame flushed before it.
+stays as it was). Only a hard kill leaves the partial file behind, holding every frame flushed before it. An
+output that is a device or a named pipe (/dev/null, a FIFO another program reads) is written in place.
 
 CSV (DESIGN.md): one row per frame, header `source,frame,time_s,` then `<joint>_x,<joint>_y,<joint>_conf`
 for the 14 joints in `engines.joints.JOINT_NAMES` order; pixel coordinates of the original frame; an empty
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from pose_track.engines.joints import JOINT_NAMES
-from pose_track.engines.outputs import partial_path
+from pose_track.engines.outputs import is_special_file, partial_path
 
 
 class SinkError(Exception):
@@ -72,12 +73,23 @@ def _check_parent(path: str) -> None:
 
 
 def check_writable(path: str, what: str = "output") -> None:
-    """SinkError (one line) unless `path` can be written: not a folder, its folder exists, not read-only."""
-    if Path(path).is_dir():
-        raise SinkError(f"cannot write {what} {path}: it is a folder")
+    """SinkError (one line) unless `path` can be written: not a folder, its folder exists, not read-only, and a
+    file can be made beside it (where it will be written first; /proc, a read-only mount refuse it)."""
+    if Path(path).is_dir() or str(path).endswith(("/", os.sep)):
+        raise SinkError(f"cannot write {what} {path}: it is a folder (give a file name)")
     _check_parent(path)
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise SinkError(f"cannot write {what} {path}: permission denied")
+    if is_special_file(os.path.realpath(path)):
+        return
+    probe = partial_path(os.path.realpath(path))
+    if os.path.exists(probe):
+        return
+    try:
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as e:
+        raise SinkError(f"cannot write {what} {path}: {e.strerror or e}") from None
 
 
 class OutputFile:
@@ -92,6 +104,12 @@ class OutputFile:
             return
         check_writable(self.path, what)
         self.target = os.path.realpath(self.path)  # a link: replace the file it points to, not the link
+        if is_special_file(self.target):            # /dev/null, a named pipe: written as it goes, never replaced
+            try:
+                self.stream = open(self.target, "w", newline="", encoding="utf-8")
+            except OSError as e:
+                raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
+            return
         self.partial = partial_path(self.target)
         try:
             self.stream = open(self.partial, "w", newline="", encoding="utf-8")
@@ -99,7 +117,11 @@ class OutputFile:
             raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
 
     def close(self, keep: bool = True) -> None:
-        if self.partial is None or self.stream.closed:
+        if self.partial is None:
+            if self.stream is not sys.stdout and not self.stream.closed:
+                self.stream.close()
+            return
+        if self.stream.closed:
             return
         self.stream.close()
         if keep:

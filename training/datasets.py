@@ -31,7 +31,7 @@ class PoseSet:
         return len(self.paths)
 
     def subset(self, index) -> "PoseSet":
-        index = np.asarray(index)
+        index = np.asarray(list(index), dtype=int)
         return PoseSet([self.paths[i] for i in index], self.joints[index], self.valid[index], self.crowd[index])
 
     @staticmethod

@@ -1,0 +1,145 @@
+"""Bad input to the commands: one line on stderr and a non-zero exit, never a traceback; nothing left behind."""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import pytest
+from click.testing import CliRunner
+
+import pose_track.commands.video as video_commands
+from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
+from pose_track.commands.demo import demo
+from pose_track.commands.images import images
+from pose_track.engines.backends import DEFAULT_BUNDLE
+
+from conftest import REPO, STANDING, draw_person
+from fakes import FakeCascade, estimator_of
+
+N_FRAMES = 40
+
+
+def _refused_in_one_line(res, exit_code=1):
+    assert isinstance(res.exception, SystemExit) and res.exit_code == exit_code, res.output
+    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in res.output, res.output
+    return errors[0]
+
+
+@pytest.fixture
+def one_image(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), draw_person(STANDING))
+    return folder
+
+
+def _bundle_copy(folder, edit):
+    """The shipped bundle's engine files (linked) under a manifest changed by `edit`."""
+    if not os.path.isfile(os.path.join(DEFAULT_BUNDLE, "manifest.json")):
+        pytest.skip(f"the shipped bundle is missing ({DEFAULT_BUNDLE})")
+    folder.mkdir()
+    for name in ("stage1.onnx", "stage2.onnx"):
+        os.symlink(os.path.join(DEFAULT_BUNDLE, name), folder / name)
+    with open(os.path.join(DEFAULT_BUNDLE, "manifest.json")) as f:
+        manifest = json.load(f)
+    edit(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _swap_stage_files(manifest):
+    first, second = manifest["stages"]
+    first["file"], second["file"] = second["file"], first["file"]
+
+
+def _bigger_stage1_input(manifest):
+    manifest["model_config"]["architecture"]["stage1_input"] = 256
+
+
+@pytest.mark.parametrize("edit", [_swap_stage_files, _bigger_stage1_input])
+def test_a_bundle_whose_engines_do_not_take_its_crops_is_refused_at_load(tmp_path, one_image, edit):
+    bundle = _bundle_copy(tmp_path / "bundle", edit)
+    res = CliRunner().invoke(images, [str(one_image), "--csv", str(tmp_path / "c.csv"), "--engine", str(bundle)])
+    error = _refused_in_one_line(res)
+    assert "cannot load the model" in error and "(stage 1)" in error and "build-engine" in error
+    assert not (tmp_path / "c.csv").exists()
+
+
+@pytest.mark.parametrize("args", [["--frames", "0"], ["--frames", "-5"]])
+def test_demo_refuses_a_clip_without_frames(tmp_path, args):
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(demo, [*args, "--out", str(out)])
+    assert "--frames" in _refused_in_one_line(res, exit_code=2)
+    assert not out.exists()
+
+
+def test_demo_refuses_a_file_as_its_out_folder(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    res = CliRunner().invoke(demo, ["--out", str(afile), "--frames", "2"])
+    assert "--out" in _refused_in_one_line(res, exit_code=2)
+    assert afile.read_text() == "keep me" and os.listdir(tmp_path) == ["afile"]
+
+
+def test_demo_out_folder_that_cannot_be_made_is_one_line(tmp_path):
+    pytest.importorskip("skimage")
+    (tmp_path / "afile").write_text("")
+    for out in [str(tmp_path / "afile" / "demo")] + (["/proc/demo"] if os.path.isdir("/proc/self") else []):
+        res = CliRunner().invoke(demo, ["--out", out, "--frames", "2"])
+        assert f"cannot write to --out {out}" in _refused_in_one_line(res)
+    assert os.listdir(tmp_path) == ["afile"]
+
+
+@pytest.fixture
+def clip_and_fake_model(tmp_path, monkeypatch):
+    img, joints = synthetic_person(64, 48, 0)
+    info = make_clip(img, joints, tmp_path / "clip.avi", n_frames=N_FRAMES, fps=25, seed=0, translate=0.08)
+    monkeypatch.setattr(video_commands, "load_estimator", estimator_of(FakeCascade(info.joints)))
+    return tmp_path / "clip.avi"
+
+
+def test_max_frames_is_no_truncated_file_but_a_cut_file_is(tmp_path, clip_and_fake_model):
+    clip = clip_and_fake_model
+    res = CliRunner().invoke(video_commands.video, [str(clip), "--max-frames", "5", "--csv", str(tmp_path / "a.csv")])
+    assert res.exit_code == 0 and "stopped: max 5 frames" in res.output, res.output
+    assert "decoding stopped" not in res.output
+    res = CliRunner().invoke(video_commands.webcam, ["--device", str(clip), "--max-frames", "5",
+                                                     "--csv", str(tmp_path / "b.csv")])
+    assert res.exit_code == 0 and "decoding stopped" not in res.output, res.output
+
+    cut = tmp_path / "cut.avi"
+    data = clip.read_bytes()
+    cut.write_bytes(data[:len(data) * 6 // 10])
+    res = CliRunner().invoke(video_commands.video, [str(cut), "--csv", str(tmp_path / "c.csv")])
+    assert res.exit_code == 0 and f"of {N_FRAMES} frames (truncated file?)" in res.output, res.output
+
+
+def _cli(args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    env.update(env_extra or {})
+    code = "import sys; from pose_track.cli import main; sys.argv[0] = 'pose-track'; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_ffmpeg_log_lines_stay_quiet_unless_the_user_asks(tmp_path):
+    # A fresh process: OpenCV reads the variable once, at the process's first FFmpeg use.
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video\n" * 10)
+    run = _cli(["video", str(text), "--csv", str(tmp_path / "x.csv")])
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [f"Error: cannot open video {text}: corrupt, truncated or "
+                                               "unsupported format"], run.stderr
+    # OpenCV prints FFmpeg's lines on stdout once the variable is set.
+    run = _cli(["video", str(text), "--csv", str(tmp_path / "x.csv")], {"OPENCV_FFMPEG_LOGLEVEL": "16"})
+    assert run.returncode == 1 and "moov atom not found" in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("option, name", [("--checkpoint", "missing.pt"), ("--engine", "missing.pt"),
+                                          ("--engine", "missing_dir")])
+def test_a_model_path_that_does_not_exist_says_so(tmp_path, one_image, option, name):
+    missing = tmp_path / name
+    res = CliRunner().invoke(images, [str(one_image), "--csv", str(tmp_path / "c.csv"), option, str(missing)])
+    assert _refused_in_one_line(res) == f"Error: cannot load the model: {missing}: no such file or folder"
