@@ -81,6 +81,9 @@ def cli():
 @click.option("--portrait-share", default=0.0, show_default=True,
               help="Share of person crops framed as a desk camera frames a person: upright, cut between chest and "
                    "thighs, the upper body filling the crop.")
+@click.option("--sharpness-share", default=0.0, show_default=True,
+              help="Share of person crops whose sharpness is changed (cut ones sharpened, whole ones softened) so that "
+                   "it does not tell where a body is cut.")
 @click.option("--cut-shares", default=None,
               help="How often each kind of cut is drawn: waist-up,chest-up,knees-up,side (e.g. 0.3,0.4,0.1,0.2). "
                    "Default: 0.4,0.2,0.15,0.25.")

@@ -124,6 +124,27 @@ def test_portrait_samples_keep_the_cut_joints_out_of_the_loss():
         assert not (mask & ~inside).any() and (np.abs(target[mask]) <= 0.5).all()
 
 
+def _sharpness(image):
+    return float(np.abs(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F)).mean())
+
+
+def test_mixed_sharpness_sharpens_cut_crops_softens_whole_ones_and_keeps_the_targets():
+    from pose_track.training.framing import mix_sharpness
+
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    crop = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(0), augment=False)[0]
+    assert _sharpness(mix_sharpness(crop, True, np.random.default_rng(1))) > 1.2 * _sharpness(crop)
+    assert _sharpness(mix_sharpness(crop, False, np.random.default_rng(1))) < 0.9 * _sharpness(crop)
+    for seed in range(10):
+        plain = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed), truncate_p=0.5)
+        mixed = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed), truncate_p=0.5,
+                              sharpness_p=1.0)
+        for a, b in zip(plain[1:], mixed[1:]):          # the same crop geometry: targets and masks unchanged
+            np.testing.assert_array_equal(a, b)
+        assert mixed[0].shape == plain[0].shape and mixed[0].dtype == np.uint8 and (mixed[0] != plain[0]).any()
+
+
 def test_background_crops_hold_no_labelled_joint():
     rng = np.random.default_rng(0)
     images, joints = [], []

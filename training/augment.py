@@ -24,7 +24,7 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
 
 
 def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False,
-                  edge_p: float = 0.0, cut_shares=None, portrait_p: float = 0.0):
+                  edge_p: float = 0.0, cut_shares=None, portrait_p: float = 0.0, sharpness_p: float = 0.0):
     """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
     in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
     it off or the crop misses it.
@@ -33,9 +33,11 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     edge_p: share of those whose crop ends at the cut (framing.edge_framing), as a picture's edge cuts a body.
     cut_shares: how often each kind of cut is drawn (framing.CUTS's order); None: CUTS's own shares.
     portrait_p: share of crops framed as a desk camera frames a person (framing.portrait_framing), drawn first.
+    sharpness_p: share of crops, cut or whole, whose sharpness is changed so that it does not tell a cut body
+    from a whole one (framing.mix_sharpness).
     real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations.
     """
-    from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing, portrait_framing
+    from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing, mix_sharpness, portrait_framing
 
     gone, line, portrait = np.zeros(len(joints), bool), None, None
     if augment and portrait_p and rng.random() < portrait_p:
@@ -67,6 +69,8 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     box = (float(centre[0]), float(centre[1]), max(side, 8.0))
     m = crop_matrix(box, size, angle, flip)
     out = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    if augment and sharpness_p and rng.random() < sharpness_p:
+        out = mix_sharpness(out, line is not None, rng)
     if real_video:
         out = degrade(out, rng)
     target = _normalised_in_crop(m, joints, size)

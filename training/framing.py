@@ -126,6 +126,21 @@ def portrait_framing(joints, valid, rng):
     return line, (float(centre[0]), float(centre[1]), float(side)), angle
 
 
+def mix_sharpness(crop, cut: bool, rng):
+    """A crop whose sharpness does not tell whether the body is cut. The part of a body a cut crop keeps fills
+    more of the crop than a whole body does, so it is drawn from fewer of the cached image's pixels and looks
+    softer; left alone, softness would teach the model where bodies end (a sharp waist-up portrait then gets
+    legs). A cut crop is sharpened (unsharp mask), a whole one softened (drawn through a smaller picture)."""
+    if cut:
+        blurred = cv2.GaussianBlur(crop, (0, 0), float(rng.uniform(1.0, 2.5)))
+        amount = float(rng.uniform(0.5, 1.5))
+        return cv2.addWeighted(crop, 1.0 + amount, blurred, -amount, 0)
+    size = crop.shape[0]
+    small = max(8, int(round(size / float(rng.uniform(1.5, 3.0)))))
+    return cv2.resize(cv2.resize(crop, (small, small), interpolation=cv2.INTER_AREA), (size, size),
+                      interpolation=cv2.INTER_LINEAR)
+
+
 def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25):
     """Real video's faults on an RGB uint8 crop: motion blur in a random direction, sensor noise, compression."""
     if rng.random() < blur_p:

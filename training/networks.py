@@ -75,7 +75,8 @@ def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
     crop, target, mask, inside, known = stage1_sample(data.images[i], data.joints[i], data.valid[i], size, rng,
                                                       truncate_p=truncate, real_video=cfg.real_video,
                                                       edge_p=cfg.edge_share, cut_shares=cfg.cut_shares or None,
-                                                      portrait_p=cfg.portrait_share if person_head else 0.0)
+                                                      portrait_p=cfg.portrait_share if person_head else 0.0,
+                                                      sharpness_p=cfg.sharpness_share if person_head else 0.0)
     return crop, target, mask, inside, known, np.float32(1)
 
 

@@ -46,6 +46,8 @@ class TrainConfig:
     edge_share: float = 0.0         # share of the cut crops that end at the cut (the picture's edge)
     portrait_share: float = 0.0     # share of person crops framed as a desk camera frames a person (upright, cut
     #                                 between chest and thighs, the upper body filling the crop)
+    sharpness_share: float = 0.0    # share of person crops whose sharpness is changed so that it does not tell a cut
+    #                                 body from a whole one (training.framing.mix_sharpness)
     cut_shares: list | None = None  # how often each kind of cut is drawn (training.framing.CUTS's order); None: CUTS's
     real_video: bool = True         # tracker-like box jitter, rotation to 45 degrees, blur, noise, compression
     person_weight: float = 0.1      # weight of the presence and in-picture losses beside the coordinate loss
