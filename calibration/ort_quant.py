@@ -7,6 +7,7 @@ on rebuild (ONNX Runtime's `calibration_cache_path`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -89,6 +90,32 @@ class _Reader:
         return (len(self.crops) + self.batch_size - 1) // self.batch_size
 
 
+@contextlib.contextmanager
+def _calibrator_sessions_on_the_shared_pool():
+    """Once this process has the shared ONNX Runtime thread pool (engines.onnxruntime_backend), ONNX Runtime
+    refuses a session with threads of its own, which is what its calibrator makes: its sessions are made on the
+    shared pool while calibrating."""
+    from pose_track.engines.onnxruntime_backend import _shared_pool
+
+    import onnxruntime
+
+    if not _shared_pool["made"]:
+        yield
+        return
+    plain = onnxruntime.SessionOptions
+
+    def on_the_shared_pool():
+        options = plain()
+        options.use_per_session_threads = False
+        return options
+
+    onnxruntime.SessionOptions = on_the_shared_pool
+    try:
+        yield
+    finally:
+        onnxruntime.SessionOptions = plain
+
+
 def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cache_path: str | None = None,
                    batch_size: int = 16, per_channel: bool = True, keep_fp32_tail: bool = True,
                    method: str = "minmax", preprocess: bool = True) -> dict:
@@ -121,10 +148,11 @@ def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cach
         flush_every = 8
         while reader is not None and len(reader) % flush_every == 0:
             flush_every += 1
-        quantize_static(src, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=exclude, calibrate_method=calib_method,
-                        calibration_cache_path=cache_path,
-                        extra_options={"CalibMaxIntermediateOutputs": flush_every})
+        with _calibrator_sessions_on_the_shared_pool():
+            quantize_static(src, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            nodes_to_exclude=exclude, calibrate_method=calib_method,
+                            calibration_cache_path=cache_path,
+                            extra_options={"CalibMaxIntermediateOutputs": flush_every})
     return {"method": method, "per_channel": per_channel, "format": "QDQ", "activations": "uint8",
             "weights": "int8", "fp32_nodes": len(exclude), "calibration_crops": 0 if crops is None else len(crops)}

@@ -38,11 +38,11 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
+        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
         if not len(test):
             raise DatasetError(f"{lsp_root} holds none of LSP's test images (im1001-im2000)")
         if limit:
             test = test.subset(range(min(limit, len(test))))
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
         with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
             passes, poses = [], []
             per_stage = predict_set(estimator, test, progress=bar.update, pad=pad, passes=passes, poses=poses)

@@ -498,3 +498,23 @@ def test_searching_on_every_frame_when_asked():
     assert sorted(set(cascade.looked)) == list(range(30)) and np.isfinite(results[25].raw).all()
     with pytest.raises(ValueError):
         Tracker(cascade, finder=None, search_every=0)
+
+
+def test_only_a_track_that_held_a_few_frames_holds_the_search_near_its_last_place():
+    from pose_track.engines.estimator import Pose
+    from pose_track.tracker.proposer import NEAR_AFTER
+
+    def person(k):
+        joints = np.tile(np.array([[20.0 + k, 20.0]], np.float32), (14, 1)) + np.arange(28, dtype=np.float32).reshape(14, 2)
+        return Pose(joints, np.full(14, 0.9, np.float32), np.ones(14, bool), 0.95, True, (30.0 + k, 30.0, 40.0, 0.0))
+
+    nobody = Pose.nobody((32.0, 24.0, 64.0))
+    for held in (NEAR_AFTER - 1, NEAR_AFTER):
+        proposer = BoxProposer(finder=None)
+        for k in range(held):
+            proposer.observe(person(k), k / 30.0)
+        proposer.observe(nobody, held / 30.0)
+        if held < NEAR_AFTER:           # maybe a wrong first pose: the next search looks everywhere
+            assert proposer.near() is None
+        else:
+            assert proposer.near() == person(held - 1).box

@@ -10,7 +10,9 @@ the next crop the wrong way).
 
 Re-acquisition box: the person finder's (tracker.person_finder: stage 1's presence over a few windows of the
 frame per call, those around the last tracked box first, then a closer look that must reach the model's
-second-look presence). For `NEAR_FOR` frames after a loss the finder looks around the last box; where it finds
+second-look presence). For `NEAR_FOR` frames after a loss of a track that held `NEAR_AFTER` frames or more (a
+shorter one may have been a wrong pose, whose place and look would hold the search there) the finder looks
+around the last box; where it finds
 nobody, `reacquire_box` gives None and the tracker takes the still-image answer only for a person who looks like
 the tracked one (`tracker.appearance`), so that another person in view does not take the track over (Sports2D's
 demo: the walker passing under the man in mid-flip). After that, or at first sight, the whole frame
@@ -38,6 +40,7 @@ from .person_finder import PersonFinder
 from .smoothing import DEFAULT_PARAMS, KalmanSmoother
 
 NEAR_FOR = 60      # frames after a loss during which only the finder or the same-looking person re-acquires
+NEAR_AFTER = 3     # ... of a track that held at least this many frames (a shorter one may have been a wrong pose)
 
 
 def default_finder(cascade):
@@ -69,6 +72,7 @@ class BoxProposer:
         self.since_check = 0
         self.last_box = None            # the last tracked box, and frames since
         self.since_tracked = 0
+        self.held = 0                   # frames in a row the track held up to the last tracked box
 
     def reset(self) -> None:
         if self.seed_smoother is not None:
@@ -77,7 +81,7 @@ class BoxProposer:
     def forget(self) -> None:
         """Forget where the person was (and when the drift check last ran)."""
         self.reset()
-        self.last_box, self.since_tracked, self.since_check = None, 0, 0
+        self.last_box, self.since_tracked, self.since_check, self.held = None, 0, 0, 0
 
     def clamp(self, box, h: int, w: int):
         """(cx, cy, side, angle) with the centre inside the frame and a side between 5 % and twice its size."""
@@ -109,8 +113,11 @@ class BoxProposer:
         return self.box_around(seed, ok, h, w)
 
     def near(self):
-        """The last tracked box while the track was lost for less than NEAR_FOR frames, else None."""
-        return self.last_box if self.last_box is not None and self.since_tracked < NEAR_FOR else None
+        """The last tracked box while the track was lost for less than NEAR_FOR frames after holding NEAR_AFTER
+        frames or more, else None."""
+        if self.last_box is None or self.since_tracked >= NEAR_FOR or self.held < NEAR_AFTER:
+            return None
+        return self.last_box
 
     def reacquire_box(self, image: np.ndarray):
         """Where the person is: the finder's box; where it finds nobody, None soon after a loss (only the tracked
@@ -158,6 +165,7 @@ class BoxProposer:
             self.seed_smoother.update(pose.joints - np.asarray(camera), pose.confidence, t,
                                       float(pose.box[2]))
         if pose.found and np.isfinite(pose.joints).all(1).sum() >= self.min_seed_joints:
+            self.held = 1 if self.since_tracked else self.held + 1
             self.last_box, self.since_tracked = pose.box, 0
         else:
             self.since_tracked += 1
