@@ -24,7 +24,8 @@ from pose_track.tracker.capture import open_source
 from pose_track.benchmarks.clipmaker import make_clip
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.run import timed_frames
-from pose_track.tracker.smoothing import DEFAULT_PARAMS, KalmanParams, Lookahead, make_smoother, rts_smooth
+from pose_track.tracker.smoothing import (DEFAULT_PARAMS, KalmanParams, Lookahead, make_smoother, rts_smooth,
+                                         where_measured)
 from pose_track.training.metrics import acceleration_error, lag_frames
 
 
@@ -63,9 +64,10 @@ def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: 
     raw = np.stack([r.raw for r in results]).astype(np.float64)
     kal = np.stack([r.smoothed for r in results]).astype(np.float64)
     ahd = np.stack(ahead + [lookahead.flush()[1].smoothed]).astype(np.float64)
-    rts = rts_smooth(raw, np.stack([r.confidence for r in results]), np.array([r.time_s for r in results]),
-                     np.array([r.box[2] for r in results]), np.array([r.reacquired for r in results]), params,
-                     np.array([r.camera for r in results]))
+    rts = where_measured(rts_smooth(raw, np.stack([r.confidence for r in results]),
+                                    np.array([r.time_s for r in results]), np.array([r.box[2] for r in results]),
+                                    np.array([r.reacquired for r in results]), params,
+                                    np.array([r.camera for r in results])), raw).astype(np.float64)
     a_raw = acceleration_error(raw, gt, torso)
     row = {
         "seed": seed, "frames": n,

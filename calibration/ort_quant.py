@@ -93,8 +93,8 @@ class _Reader:
 @contextlib.contextmanager
 def _calibrator_sessions_on_the_shared_pool():
     """Once this process has the shared ONNX Runtime thread pool (engines.onnxruntime_backend), ONNX Runtime
-    refuses a session with threads of its own, which is what its calibrator makes: its sessions are made on the
-    shared pool while calibrating."""
+    refuses a session with threads of its own, which is what its model pre-processing and calibrator make: their
+    sessions are made on the shared pool while quantising."""
     from pose_track.engines.onnxruntime_backend import _shared_pool
 
     import onnxruntime
@@ -128,7 +128,7 @@ def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cach
         raise ValueError(f"unknown calibration method {method!r} ({', '.join(METHODS)})")
     calib_method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                     "percentile": CalibrationMethod.Percentile}[method]
-    with tempfile.TemporaryDirectory(prefix="pose-track-quant.") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pose-track-quant.") as tmp, _calibrator_sessions_on_the_shared_pool():
         src = fp32_path
         if preprocess:
             from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -148,11 +148,10 @@ def quantize_stage(fp32_path: str, out_path: str, crops: np.ndarray | None, cach
         flush_every = 8
         while reader is not None and len(reader) % flush_every == 0:
             flush_every += 1
-        with _calibrator_sessions_on_the_shared_pool():
-            quantize_static(src, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            nodes_to_exclude=exclude, calibrate_method=calib_method,
-                            calibration_cache_path=cache_path,
-                            extra_options={"CalibMaxIntermediateOutputs": flush_every})
+        quantize_static(src, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=exclude, calibrate_method=calib_method,
+                        calibration_cache_path=cache_path,
+                        extra_options={"CalibMaxIntermediateOutputs": flush_every})
     return {"method": method, "per_channel": per_channel, "format": "QDQ", "activations": "uint8",
             "weights": "int8", "fp32_nodes": len(exclude), "calibration_crops": 0 if crops is None else len(crops)}

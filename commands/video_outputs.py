@@ -30,9 +30,10 @@ def unique_stems(specs) -> list[str]:
     """A file name stem per input, all different: a repeated stem gets _2, _3, ... skipping every stem that an
     input has of its own (x.mp4, x_2.avi, x.avi -> x, x_2, x_3)."""
     stems = [stem_of(s) for s in specs]
-    taken, out = set(stems), []
-    for k, stem in enumerate(stems):
-        if stem not in stems[:k]:
+    taken, seen, out = set(stems), set(), []
+    for stem in stems:
+        if stem not in seen:
+            seen.add(stem)
             out.append(stem)
             continue
         n = 2
@@ -76,9 +77,9 @@ def refuse_overwriting_inputs(given, specs, stems, engine=None, **spec) -> None:
     planned = []
     for key, option, suffix in _KINDS:
         path = spec.get(key)
-        if path and path != "-":
-            planned.append((option, path))
-            if _is_folder_target(path):
+        if path:
+            planned.append((option, path))          # '-' too: two options on stdout are refused
+            if path != "-" and _is_folder_target(path):
                 planned += [(option, os.path.join(path, stem + suffix)) for stem in stems]
     check_outputs(planned, inputs=files, input_folders=folders)
 

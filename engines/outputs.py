@@ -11,8 +11,9 @@ refuses, in one line (exit 2) and before anything is written:
   would mix with what it reads;
 - one file written by two options (stdout, '-', included).
 A path ending with '/' or naming an existing folder is a folder. Paths that do not exist on disk (a camera
-index, a URL, '-') cannot be overwritten and are ignored. Lives in engines, the bottom layer, because
-the commands, the sinks and cli.py all use it.
+index, a URL) cannot be overwritten and are ignored; '-' (stdout) counts only for two options writing it. A
+file planned twice (two inputs whose outputs would share a name) is refused too. Lives in engines, the bottom
+layer, because the commands, the sinks and cli.py all use it.
 
 partial_path(path) is where a file is written until it is complete (beside it, so that os.replace onto `path`
 is atomic; same suffix, which encoders read the format from); write_text() writes a whole file that way.
@@ -97,9 +98,12 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
         if source is not None:
             raise OutputConflict(f"{option} would overwrite the input {source}: choose another output path")
         real = os.path.realpath(path)
-        other = written.setdefault(real, option)
-        if other != option:
-            raise OutputConflict(f"{other} and {option} would both write {path}: give them different paths")
+        if real in written:
+            other = written[real]
+            if other != option:
+                raise OutputConflict(f"{other} and {option} would both write {path}: give them different paths")
+            raise OutputConflict(f"{option} would write {path} for two inputs: rename one of them")
+        written[real] = option
 
 
 def is_special_file(path) -> bool:
@@ -137,4 +141,4 @@ def write_text(path, text: str) -> None:
         raise
 
 
-__all__ = ["OutputConflict", "check_outputs", "partial_path", "write_text"]
+__all__ = ["OutputConflict", "check_outputs", "is_special_file", "partial_path", "write_text"]

@@ -102,6 +102,8 @@ def test_video_outputs_onto_inputs_are_refused(tmp_path, clips, fake_model):
         _one_line_refusal(res)
     res = CliRunner().invoke(commands.video, [str(d), "--raw-csv", f"{d}/"])
     _one_line_refusal(res)
+    res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", "-", "--ndjson", "-"])
+    _one_line_refusal(res)
     res = CliRunner().invoke(commands.webcam, ["--device", str(d / "c0.mp4"), "--render", str(d / "c0.mp4")])
     _one_line_refusal(res)
     assert _digests(d) == before and os.listdir(tmp_path) == []
@@ -248,7 +250,7 @@ def test_a_named_pipe_is_written_in_place_not_replaced(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()), daemon=True)
     reader.start()
     out = OutputFile(fifo, "CSV")
     out.stream.write("a,b\n")

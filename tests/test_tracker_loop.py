@@ -361,8 +361,8 @@ class _Looks:
 def test_soon_after_a_loss_the_whole_frame_is_taken_only_for_the_same_looking_person(same):
     from pose_track.tracker.proposer import NEAR_FOR
 
-    frames, gt = _clip(seed=2, n=NEAR_FOR + 5)
-    cascade = FakeCascade(gt, fail_frames={2})          # frame 2: garbage at low confidence, the track is lost
+    frames, gt = _clip(seed=2, n=NEAR_FOR + 7)
+    cascade = FakeCascade(gt, fail_frames={4})          # frame 4: garbage at low confidence, the track is lost
     nears = []
 
     def finder(image, near=None):
@@ -373,12 +373,12 @@ def test_soon_after_a_loss_the_whole_frame_is_taken_only_for_the_same_looking_pe
     tracker = Tracker(cascade, finder=finder, refine_reacquire=False, appearance=looks)
     results = [tracker.step(f) for f in frames]
     assert results[0].box == (31.5, 23.5, 64.0, 0.0) and results[0].lost is None and nears[0] is None
-    assert results[2].lost is not None
+    assert results[4].lost is not None
     assert nears[1] is not None and looks.asked >= 1     # the finder looked around the last box first
     if same:                                             # a whip pan moved the person: taken from the whole frame
-        assert np.isfinite(results[3].raw).all() and results[3].reacquired
+        assert np.isfinite(results[5].raw).all() and results[5].reacquired
     else:                                                # another person: nobody while the finder keeps looking
-        after = results[3:3 + NEAR_FOR - 1]
+        after = results[5:5 + NEAR_FOR - 1]
         assert all(np.isnan(r.raw).all() and r.lost == "no person" for r in after)
         assert all(n is not None for n in nears[1:NEAR_FOR])
         assert np.isfinite(results[-1].raw).any()         # then the whole frame backs the finder up again
@@ -518,3 +518,8 @@ def test_only_a_track_that_held_a_few_frames_holds_the_search_near_its_last_plac
             assert proposer.near() is None
         else:
             assert proposer.near() == person(held - 1).box
+    rejected = BoxProposer(finder=None)             # found, but each answer failed the loss checks
+    for k in range(2 * NEAR_AFTER):
+        rejected.observe(person(k), k / 30.0, tracked=False)
+    rejected.observe(nobody, 1.0)
+    assert rejected.near() is None

@@ -46,7 +46,7 @@ from .camera_motion import CameraMotion
 from .capture import Frame
 from .loss import LossCheck
 from .proposer import BoxProposer, default_finder
-from .smoothing import DEFAULT_PARAMS, make_smoother
+from .smoothing import DEFAULT_PARAMS, make_smoother, where_measured
 
 SEARCH_EVERY_AFTER = 150    # frames in a row with nobody reported (5 s at 30 frames/s), then ...
 SEARCH_EVERY = 3            # ... a search on every this many frames
@@ -159,7 +159,8 @@ class Tracker:
     def skips_search(self) -> bool:
         """Whether this frame, in a long search, gets "no person" without a look (the module's docstring)."""
         waited = self.nobody_for - self.search_every_after
-        return self._need_reacquire and waited >= 0 and waited % self.search_every != self.search_every - 1
+        return (self._need_reacquire and self.nobody_for > 0 and waited >= 0
+                and waited % self.search_every != self.search_every - 1)
 
     def _track(self, frame) -> tuple:
         """(pose, reacquired, skipped) for a tracked frame; skipped: no look (a long search's frame between)."""
@@ -229,9 +230,9 @@ class Tracker:
             smoothed = (self.smoother.update(pose.joints - camera, pose.confidence, frame.time_s, scale) + camera
                         if self.track else pose.joints.copy())
             # Not in the picture now (or nobody there): an empty cell, whatever the filter would coast to.
-            smoothed = np.where(np.isfinite(pose.joints), smoothed, np.nan).astype(np.float32)
+            smoothed = where_measured(smoothed, pose.joints)
             if self.track:
-                self.proposer.observe(pose, frame.time_s, camera)
+                self.proposer.observe(pose, frame.time_s, camera, tracked=lost is None)
         if self.track and lost is None and pose.found:
             with self.times("re-acquisition"):      # the look that re-acquisition compares with
                 self.appearance.learn(frame.image, pose.joints)

@@ -12,10 +12,10 @@ Re-acquisition box: the person finder's (tracker.person_finder: stage 1's presen
 frame per call, those around the last tracked box first, then a closer look that must reach the model's
 second-look presence). For `NEAR_FOR` frames after a loss of a track that held `NEAR_AFTER` frames or more (a
 shorter one may have been a wrong pose, whose place and look would hold the search there) the finder looks
-around the last box; where it finds
-nobody, `reacquire_box` gives None and the tracker takes the still-image answer only for a person who looks like
-the tracked one (`tracker.appearance`), so that another person in view does not take the track over (Sports2D's
-demo: the walker passing under the man in mid-flip). After that, or at first sight, the whole frame
+around the last box; where it finds nobody, `reacquire_box` gives None and the tracker takes the still-image
+answer only for a person who looks like the tracked one (`tracker.appearance`), so that another person in view
+does not take the track over (Sports2D's demo: the walker passing under the man in mid-flip). After that, or at
+first sight, the whole frame
 (`engines.geometry.whole_image_box`) backs the finder up, and the tracker's second look decides. A model without a
 presence output has no finder: the whole frame is the box.
 
@@ -157,15 +157,17 @@ class BoxProposer:
             return False
         return fresh.mean_confidence >= tracked.mean_confidence + self.better_by
 
-    def observe(self, pose, t: float, camera=(0.0, 0.0)) -> None:
+    def observe(self, pose, t: float, camera=(0.0, 0.0), tracked: bool = True) -> None:
         """Feed this frame's answer to the seed filter; remember where the person was. `camera`: the camera's
         total shift at this frame (tracker.camera_motion): the filter follows the person less the camera's motion,
-        so that a whip pan does not leave the next box behind."""
+        so that a whip pan does not leave the next box behind. `tracked`: the loss checks passed this answer (only
+        such frames count as the track holding)."""
         if self.seed_smoother is not None:
             self.seed_smoother.update(pose.joints - np.asarray(camera), pose.confidence, t,
                                       float(pose.box[2]))
         if pose.found and np.isfinite(pose.joints).all(1).sum() >= self.min_seed_joints:
-            self.held = 1 if self.since_tracked else self.held + 1
+            if tracked:
+                self.held = 1 if self.since_tracked else self.held + 1
             self.last_box, self.since_tracked = pose.box, 0
         else:
             self.since_tracked += 1

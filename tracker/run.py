@@ -29,7 +29,7 @@ from pose_track.engines.timing import NO_TIMES
 from .capture import CaptureError, Source, open_source
 from .loop import Tracker
 from .sinks import StopRequested
-from .smoothing import DEFAULT_PARAMS, MODES, KalmanParams, Lookahead, make_smoother, rts_smooth
+from .smoothing import DEFAULT_PARAMS, MODES, KalmanParams, Lookahead, make_smoother, rts_smooth, where_measured
 
 
 @dataclass
@@ -89,9 +89,7 @@ def _flush_rts(src: Source, results: list, sinks, params: KalmanParams) -> None:
     scales = np.array([r.box[2] for r in results])
     resets = np.array([r.reacquired for r in results])
     camera = np.array([r.camera for r in results], np.float64)
-    sm = rts_smooth(raw, conf, times, scales, resets, params, camera)
-    # As online: a joint not in the picture, or nobody there, is an empty cell, whatever the smoother coasts to.
-    sm = np.where(np.isfinite(raw), sm, np.float32(np.nan))
+    sm = where_measured(rts_smooth(raw, conf, times, scales, resets, params, camera), raw)
     results = [replace(r, smoothed=sm[i]) for i, r in enumerate(results)]
     data_sinks = [s for s in sinks if not getattr(s, "needs_image", False)]
     image_sinks = [s for s in sinks if getattr(s, "needs_image", False)]

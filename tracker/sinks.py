@@ -7,7 +7,7 @@ processed before a fault is kept; a run that processed nothing leaves no file (a
 stays as it was). Only a hard kill leaves the partial file behind, holding every frame flushed before it. An
 output that is a device or a named pipe (/dev/null, a FIFO another program reads) is written in place.
 
-CSV (DESIGN.md): one row per frame, header `source,frame,time_s,` then `<joint>_x,<joint>_y,<joint>_conf`
+CSV (the README's Outputs): one row per frame, header `source,frame,time_s,` then `<joint>_x,<joint>_y,<joint>_conf`
 for the 14 joints in `engines.joints.JOINT_NAMES` order; pixel coordinates of the original frame; an empty
 cell where a joint was not found (NaN). `CsvSink(path)` writes the smoothed joints, `CsvSink(path,
 which="raw")` the cascade's unsmoothed ones in the same schema (`--raw-csv`). Confidence is the cascade's.
@@ -80,7 +80,7 @@ def check_writable(path: str, what: str = "output") -> None:
     _check_parent(path)
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise SinkError(f"cannot write {what} {path}: permission denied")
-    if is_special_file(os.path.realpath(path)):
+    if is_special_file(path):
         return
     probe = partial_path(os.path.realpath(path))
     if os.path.exists(probe):
@@ -104,9 +104,9 @@ class OutputFile:
             return
         check_writable(self.path, what)
         self.target = os.path.realpath(self.path)  # a link: replace the file it points to, not the link
-        if is_special_file(self.target):            # /dev/null, a named pipe: written as it goes, never replaced
+        if is_special_file(self.path):              # /dev/null, a pipe: written as it goes, never replaced
             try:
-                self.stream = open(self.target, "w", newline="", encoding="utf-8")
+                self.stream = open(self.path, "w", newline="", encoding="utf-8")
             except OSError as e:
                 raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
             return
@@ -131,8 +131,8 @@ class OutputFile:
 
 
 class CsvSink:
-    """The DESIGN.md wide CSV; `which` = 'smoothed' (default) or 'raw'. The file appears when the sink closes
-    after at least one row (see the module docstring)."""
+    """The wide CSV (the README's Outputs); `which` = 'smoothed' (default) or 'raw'. A file appears when the
+    sink closes after at least one row (see the module docstring); a device or a pipe is written as it goes."""
 
     needs_image = False
 

@@ -336,6 +336,12 @@ def _frames_to_nearest(good: np.ndarray) -> np.ndarray:
     return np.minimum(idx - last, nxt - idx)
 
 
+def where_measured(smoothed, raw) -> np.ndarray:
+    """The smoothed joints where the raw ones are given, NaN elsewhere: a joint not in the picture, or nobody
+    there, is an empty cell in every output, whatever a smoother coasts to."""
+    return np.where(np.isfinite(raw), smoothed, np.float32(np.nan)).astype(np.float32)
+
+
 def rts_smooth(joints, conf, times, scales=None, resets=None, params: KalmanParams = DEFAULT_PARAMS,
                camera=None) -> np.ndarray:
     """Offline smoothing of a whole sequence.

@@ -135,10 +135,10 @@ def mix_sharpness(crop, cut: bool, rng):
         blurred = cv2.GaussianBlur(crop, (0, 0), float(rng.uniform(1.0, 2.5)))
         amount = float(rng.uniform(0.5, 1.5))
         return cv2.addWeighted(crop, 1.0 + amount, blurred, -amount, 0)
-    size = crop.shape[0]
-    small = max(8, int(round(size / float(rng.uniform(1.5, 3.0)))))
-    return cv2.resize(cv2.resize(crop, (small, small), interpolation=cv2.INTER_AREA), (size, size),
-                      interpolation=cv2.INTER_LINEAR)
+    h, w = crop.shape[:2]
+    factor = float(rng.uniform(1.5, 3.0))
+    small = (max(8, int(round(w / factor))), max(8, int(round(h / factor))))
+    return cv2.resize(cv2.resize(crop, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25):
