@@ -14,7 +14,7 @@ import cv2
 from pose_track.engines.outputs import check_outputs
 from pose_track.tracker.sinks import SinkError
 
-from .model import engine_option
+from .model import engine_option, load_estimator
 from .video import video
 
 
@@ -58,6 +58,7 @@ def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
     check_outputs([("--out", os.path.join(out, n)) for n in ("", "astronaut.mp4", "astronaut.csv",
                                                              "astronaut_tracked.mp4")], inputs=[engine])
+    load_estimator(engine, stills=False)       # a model that cannot load is said before anything is written
     made_out = not os.path.exists(out)
     try:
         clip = make_sample_clip(out, frames)

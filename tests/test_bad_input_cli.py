@@ -92,6 +92,16 @@ def test_demo_out_folder_that_cannot_be_made_is_one_line(tmp_path):
     assert os.listdir(tmp_path) == ["afile"]
 
 
+def test_demo_with_a_model_that_cannot_load_writes_nothing(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{")
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(demo, ["--out", str(out), "--frames", "2", "--engine", str(broken)])
+    assert "cannot load the model" in _refused_in_one_line(res)
+    assert not out.exists()
+
+
 @pytest.fixture
 def clip_and_fake_model(tmp_path, monkeypatch):
     img, joints = synthetic_person(64, 48, 0)
