@@ -7,7 +7,8 @@ import click
 
 def load_estimator(engine=None, stills: bool = False, recrop: bool = True, **options):
     """engine: a bundle folder or a checkpoint file; None: the shipped bundle (`stills`: its mirror-view build,
-    the default of every command on still pictures). recrop False: one pass on the first box."""
+    the default of every command on still pictures, which also search the picture's windows where the whole
+    picture reads as nobody). recrop False: one pass on the first box."""
     try:
         from pose_track.engines.estimator import MAX_PASSES, PoseEstimator
     except ImportError as e:
@@ -22,7 +23,14 @@ def load_estimator(engine=None, stills: bool = False, recrop: bool = True, **opt
     if not cascade.config.architecture.person_head:
         click.echo("this model has no presence output: every box is taken to hold a person and every joint "
                    "inside the image to be in the picture (a model trained with --person-head says both)", err=True)
-    return PoseEstimator(cascade=cascade, max_passes=MAX_PASSES if recrop else 1)
+    search = None
+    if stills and cascade.config.architecture.person_head:
+        from functools import partial
+
+        from pose_track.tracker.person_finder import search_picture
+
+        search = partial(search_picture, cascade)
+    return PoseEstimator(cascade=cascade, max_passes=MAX_PASSES if recrop else 1, search=search, look_past_crop=stills)
 
 
 engine_option = click.option("--engine", type=click.Path(), default=None,

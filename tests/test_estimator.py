@@ -151,3 +151,43 @@ def test_the_tight_look_removes_only_legs_and_only_when_it_sees_the_person():
     whole = Answers(joints, presence=lambda call: 0.9)         # every joint in the picture: no extra look
     PoseEstimator(cascade=whole, max_passes=2)(image)
     assert len(whole.boxes) == 2
+
+
+def test_a_look_past_a_crop_that_cut_the_legs_inside_the_picture():
+    _, joints = synthetic_person(64, 96, seed=2)
+    joints = (joints + [150, 40]).astype(np.float32)
+    image = np.zeros((300, 400, 3), np.uint8)
+    legs_out = _inside_but(0, 1, 4, 5)
+    # Every look but the one past the crop (the third) leaves the legs out: that look places them, and is kept.
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: _inside_but() if call == 3 else legs_out)
+    pose = PoseEstimator(cascade=cascade, max_passes=2, look_past_crop=True)(image)
+    assert np.isfinite(pose.joints).all()
+    side = cascade.boxes[1][2]
+    assert cascade.boxes[2][2] == pytest.approx(2.2 * side) and cascade.boxes[2][1] > cascade.boxes[1][1]
+    # The picture ends below the body: the legs are out of it, no look past the crop.
+    cut = np.zeros((int(joints[[2, 3], 1].max()) + 8, 400, 3), np.uint8)
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: legs_out)
+    pose = PoseEstimator(cascade=cascade, max_passes=2, look_past_crop=True)(cut)
+    assert len(cascade.boxes) == 3 and np.isnan(pose.joints[[0, 1, 4, 5]]).all()
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: legs_out)
+    PoseEstimator(cascade=cascade, max_passes=2)(image)             # the tracker's estimator: no look past
+    assert len(cascade.boxes) == 3
+
+
+def test_a_still_picture_read_as_nobody_is_searched_window_by_window():
+    _, joints = synthetic_person(64, 96, seed=2)
+    image = np.zeros((300, 400, 3), np.uint8)
+    boxes = []
+
+    def search(picture):
+        boxes.append(picture.shape)
+        return (182.0, 88.0, 120.0)
+
+    nobody_on_the_whole = Answers(joints, presence=lambda call: 0.1 if call == 1 else 0.95)
+    pose = PoseEstimator(cascade=nobody_on_the_whole, max_passes=1, search=search)(image)
+    assert boxes == [image.shape] and pose.found and nobody_on_the_whole.boxes[1][:3] == (182.0, 88.0, 120.0)
+    nobody = Answers(joints, presence=lambda call: 0.1)
+    assert not PoseEstimator(cascade=nobody, max_passes=1, search=search)(image).found
+    found = Answers(joints, presence=lambda call: 0.9)
+    PoseEstimator(cascade=found, max_passes=1, search=search)(image)
+    assert len(boxes) == 2                                        # a person found on the whole picture: no search

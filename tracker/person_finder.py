@@ -166,3 +166,13 @@ class PersonFinder:
             return min(found, key=lambda f: np.hypot(f.box[0] - near[0], f.box[1] - near[1]))
         best = max(f.presence for f in found)
         return max((f for f in found if f.presence >= best - SAME_PRESENCE), key=lambda f: f.box[2])
+
+
+def search_picture(cascade, image: np.ndarray):
+    """The box of the person the finder sees in a still picture, every window of its cycle in one call (the
+    still-image answer's fallback where the whole picture reads as nobody: two people in view, a small person),
+    or None."""
+    height, width = image.shape[:2]
+    windows = max(len(NEAR_SCALES) + 1, len(search_cycle(width, height)))
+    found = PersonFinder(cascade, windows_per_call=windows)(image)
+    return None if found is None else found.box
