@@ -71,7 +71,8 @@ def _report(stats) -> None:
 
 
 _output_options = [
-    click.option("--csv", "csv_out", metavar="PATH|DIR/", help="Smoothed joints, one row per frame (the README's Outputs)."),
+    click.option("--csv", "csv_out", metavar="PATH|DIR/",
+                 help="Smoothed joints, one row per frame (the README's Outputs)."),
     click.option("--raw-csv", "raw_csv_out", metavar="PATH|DIR/",
                  help="Unsmoothed cascade joints, same CSV schema."),
     click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/", help="One JSON object per frame ('-' = stdout)."),

@@ -42,8 +42,8 @@ the player's upper body from the finder's window alone; with both, the whole pla
 real_photos.png`). Measured with the stills / video / INT8 bundles (`results/stills_v9/`): person-free pictures
 with a pose 0 / 2 / 3 of 83 (unchanged), LSP test people found 1000 of 1000 and PCK@0.2 unchanged (0.784 / 0.766 /
 0.765), waist-up PCK 0.778 / 0.753 / 0.751 (from 0.778 / 0.753 / 0.750) with legs reported inside 12.1 / 17.0 /
-18.8 % (from 12.0 / 16.8 / 18.4 %). In the tracker the look past the crop (with a fiftieth's room) cost the hard clips 0.001 (look-ahead
-0.683 -> 0.682): it is for still pictures only.
+18.8 % (from 12.0 / 16.8 / 18.4 %). In the tracker the look past the crop (with a fiftieth's room) cost the hard
+clips 0.001 (look-ahead 0.683 -> 0.682): it is for still pictures only.
 
 The passes follow the joints the model places in the picture even when the first box says nobody is there (a
 small person in a large picture); a person found only that way must then reach the model's
