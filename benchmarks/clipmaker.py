@@ -3,8 +3,8 @@
 Each frame is `cv2.warpAffine(still, M_t)`; M_t rotates and zooms about the person's centre and translates.
 The motion is a sum of slow random sinusoids per parameter (translation, log-zoom, rotation) plus a few fast
 segments (a quick smoothstep move of the translation to a new offset over a handful of frames). The ground truth
-of frame t is exactly M_t applied to the still's joints, written in the CSV schema of the README's Outputs with confidence 1
-(empty cells where the still's joint is NaN). Everything is deterministic given the seed.
+of frame t is exactly M_t applied to the still's joints, written in the CSV schema of the README's Outputs with
+confidence 1 (empty cells where the still's joint is NaN). Everything is deterministic given the seed.
 
     info = make_clip(image, joints, "clip.mp4", "clip_gt.csv", n_frames=300, seed=3)
 """

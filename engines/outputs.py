@@ -52,6 +52,11 @@ def _beneath(path: str, folder: str) -> bool:
         return False
 
 
+def _folder_holding(real: str, whole) -> str | None:
+    """The input folder read whole (`whole`: (real path, as given) pairs) that `real` lies in, as given, or None."""
+    return next((given for folder, given in whole if _beneath(real, folder)), None)
+
+
 def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Iterable = ()) -> None:
     """outputs: (option, path) pairs, the files and folders the command writes (with the files it writes into
     an output folder listed as well). Raises OutputConflict; see the module docstring for the rules."""
@@ -78,26 +83,24 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
         if path is None:
             continue
         path = str(path)
+        real = os.path.realpath(path)
         if _is_folder(path):
             source = folders.get(_file_id(path))
             if source is not None:
                 raise OutputConflict(f"{option} {path} is the input folder {source}: "
                                      "write the outputs to a folder of their own")
-            real = os.path.realpath(path)
-            source = next((given for folder, given in whole if _beneath(real, folder)), None)
+            source = _folder_holding(real, whole)
             if source is not None:
                 raise OutputConflict(f"{option} {path} is inside the input folder {source}: "
                                      "write the outputs to a folder of their own")
             continue
         source = files.get(_file_id(path))
         if source is None and os.path.isfile(path):
-            real = os.path.realpath(path)
-            source = next((given for folder, given in whole if _beneath(real, folder)), None)
+            source = _folder_holding(real, whole)
             if source is not None:
                 source = f"{path} (in the input folder {source})"
         if source is not None:
             raise OutputConflict(f"{option} would overwrite the input {source}: choose another output path")
-        real = os.path.realpath(path)
         if real in written:
             other = written[real]
             if other != option:

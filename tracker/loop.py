@@ -215,9 +215,10 @@ class Tracker:
         else:
             pose, reacquired = self._timed(self.estimator, frame.image), True
             self.reacquisitions += 1
-        lost = self.loss(pose.joints, pose.confidence, pose.box, frame.image.shape, reacquired)
         if skipped:
             lost = f"no person (not looked: a long search looks on one frame in {self.search_every})"
+        else:
+            lost = self.loss(pose.joints, pose.confidence, pose.box, frame.image.shape, reacquired)
         self._need_reacquire = lost is not None
         self.nobody_for = 0 if np.isfinite(pose.joints).any() else self.nobody_for + 1
         with self.times("smoothing"):

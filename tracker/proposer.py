@@ -15,9 +15,8 @@ shorter one may have been a wrong pose, whose place and look would hold the sear
 around the last box; where it finds nobody, `reacquire_box` gives None and the tracker takes the still-image
 answer only for a person who looks like the tracked one (`tracker.appearance`), so that another person in view
 does not take the track over (Sports2D's demo: the walker passing under the man in mid-flip). After that, or at
-first sight, the whole frame
-(`engines.geometry.whole_image_box`) backs the finder up, and the tracker's second look decides. A model without a
-presence output has no finder: the whole frame is the box.
+first sight, the whole frame (`engines.geometry.whole_image_box`) backs the finder up, and the tracker's second
+look decides. A model without a presence output has no finder: the whole frame is the box.
 
 Drift check: every `check_every` tracked frames the cascade also runs on the re-acquisition box; the fresh
 estimate takes over only when it is elsewhere (the tracked joints are on average more than `drift_torso` torso

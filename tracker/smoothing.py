@@ -307,7 +307,7 @@ class Lookahead:
         revised = self.smoother.revise_previous() if revise else None
         if revised is not None:     # the smoother works on the joints less the camera's shift (TrackResult.camera)
             revised = revised + np.asarray(getattr(result, "camera", (0.0, 0.0)), np.float32)
-            result = replace(result, smoothed=np.where(np.isfinite(result.smoothed), revised, np.nan))
+            result = replace(result, smoothed=where_measured(revised, result.smoothed))
         return frame, result
 
 
