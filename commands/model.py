@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 
-def load_estimator(engine=None, stills: bool = False, recrop: bool = True, **options):
+def load_estimator(engine=None, stills: bool = False, recrop: bool = True, pictures: bool | None = None, **options):
     """engine: a bundle folder or a checkpoint file; None: the shipped bundle (`stills`: its mirror-view build,
-    the default of every command on still pictures, which also search the picture's windows where the whole
-    picture reads as nobody). recrop False: one pass on the first box."""
+    the default of every command on still pictures). `pictures` (default: `stills`): the estimator answers still
+    pictures, whatever the bundle: it searches the picture's windows where the whole picture reads as nobody and
+    looks past a crop that cut the legs (engines.estimator). recrop False: one pass on the first box."""
+    pictures = stills if pictures is None else pictures
     try:
         from pose_track.engines.estimator import MAX_PASSES, PoseEstimator
     except ImportError as e:
@@ -24,13 +26,13 @@ def load_estimator(engine=None, stills: bool = False, recrop: bool = True, **opt
         click.echo("this model has no presence output: every box is taken to hold a person and every joint "
                    "inside the image to be in the picture (a model trained with --person-head says both)", err=True)
     search = None
-    if stills and cascade.config.architecture.person_head:
+    if pictures and cascade.config.architecture.person_head:
         from functools import partial
 
         from pose_track.tracker.person_finder import search_picture
 
         search = partial(search_picture, cascade)
-    return PoseEstimator(cascade=cascade, max_passes=MAX_PASSES if recrop else 1, search=search, look_past_crop=stills)
+    return PoseEstimator(cascade=cascade, max_passes=MAX_PASSES if recrop else 1, search=search, look_past_crop=pictures)
 
 
 engine_option = click.option("--engine", type=click.Path(), default=None,

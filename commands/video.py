@@ -43,11 +43,12 @@ class _Models:
         self._loaded = {}
 
     def for_source(self, src):
-        stills = bool(getattr(src, "independent", False)) and self.engine is None
-        if stills not in self._loaded:
-            self._loaded[stills] = load_estimator(self.engine, stills=stills, **self.options)
+        pictures = bool(getattr(src, "independent", False))
+        if pictures not in self._loaded:
+            self._loaded[pictures] = load_estimator(self.engine, stills=pictures and self.engine is None,
+                                                    pictures=pictures, **self.options)
             _say_preparing(self.options)
-        return self._loaded[stills]
+        return self._loaded[pictures]
 
 
 def _say_preparing(options) -> None:

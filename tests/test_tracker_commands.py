@@ -157,9 +157,9 @@ def test_gpu_options_reach_the_model_loader(monkeypatch, tmp_path, clips):
     monkeypatch.setattr(commands, "load_estimator", lambda engine, **kw: asked.append(kw) or fake(engine, **kw))
     res = _run(d / "c0.mp4", "--csv", tmp_path / "a.csv", "--cuda", "--half", "--cuda-graphs")
     assert res.exit_code == 0, res.output
-    assert asked[-1] == {"stills": False, "device": "cuda", "half": True, "cuda_graphs": True}
+    assert asked[-1] == {"stills": False, "pictures": False, "device": "cuda", "half": True, "cuda_graphs": True}
     res = _run(d / "c0.mp4", "--csv", tmp_path / "b.csv")
-    assert res.exit_code == 0 and asked[-1] == {"stills": False}
+    assert res.exit_code == 0 and asked[-1] == {"stills": False, "pictures": False}
     res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--csv", str(tmp_path / "c.csv"), "--half"])
     assert res.exit_code == 1 and res.output.strip() == "Error: --half and --cuda-graphs run the model on the GPU: add --cuda"
     assert not (tmp_path / "c.csv").exists()
@@ -206,3 +206,19 @@ def test_cuda_says_the_model_is_being_prepared(monkeypatch, tmp_path, clips):
     assert res.exit_code == 0 and "preparing the model on the GPU" in res.stderr
     res = _run(d / "c0.mp4", "--csv", tmp_path / "b.csv")
     assert res.exit_code == 0 and "preparing" not in res.stderr
+
+
+def test_a_folder_of_images_is_answered_as_still_pictures_with_any_engine(monkeypatch):
+    import types
+
+    import pose_track.commands.video as commands
+
+    asked = []
+    monkeypatch.setattr(commands, "load_estimator", lambda engine, **kw: asked.append((engine, kw)) or object())
+    folder, clip = types.SimpleNamespace(independent=True), types.SimpleNamespace()
+    for engine in (None, "my_bundle"):
+        models = commands._Models(engine)
+        models.for_source(folder)
+        models.for_source(clip)
+    assert [(e, kw["stills"], kw["pictures"]) for e, kw in asked] == [
+        (None, True, True), (None, False, False), ("my_bundle", False, True), ("my_bundle", False, False)]
