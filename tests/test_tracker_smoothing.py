@@ -418,3 +418,11 @@ def test_outlier_gate_follows_a_real_move_after_outlier_frames():
     assert abs(gated[30, 0, 0] - 100.0) < 4.0                      # one frame off: held
     assert abs(gated[31, 0, 0] - raw[31, 0, 0]) < 1e-3             # the second: restarted at the measurement
     assert np.abs(gated[40:, 0, 0] - 140.0).max() < 4.0
+
+
+@pytest.mark.parametrize("dt", [1 / 30, 0.1, 1.0])
+def test_process_noise_is_filterpys_white_noise_acceleration(dt):
+    from pose_track.tracker.kalman import process_noise
+
+    expected = Q_continuous_white_noise(dim=2, dt=dt, spectral_density=2.5, block_size=2, order_by_dim=False)
+    np.testing.assert_allclose(process_noise(dt, 2.5), expected, rtol=1e-12, atol=0)
