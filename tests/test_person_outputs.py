@@ -202,6 +202,36 @@ def test_cascade_reports_nobody_and_joints_out_of_the_picture_as_empty():
     assert np.allclose(waist_up.confidence, 0.9 * _cascade(1.0, inside).predict(image, box).confidence, atol=1e-6)
 
 
+class _CountingPersonBackend(_PersonBackend):
+    """Stage 1 as _PersonBackend (presence per box from a list); refiners move every joint by 2 px; counts calls."""
+
+    def __init__(self, presences, inside):
+        super().__init__(0.0, inside)
+        self.presences, self.refiner_calls = np.asarray(presences, np.float32), 0
+
+    def run(self, stage, batch):
+        coords, spread, *person = super().run(stage, batch)
+        if stage:
+            self.refiner_calls += 1
+            return np.full_like(coords, 2.0 / 48.0), spread
+        return coords, spread, self.presences[:len(batch)], person[1]
+
+
+def test_refiners_are_skipped_where_stage_1_finds_nobody_in_any_box():
+    image = np.zeros((400, 400, 3), np.uint8)
+    config = ModelConfig(Architecture(num_stages=2, person_head=True))
+    for presences, refined in (((0.1, 0.2), False), ((0.1, 0.7), True)):
+        backend = _CountingPersonBackend(presences, np.ones(14))
+        result = Cascade(backend, config).predict(image, [[80, 80, 160], [120, 120, 160]])
+        assert backend.refiner_calls == int(refined)
+        assert len(result.stages) == 2
+        moved = np.abs(result.stages[1] - result.stages[0]).max()
+        assert (moved > 0.5) if refined else (moved == 0)
+        assert result.found.tolist() == [p >= 0.5 for p in presences]
+        # Where nobody is found, the joints to look closer at are stage 1's.
+        assert np.isfinite(result.placed()).all()
+
+
 def test_images_writes_an_empty_row_for_a_person_free_picture(tmp_path):
     from pose_track.commands.images import process_images
 
