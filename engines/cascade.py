@@ -128,8 +128,10 @@ class Cascade:
         spread_px = spread * boxes[:, 2:3]
         stages = [joints.copy()]
         # Where stage 1 finds nobody in any box, the answer is "no person" whatever the refiners say: they are
-        # skipped, and a closer look is framed on stage 1's joints (a lost frame's several looks cost a third less).
-        nobody = bool(person) and bool((np.asarray(person[0]).reshape(-1) < self.config.decoding.presence_threshold).all())
+        # skipped (such a look costs about a third less, and a lost frame makes several), and a closer look is
+        # framed on stage 1's joints.
+        presence = np.asarray(person[0]).reshape(-1) if person else None
+        nobody = presence is not None and bool((presence < self.config.decoding.presence_threshold).all())
         for s in range(1, self.num_stages):
             if not nobody:
                 joints, spread_px = self._refine(s, image, bgr, joints, spread_px, boxes, angles, back)
