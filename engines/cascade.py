@@ -102,8 +102,11 @@ def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: 
 
 
 class Cascade:
-    def __init__(self, backend, config: ModelConfig, stages: int | None = None):
+    def __init__(self, backend, config: ModelConfig, stages: int | None = None, refine_nobody: bool = False):
+        """refine_nobody: run the refiners also where stage 1 finds nobody (training's fits and label checks,
+        which read every stage's joints on labelled people)."""
         self.backend, self.config = backend, config
+        self.refine_nobody = refine_nobody
         arch = config.architecture
         self.num_stages = arch.num_stages if stages is None else min(stages, arch.num_stages)
         self._stage1_buf = _CropBuffer(arch.stage1_input)
@@ -131,7 +134,8 @@ class Cascade:
         # skipped (such a look costs about a third less, and a lost frame makes several), and a closer look is
         # framed on stage 1's joints.
         presence = np.asarray(person[0]).reshape(-1) if person else None
-        nobody = presence is not None and bool((presence < self.config.decoding.presence_threshold).all())
+        nobody = (not self.refine_nobody and presence is not None
+                  and bool((presence < self.config.decoding.presence_threshold).all()))
         for s in range(1, self.num_stages):
             if not nobody:
                 joints, spread_px = self._refine(s, image, bgr, joints, spread_px, boxes, angles, back)

@@ -230,6 +230,10 @@ def test_refiners_are_skipped_where_stage_1_finds_nobody_in_any_box():
         assert result.found.tolist() == [p >= 0.5 for p in presences]
         # Where nobody is found, the joints to look closer at are stage 1's.
         assert np.isfinite(result.placed()).all()
+    # Training's fits and label checks read the refined joints of every labelled person.
+    backend = _CountingPersonBackend((0.1, 0.2), np.ones(14))
+    result = Cascade(backend, config, refine_nobody=True).predict(image, [[80, 80, 160], [120, 120, 160]])
+    assert backend.refiner_calls == 1 and np.abs(result.stages[1] - result.stages[0]).max() > 0.5
 
 
 def test_images_writes_an_empty_row_for_a_person_free_picture(tmp_path):

@@ -19,7 +19,7 @@ GAINS_SEED, CONFIDENCE_SEED = 77, 99
 
 def torch_cascade(model, model_cfg, stages: int) -> Cascade:
     from pose_track.engines.torch_backend import TorchBackend
-    return Cascade(TorchBackend(model), model_cfg, stages=stages)
+    return Cascade(TorchBackend(model), model_cfg, stages=stages, refine_nobody=True)
 
 
 def error_bank(model, model_cfg, data, cfg, stages: int, progress=None, log=print) -> list:

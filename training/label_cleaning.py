@@ -67,9 +67,11 @@ def load_reference(path: str):
     from pose_track.engines.checkpoint import CheckpointError
 
     try:
-        return load_any_cascade(path)
+        cascade = load_any_cascade(path)
     except (BundleError, CheckpointError) as exc:
         raise CheckpointError(f"cannot load the model: {exc}") from None
+    cascade.refine_nobody = True        # its refined joints are compared with labelled people
+    return cascade
 
 
 def repair_crowd_labels(data, fixes: dict | None, reference, max_error: float, progress=None, log=print) -> dict:
