@@ -130,10 +130,13 @@ class Cascade:
         joints = np.einsum("pij,pkj->pki", back, coords[:, :, :2]) * boxes[:, None, 2:3] + boxes[:, None, :2]
         spread_px = spread * boxes[:, 2:3]
         stages = [joints.copy()]
+        presence = inside = None
+        if person:
+            presence, inside = (np.asarray(p, np.float32) for p in person)
+            presence = presence.reshape(-1)
         # Where stage 1 finds nobody in any box, the answer is "no person" whatever the refiners say: they are
         # skipped (such a look costs about a third less, and a lost frame makes several), and a closer look is
         # framed on stage 1's joints.
-        presence = np.asarray(person[0]).reshape(-1) if person else None
         nobody = (not self.refine_nobody and presence is not None
                   and bool((presence < self.config.decoding.presence_threshold).all()))
         for s in range(1, self.num_stages):
@@ -144,10 +147,7 @@ class Cascade:
         moved = np.linalg.norm(joints - stages[0], axis=-1)
         confidence = joint_confidence(self.config.calibration.confidence, spread_px / diam, moved / diam)
         in_picture = in_image(joints, *image.shape[:2])
-        presence = inside = None
-        if person:
-            presence, inside = (np.asarray(p, np.float32) for p in person)
-            presence = presence.reshape(-1)
+        if presence is not None:
             in_picture &= inside >= self.config.decoding.inside_threshold
             confidence = confidence * presence[:, None]
         return CascadeResult(joints.astype(np.float32), confidence, stages, spread_px.astype(np.float32),
