@@ -242,20 +242,55 @@ finally:
         signal.signal(signal.SIGINT, _sigint)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (`timeout`, `kill`, a closed terminal, a container stopping): the run ends as on Ctrl-C,
+    every output closed under its name with what was processed, and exits 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
+def _stop_on_termination() -> None:
+    """SIGTERM and SIGHUP raise Terminated, where the process would otherwise die with its outputs half-written
+    under their partial names. A signal the parent set to be ignored (`nohup`) stays ignored."""
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _terminate)
+
+
+def _interruption(exc: BaseException) -> tuple[str, int]:
+    if isinstance(exc, Terminated):
+        return f"terminated ({signal.Signals(exc.signum).name})", 128 + exc.signum
+    return "interrupted", 130
+
+
 def main():
-    """The `pose-track` entry point: click's, except that Ctrl-C exits 130 (128 + SIGINT), quietly."""
+    """The `pose-track` entry point: click's, except that Ctrl-C exits 130 (128 + SIGINT), and SIGTERM or SIGHUP
+    128 + their number, quietly, every output kept."""
+    try:
+        _stop_on_termination()
+    except ValueError:      # not the main thread
+        pass
     try:
         code = cli.main(standalone_mode=False)
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
     except click.Abort as exc:
-        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-        click.echo("interrupted" if interrupted else "Aborted!", err=True)
-        code = 130 if interrupted else 1
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted", err=True)
-        code = 130
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            message, code = _interruption(exc.__cause__)
+        else:
+            message, code = "Aborted!", 1
+        click.echo(message, err=True)
+    except KeyboardInterrupt as exc:
+        message, code = _interruption(exc)
+        click.echo("\n" + message, err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -3,6 +3,7 @@ commands that need the train extra say which one to install when torch is missin
 import os
 import signal
 import subprocess
+import time
 import sys
 
 import click
@@ -97,3 +98,35 @@ def test_a_checkpoint_without_torch_names_the_extra(no_torch, tmp_path):
                                        "--checkpoint", str(ckpt)])
     _says_install_the_train_extra(res)
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_termination_mid_run_keeps_the_outputs_under_their_names(tmp_path, signum):
+    # `timeout`, `kill`, a closed terminal: the run ends as on Ctrl-C, and exits 128 + the signal.
+    from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
+
+    image, joints = synthetic_person(160, 120)
+    clip = make_clip(image, joints, str(tmp_path / "clip.avi"), n_frames=3000).video_path
+    csv, render = tmp_path / "poses.csv", tmp_path / "poses.avi"
+    proc = subprocess.Popen([sys.executable, "-m", "pose_track.cli", "video", clip, "--csv", str(csv),
+                             "--render", str(render), "--smooth", "kalman"],
+                            cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        for _ in range(600):        # until some frames are on disk (under the partial name)
+            partial = [p for p in tmp_path.iterdir() if ".partial-" in p.name and p.suffix == ".csv"]
+            if partial and partial[0].stat().st_size > 2000:
+                break
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err and f"terminated ({signal.Signals(signum).name})" in err
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    rows = csv.read_text().splitlines()
+    assert len(rows) > 10
+    import cv2
+    video = cv2.VideoCapture(str(render))
+    assert video.isOpened() and int(video.get(cv2.CAP_PROP_FRAME_COUNT)) >= len(rows) - 2
