@@ -11,7 +11,7 @@ import os
 import click
 import cv2
 
-from pose_track.engines.outputs import check_outputs
+from pose_track.engines.outputs import OWN_OUTPUTS, check_outputs, note_own_output, refuse_replacing_others
 from pose_track.tracker.sinks import SinkError
 
 from .model import engine_option, load_estimator
@@ -56,14 +56,20 @@ def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
 @engine_option
 def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
-    check_outputs([("--out", os.path.join(out, n)) for n in ("", "astronaut.mp4", "astronaut.csv",
-                                                             "astronaut_tracked.mp4")], inputs=[engine])
+    written = [("--out", os.path.join(out, n)) for n in ("astronaut.mp4", "astronaut.csv", "astronaut_tracked.mp4")]
+    check_outputs([("--out", os.path.join(out, "")), *written], inputs=[engine])
+    refuse_replacing_others(written)
     load_estimator(engine, stills=False)       # a model that cannot load is said before anything is written
     made_out = not os.path.exists(out)
     try:
+        os.makedirs(out, exist_ok=True)
+        for _, path in written:
+            note_own_output(path)
         clip = make_sample_clip(out, frames)
     except (DemoError, SinkError, OSError) as exc:
-        if made_out and os.path.isdir(out) and not os.listdir(out):
+        if made_out and os.path.isdir(out) and set(os.listdir(out)) <= {OWN_OUTPUTS}:
+            for name in os.listdir(out):
+                os.remove(os.path.join(out, name))
             os.rmdir(out)
         if isinstance(exc, OSError):
             raise click.ClickException(f"cannot write to --out {out}: {exc.strerror or exc}") from None

@@ -13,7 +13,7 @@ import time
 
 import click
 
-from pose_track.engines.outputs import check_outputs, partial_path
+from pose_track.engines.outputs import check_outputs, note_own_output, partial_path, refuse_replacing_others
 from pose_track.tracker.capture import CaptureError, ImageFolderSource
 from pose_track.tracker.render import draw_pose
 from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
@@ -55,10 +55,11 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> 
     may land on an image of `folder` (or on the model, `model`), nor --render be that folder."""
     files = ImageFolderSource(folder).files
     outputs = [("--csv", csv_path)]
+    renders = [("--render", render_path(render_dir, f.name)) for f in files] if render_dir else []
     if render_dir:
         outputs.append(("--render", os.path.join(render_dir, "")))
-        outputs += [("--render", render_path(render_dir, f.name)) for f in files]
-    check_outputs(outputs, inputs=[*files, model], input_folders=[folder])
+    check_outputs(outputs + renders, inputs=[*files, model], input_folders=[folder])
+    refuse_replacing_others(renders)
 
 
 def process_images(folder, estimator, csv_path, render_dir=None, progress=None) -> dict:
@@ -86,7 +87,9 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
             rows += 1
             if render_dir:
                 drawn = draw_pose(frame.image, joints, conf)
-                cv2_write(render_path(render_dir, frame.source_name), drawn)
+                target = render_path(render_dir, frame.source_name)
+                note_own_output(target)
+                cv2_write(target, drawn)
             count += 1
             if progress:
                 progress(1)

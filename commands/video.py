@@ -9,7 +9,9 @@ Several inputs (files, or folders of videos) and the outputs:
 - `--ndjson` likewise (file, '-' for stdout, or folder -> `<stem>.ndjson`); `--udp HOST:PORT` one datagram per
   frame for every input.
 - `--render` a single OUT.mp4 for one input, a folder (`<stem>.mp4`) for several.
-An input that cannot be read is reported (one line) and skipped; the command then exits non-zero. An output
+An input that cannot be read is reported (one line) and skipped, and so is what of an input could not be read
+(a video that ends before its header's frame count, unreadable images in a folder) after its rows are written;
+the command then exits non-zero. An output
 that cannot be written stops everything with one line, and so does, before anything is written, an output
 that is an input or would overwrite one (engines.outputs.check_outputs). What each sink writes appears when
 it closes, also after an error or Ctrl-C: everything processed before a fault is kept; an output that got
@@ -145,6 +147,10 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
             finally:
                 close_all(per)
             _report(stats)
+            failures += stats.incomplete
+            if len(specs) > 1:
+                for problem in stats.incomplete:
+                    click.echo(f"error: {problem}", err=True)
             if stats.stopped == "stop requested":
                 break
     except SinkError as e:
@@ -206,6 +212,8 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
         close_all(per)
         outputs.close()
     _report(stats)
+    if stats.incomplete:
+        raise click.ClickException(stats.incomplete[0])
 
 
 __all__ = ["video", "webcam"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pose_track.engines.outputs import check_outputs
+from pose_track.engines.outputs import check_outputs, note_own_output, refuse_replacing_others
 from pose_track.tracker.capture import CaptureError, ImageFolderSource, is_camera, is_url
 from pose_track.tracker.render import VideoSink, WindowSink
 from pose_track.tracker.sinks import CsvSink, NdjsonSink, SinkError, UdpSink, close_all
@@ -74,14 +74,15 @@ def refuse_overwriting_inputs(given, specs, stems, engine=None, **spec) -> None:
                 pass    # reported when the run reaches it
         else:
             files.append(s)
-    planned = []
+    planned, named_here = [], []
     for key, option, suffix in _KINDS:
         path = spec.get(key)
         if path:
             planned.append((option, path))          # '-' too: two options on stdout are refused
             if path != "-" and _is_folder_target(path):
-                planned += [(option, os.path.join(path, stem + suffix)) for stem in stems]
-    check_outputs(planned, inputs=files, input_folders=folders)
+                named_here += [(option, os.path.join(path, stem + suffix)) for stem in stems]
+    check_outputs(planned + named_here, inputs=files, input_folders=folders)
+    refuse_replacing_others(named_here)
 
 
 class Outputs:
@@ -114,7 +115,9 @@ class Outputs:
             for key, _, suffix in _KINDS:
                 path = self.spec[key]
                 if path and path != "-" and _is_folder_target(path):
-                    sinks.append(_SINKS[key](_folder(path) / f"{stem}{suffix}"))
+                    target = _folder(path) / f"{stem}{suffix}"
+                    note_own_output(target)
+                    sinks.append(_SINKS[key](target))
                 elif path and key == "render":
                     sinks.append(VideoSink(path))
         except BaseException:

@@ -15,6 +15,11 @@ index, a URL) cannot be overwritten and are ignored; '-' (stdout) counts only fo
 file planned twice (two inputs whose outputs would share a name) is refused too. Lives in engines, the bottom
 layer, because the commands, the sinks and cli.py all use it.
 
+Files a command names itself in an output folder (`--csv DIR/` -> DIR/<input stem>.csv, `--render DIR/`, the
+annotated images) replace only what pose-track wrote there before: their names are listed in the folder's
+OWN_OUTPUTS file when they are written, and `refuse_replacing_others` refuses, before anything is written, one
+that already holds a file not on that list (the user's own walk.mp4 beside walk.avi, a photo of the same name).
+
 partial_path(path) is where a file is written until it is complete (beside it, so that os.replace onto `path`
 is atomic; same suffix, which encoders read the format from); write_text() writes a whole file that way.
 """
@@ -109,6 +114,45 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
         written[real] = option
 
 
+OWN_OUTPUTS = ".pose-track-outputs"     # in an output folder: the names of the files pose-track wrote there
+
+
+def _own_outputs(folder: str) -> set:
+    try:
+        with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8") as f:
+            return {line.rstrip("\n") for line in f}
+    except OSError:
+        return set()
+
+
+def refuse_replacing_others(outputs: Iterable) -> None:
+    """outputs: (option, path) pairs of the files a command names itself in an output folder. Raises
+    OutputConflict for one that exists as a file pose-track did not write (the module's docstring)."""
+    listed: dict = {}
+    for option, path in outputs:
+        path = str(path)
+        if not os.path.isfile(path):
+            continue
+        folder, name = os.path.split(os.path.abspath(path))
+        if folder not in listed:
+            listed[folder] = _own_outputs(folder)
+        if name not in listed[folder]:
+            raise OutputConflict(f"{option} would replace {path}, which pose-track did not write: move it, "
+                                 "or give another folder")
+
+
+def note_own_output(path) -> None:
+    """List `path` in its folder's OWN_OUTPUTS (before it is written): a later run may replace it."""
+    folder, name = os.path.split(os.path.abspath(str(path)))
+    if name in _own_outputs(folder):
+        return
+    try:
+        with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8") as f:
+            f.write(name + "\n")
+    except OSError:
+        pass            # the output itself then fails with its own message
+
+
 def is_special_file(path) -> bool:
     """Whether `path` exists and is not a regular file or a folder (a device such as /dev/null, a named pipe):
     such an output is written in place, never replaced by a file."""
@@ -144,4 +188,5 @@ def write_text(path, text: str) -> None:
         raise
 
 
-__all__ = ["OutputConflict", "check_outputs", "is_special_file", "partial_path", "write_text"]
+__all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "note_own_output", "partial_path",
+           "refuse_replacing_others", "write_text"]

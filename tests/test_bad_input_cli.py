@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -123,7 +124,25 @@ def test_max_frames_is_no_truncated_file_but_a_cut_file_is(tmp_path, clip_and_fa
     data = clip.read_bytes()
     cut.write_bytes(data[:len(data) * 6 // 10])
     res = CliRunner().invoke(video_commands.video, [str(cut), "--csv", str(tmp_path / "c.csv")])
-    assert res.exit_code == 0 and f"of {N_FRAMES} frames (truncated file?)" in res.output, res.output
+    # The frames it holds are kept; that the rest could not be read is an error, for scripts to see.
+    assert res.exit_code == 1 and f"of {N_FRAMES} frames (truncated file?)" in res.output, res.output
+    assert res.output.strip().splitlines()[-1].startswith("Error: ")
+    rows = (tmp_path / "c.csv").read_text().splitlines()[1:]
+    assert 0 < len(rows) < N_FRAMES
+
+
+def test_unreadable_images_in_a_folder_exit_non_zero_after_the_readable_ones_are_written(tmp_path, monkeypatch):
+    img, joints = synthetic_person(64, 48, 0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(folder / name), img)
+    (folder / "broken.jpg").write_text("not a picture")
+    monkeypatch.setattr(video_commands, "load_estimator", estimator_of(FakeCascade(np.asarray(joints)[None])))
+    res = CliRunner().invoke(video_commands.video, [str(folder), "--csv", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1, res.output
+    assert res.output.strip().splitlines()[-1] == f"Error: {folder}: 1 unreadable image(s) skipped: broken.jpg"
+    assert len((tmp_path / "o.csv").read_text().splitlines()) == 3
 
 
 def _cli(args, env_extra=None):
@@ -153,3 +172,16 @@ def test_a_model_path_that_does_not_exist_says_so(tmp_path, one_image, option, n
     missing = tmp_path / name
     res = CliRunner().invoke(images, [str(one_image), "--csv", str(tmp_path / "c.csv"), option, str(missing)])
     assert _refused_in_one_line(res) == f"Error: cannot load the model: {missing}: no such file or folder"
+
+
+def test_images_never_replace_a_picture_of_the_users_in_the_render_folder(tmp_path):
+    img, _ = synthetic_person(64, 48, 0)
+    photos, annotated = tmp_path / "new", tmp_path / "old"
+    photos.mkdir()
+    annotated.mkdir()
+    cv2.imwrite(str(photos / "IMG_1.jpg"), img)
+    (annotated / "IMG_1.jpg").write_bytes(b"an older photo of the user's")
+    res = CliRunner().invoke(images, [str(photos), "--csv", str(tmp_path / "o.csv"), "--render", str(annotated)])
+    assert "which pose-track did not write" in _refused_in_one_line(res, exit_code=2)
+    assert (annotated / "IMG_1.jpg").read_bytes() == b"an older photo of the user's"
+    assert not (tmp_path / "o.csv").exists()

@@ -55,7 +55,7 @@ def test_images_writes_the_csv_schema(fake_lsp, tiny_checkpoint, tmp_path):
     given = np.isfinite(values).all(1)
     assert (given | np.isnan(values).all(1)).all()            # a joint's three cells are all there or all empty
     assert np.all((values[given, 2] >= 0) & (values[given, 2] <= 1))
-    assert len(os.listdir(tmp_path / "render")) == 12
+    assert len(os.listdir(tmp_path / "render")) == 12 + 1      # the annotated images and OWN_OUTPUTS
 
 
 def test_images_errors_are_one_line(tiny_checkpoint, tmp_path):

@@ -2,6 +2,7 @@
 land on one (engines.outputs.check_outputs); a run that fails keeps what it processed and leaves no empty file."""
 import hashlib
 import os
+import shutil
 import stat
 
 import cv2
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 import pose_track.commands.video as commands
 from pose_track.cli import cli
-from pose_track.engines.outputs import OutputConflict, check_outputs, partial_path, write_text
+from pose_track.engines.outputs import OWN_OUTPUTS, OutputConflict, check_outputs, partial_path, write_text
 from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
 from fakes import FakeCascade, estimator_of
 from pose_track.tracker.sinks import read_pose_csv
@@ -114,7 +115,32 @@ def test_video_render_folder_beside_the_inputs_still_works(tmp_path, clips, fake
     res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--render", f"{tmp_path}/", "--csv",
                                               str(tmp_path / "c0.csv")])
     assert res.exit_code == 0, res.output
-    assert sorted(os.listdir(tmp_path)) == ["c0.csv", "c0.mp4"]
+    assert sorted(os.listdir(tmp_path)) == [OWN_OUTPUTS, "c0.csv", "c0.mp4"]
+
+
+def test_a_file_of_the_users_in_an_output_folder_is_never_replaced(tmp_path, clips, fake_model):
+    # walk.mp4 beside walk.avi: `--render folder/` would name its render walk.mp4.
+    d, _ = clips
+    folder = tmp_path / "mix"
+    folder.mkdir()
+    shutil.copy(d / "c0.mp4", folder / "walk.avi")
+    (folder / "walk.mp4").write_text("my precious")
+    (folder / "walk.csv").write_text("my labels")
+    for option in ("--render", "--csv"):
+        res = CliRunner().invoke(commands.video, [str(folder / "walk.avi"), option, f"{folder}/"])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+        assert "which pose-track did not write" in res.output
+    assert (folder / "walk.mp4").read_text() == "my precious" and (folder / "walk.csv").read_text() == "my labels"
+    assert sorted(os.listdir(folder)) == ["walk.avi", "walk.csv", "walk.mp4"]
+
+
+def test_a_render_folder_can_be_written_again(tmp_path, clips, fake_model):
+    d, _ = clips
+    for _ in range(2):
+        res = CliRunner().invoke(commands.video, [str(d / "c0.mp4"), "--render", f"{tmp_path}/out/",
+                                                  "--csv", f"{tmp_path}/out/"])
+        assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(tmp_path / "out")) == [OWN_OUTPUTS, "c0.csv", "c0.mp4"]
 
 
 def test_render_without_a_video_suffix_is_one_line_before_anything_is_written(tmp_path, clips, fake_model):

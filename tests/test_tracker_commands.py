@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 import pose_track.commands.video as commands
+from pose_track.engines.outputs import OWN_OUTPUTS
 from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
 from fakes import FakeCascade, estimator_of
 from pose_track.tracker.sinks import read_pose_csv
@@ -50,8 +51,8 @@ def test_video_csv_folder_per_input_and_rts(tmp_path, clips, fake_model):
     res = _run(d / "c0.mp4", d / "c1.mp4", "--csv", f"{tmp_path}/csvs/", "--smooth", "rts",
                "--render", f"{tmp_path}/renders/")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (tmp_path / "csvs").iterdir()) == ["c0.csv", "c1.csv"]
-    assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == ["c0.mp4", "c1.mp4"]
+    assert sorted(p.name for p in (tmp_path / "csvs").iterdir()) == [OWN_OUTPUTS, "c0.csv", "c1.csv"]
+    assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == [OWN_OUTPUTS, "c0.mp4", "c1.mp4"]
 
 
 def test_video_errors_are_one_line(tmp_path, clips, fake_model):

@@ -45,6 +45,7 @@ class RunStats:
     total_s: float = 0.0
     stopped: str | None = None
     warnings: list = field(default_factory=list)
+    incomplete: list = field(default_factory=list)   # what of the input could not be read (its rows are kept)
 
     @property
     def fps(self) -> float:
@@ -209,13 +210,14 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             stats.stopped = "stop requested"
         stats.total_s = time.perf_counter() - t_start
     if getattr(src, "truncated", False):
-        stats.warnings.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "
-                              "frames (truncated file?)")
+        stats.incomplete.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "
+                                "frames (truncated file?)")
     if stats.frames and not stats.with_person:
         stats.warnings.append(f"{src.name}: nobody was found in any of its {stats.frames} frames (every row is "
                               "empty)")
     if getattr(src, "skipped", None):
-        stats.warnings.append(f"{src.name}: skipped {len(src.skipped)} unreadable image(s), e.g. {src.skipped[0]}")
+        stats.incomplete.append(f"{src.name}: {len(src.skipped)} unreadable image(s) skipped: "
+                                + ", ".join(src.skipped[:5]) + (" ..." if len(src.skipped) > 5 else ""))
     if stop is not None and stop.is_set() and stats.stopped is None:
         stats.stopped = "interrupted"
     return stats
