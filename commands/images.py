@@ -13,8 +13,9 @@ import time
 
 import click
 
-from pose_track.engines.outputs import check_outputs, note_own_output, partial_path, refuse_replacing_others
-from pose_track.tracker.capture import CaptureError, ImageFolderSource
+from pose_track.engines.outputs import (OutputConflict, check_outputs, note_own_output, partial_path,
+                                        refuse_replacing_others)
+from pose_track.tracker.capture import VIDEO_EXTS, CaptureError, ImageFolderSource
 from pose_track.tracker.render import draw_pose
 from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
 
@@ -23,15 +24,17 @@ from .model import (checkpoint_option, device_options, gpu_options, load_estimat
 
 
 @click.command()
-@click.argument("folder", type=click.Path())
+@click.argument("folder", type=click.Path(), metavar="FOLDER|IMAGE")
 @click.option("--csv", "csv_out", required=True, type=click.Path(), help="Output CSV ('-' for stdout).")
-@click.option("--render", "render_dir", type=click.Path(), default=None, help="Write annotated images here.")
+@click.option("--render", "render_dir", type=click.Path(), default=None, metavar="DIR",
+              help="A folder for the annotated images (JPEGs named after the images).")
 @recrop_option
 @stills_engine_option
 @checkpoint_option
 @gpu_options
 def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, cuda_graphs):
-    """Pose of the person in each image of FOLDER (the whole image is the first box) to the CSV schema."""
+    """Pose of the person in each image of FOLDER (or in one IMAGE; the whole image is the first box) to the CSV
+    schema."""
     options = device_options(cuda, half, cuda_graphs)
     try:
         total = len(ImageFolderSource(folder).files)
@@ -54,6 +57,11 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> 
     """engines.outputs.check_outputs for `pose-track images`: neither --csv nor an annotated copy in --render
     may land on an image of `folder` (or on the model, `model`), nor --render be that folder."""
     files = ImageFolderSource(folder).files
+    if render_dir and os.path.splitext(str(render_dir))[1].lower() in VIDEO_EXTS:
+        raise OutputConflict(f"--render {render_dir}: images are rendered as pictures into a folder; give a "
+                               "folder (for a video of a folder of images: pose-track video FOLDER --render OUT.mp4)")
+    if render_dir and os.path.exists(render_dir) and not os.path.isdir(render_dir):
+        raise OutputConflict(f"--render {render_dir} is a file: give a folder for the annotated images")
     outputs = [("--csv", csv_path)]
     renders = [("--render", render_path(render_dir, f.name)) for f in files] if render_dir else []
     if render_dir:

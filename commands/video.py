@@ -74,11 +74,13 @@ def _report(stats) -> None:
 
 
 _output_options = [
-    click.option("--csv", "csv_out", metavar="PATH|DIR/",
-                 help="Smoothed joints, one row per frame (the README's Outputs)."),
-    click.option("--raw-csv", "raw_csv_out", metavar="PATH|DIR/",
-                 help="Unsmoothed cascade joints, same CSV schema."),
-    click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/", help="One JSON object per frame ('-' = stdout)."),
+    click.option("--csv", "csv_out", metavar="PATH|-|DIR/",
+                 help="Smoothed joints, one row per frame (the README's Outputs): one file for every input, '-' "
+                      "for stdout, or a folder with <stem>.csv for each input."),
+    click.option("--raw-csv", "raw_csv_out", metavar="PATH|-|DIR/",
+                 help="Unsmoothed cascade joints, same CSV schema (in a folder: <stem>.raw.csv)."),
+    click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/",
+                 help="One JSON object per frame ('-' = stdout; in a folder: <stem>.ndjson)."),
     click.option("--udp", metavar="HOST:PORT", help="One JSON datagram per frame."),
     click.option("--render", "render_out", metavar="OUT.mp4|DIR/",
                  help="Annotated video: a .mp4, .avi, .mkv, .mov or .m4v file, or a folder (<stem>.mp4 each)."),
@@ -111,10 +113,13 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     CSV per input."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
     options = device_options(cuda, half, cuda_graphs)
+    notes: list = []
     try:
-        specs = expand_inputs(inputs)
+        specs = expand_inputs(inputs, notes)
     except CaptureError as e:
         raise click.ClickException(str(e)) from None
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     stems = unique_stems(specs)
     refuse_overwriting_inputs(inputs, specs, stems, engine, csv=csv_out, raw=raw_csv_out, ndjson=ndjson_out,
                                render=render_out)

@@ -49,6 +49,11 @@ def load_checkpoint(path: str) -> dict:
 
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head == b"PK\x03\x04" or head[:1] == b"\x80"):     # torch's zip format, or a bare pickle
+        raise CheckpointError(f"{path} is not a model file: give an engine bundle folder (pose-track build-engine) "
+                              "or a checkpoint (.pt)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

@@ -118,3 +118,16 @@ def test_a_flat_config_of_the_earlier_format_loads_into_the_three_parts(tmp_path
     torch.save({"format": "pose-track-checkpoint", "version": 1, "config": flat, "stages": [], "trained_stages": 2},
                path)
     assert load_checkpoint(path)["config"] == cfg
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b"\x1aE\xdf\xa3 a video's first bytes"])
+def test_a_file_that_is_no_model_is_called_so(content, tmp_path):
+    import cv2
+    import numpy as np
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.full((64, 48, 3), 90, np.uint8))
+    model = tmp_path / "clip.pt"
+    model.write_bytes(content)
+    result = CliRunner().invoke(cli, ["images", str(tmp_path), "--csv", str(tmp_path / "o.csv"), "--checkpoint",
+                                      str(model)])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert f"{model} is not a model file" in result.output and "Python objects" not in result.output

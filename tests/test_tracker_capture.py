@@ -105,6 +105,22 @@ def test_expand_inputs_folder_of_videos(tmp_path):
     _write_video(tmp_path / "b10.mp4", n=3)
     _write_video(tmp_path / "b2.mp4", n=3)
     assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "b2.mp4"), str(tmp_path / "b10.mp4")]
+    cv2.imwrite(str(tmp_path / "photo.jpg"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "more").mkdir()
+    notes = []
+    assert expand_inputs([str(tmp_path)], notes) == [str(tmp_path / "b2.mp4"), str(tmp_path / "b10.mp4")]
+    assert notes == [f"{tmp_path}: 1 picture and 1 subfolder not read (a folder of videos gives its videos; give a "
+                     "folder of pictures on its own)"]
+
+
+def test_a_file_named_like_a_camera_is_that_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_video(tmp_path / "clip.mp4", n=3).rename(tmp_path / "0")
+    (spec,) = expand_inputs(["0"])
+    assert spec == "./0"
+    src = open_source(spec)
+    assert len(list(src.frames())) == 3
+    assert expand_inputs(["1"]) == ["1"]          # no such file: camera 1
 
 
 class FastCamera:

@@ -203,3 +203,17 @@ def test_show_headless_is_a_clear_error(monkeypatch):
     with pytest.raises(SinkError, match="needs a display") as e:
         WindowSink()
     assert "\n" not in str(e.value)
+
+
+def test_pictures_of_other_sizes_keep_their_shape_in_a_rendered_video():
+    from pose_track.tracker.render import letterbox
+
+    wide = np.full((100, 400, 3), 200, np.uint8)         # 4:1 into a 4:3 frame: black above and below
+    out = letterbox(wide, (640, 480))
+    assert out.shape == (480, 640, 3)
+    rows = np.flatnonzero(out[:, 320, 0] > 100)
+    assert rows[0] == 160 and rows[-1] == 319           # 160 rows of picture, centred
+    assert (out[:, :, 0] > 100).all(0).sum() == 0 and (out[240] > 100).all()
+    tall = np.full((300, 100, 3), 200, np.uint8)
+    cols = np.flatnonzero(letterbox(tall, (640, 480))[240, :, 0] > 100)
+    assert cols[0] == 240 and cols[-1] == 399

@@ -372,11 +372,15 @@ def open_source(spec, fps: float | None = None) -> Source:
     return VideoFileSource(p)
 
 
-def expand_inputs(specs: Sequence) -> list:
+def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     """Turn command-line inputs into source specs: a folder holding videos becomes those videos (sorted),
-    a folder of images stays one image-folder source; files, cameras and URLs pass through."""
+    a folder of images stays one image-folder source; files, cameras and URLs pass through, except that a file
+    whose name is a number (`0`) is that file, not camera 0. `notes`: gets a line for each folder of videos
+    whose pictures or subfolders are left unread."""
     out: list = []
     for spec in specs:
+        if is_camera(spec) and isinstance(spec, str) and Path(spec).is_file():
+            spec = os.path.join(".", spec)      # "./0": read as a file everywhere after this
         if is_camera(spec) or is_url(spec):
             out.append(spec)
             continue
@@ -388,10 +392,17 @@ def expand_inputs(specs: Sequence) -> list:
             videos = sorted((f for f in entries if f.suffix.lower() in VIDEO_EXTS), key=lambda f: _natural_key(f.name))
             if videos:
                 out.extend(str(v) for v in videos)
+                pictures = sum(f.suffix.lower() in IMAGE_EXTS for f in entries)
+                folders = sum(f.is_dir() for f in p.iterdir())
+                if notes is not None and (pictures or folders):
+                    left = [f"{n} {what}{'s' if n > 1 else ''}" for n, what in ((pictures, "picture"),
+                                                                                  (folders, "subfolder")) if n]
+                    notes.append(f"{spec}: {' and '.join(left)} not read (a folder of videos gives its videos; "
+                                 "give a folder of pictures on its own)")
             elif any(f.suffix.lower() in IMAGE_EXTS for f in entries):
                 out.append(str(p))
             else:
                 raise CaptureError(f"no videos or images in folder {spec}")
         else:
-            out.append(str(p))
+            out.append(spec if is_camera(str(p)) else str(p))
     return out

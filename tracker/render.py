@@ -110,7 +110,7 @@ class VideoSink:
         if self._writer is None:
             self._open(w, h)
         if (w, h) != self._size:
-            img = cv2.resize(img, self._size)
+            img = letterbox(img, self._size)
         self._writer.write(img)
         self.frames += 1
 
@@ -123,6 +123,19 @@ class VideoSink:
             os.replace(self.partial, self.target)
         elif os.path.exists(self.partial):
             os.remove(self.partial)
+
+
+def letterbox(image: np.ndarray, size) -> np.ndarray:
+    """`image` scaled to fit (width, height) `size` whole, its shape kept, centred on black (a folder of pictures
+    of several sizes rendered as one video)."""
+    w, h = size
+    ih, iw = image.shape[:2]
+    k = min(w / iw, h / ih)
+    nw, nh = max(1, min(w, int(round(iw * k)))), max(1, min(h, int(round(ih * k))))
+    out = np.zeros((h, w, 3), np.uint8)
+    x, y = (w - nw) // 2, (h - nh) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    return out
 
 
 def display_available(title: str = "pose-track") -> tuple[bool, str]:

@@ -151,6 +151,8 @@ class CsvSink:
         try:
             self._w.writerow(row)
             self._f.flush()
+        except BrokenPipeError:         # `--csv - | head`: the reader has what it wanted
+            raise StopRequested() from None
         except OSError as e:
             raise SinkError(f"writing {self.path} failed: {e.strerror or e}") from None
 
