@@ -74,6 +74,7 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
     """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the estimator, 'passes': cascade runs}.
     Rows flush per image."""
     source = ImageFolderSource(folder)
+    made_render_dir = bool(render_dir) and not os.path.exists(render_dir)
     if render_dir:
         try:
             os.makedirs(render_dir, exist_ok=True)
@@ -103,6 +104,8 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
                 progress(1)
     finally:
         table.close(keep=rows > 0)
+        if made_render_dir and not os.listdir(render_dir):     # no image was read: no folder left behind
+            os.rmdir(render_dir)
     return {"images": count, "skipped": list(source.skipped), "model_s": model_s, "total": len(source.files),
             "passes": passes}
 

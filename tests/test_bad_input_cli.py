@@ -185,3 +185,15 @@ def test_images_never_replace_a_picture_of_the_users_in_the_render_folder(tmp_pa
     assert "which pose-track did not write" in _refused_in_one_line(res, exit_code=2)
     assert (annotated / "IMG_1.jpg").read_bytes() == b"an older photo of the user's"
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_images_with_no_readable_picture_leave_no_render_folder(tmp_path, monkeypatch):
+    import pose_track.commands.images as images_command
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_text("not a picture")
+    monkeypatch.setattr(images_command, "load_estimator", estimator_of(FakeCascade(np.zeros((1, 14, 2)))))
+    res = CliRunner().invoke(images, [str(photos), "--csv", str(tmp_path / "o.csv"), "--render",
+                                      str(tmp_path / "annotated")])
+    assert "no readable image" in _refused_in_one_line(res)
+    assert sorted(os.listdir(tmp_path)) == ["photos"]
