@@ -110,7 +110,8 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     """Track the person in video files (or folders of videos, or image folders) and write the joints.
 
     With several inputs, --csv FILE gets all of them (the source column tells them apart) and --csv DIR/ one
-    CSV per input."""
+    CSV per input. A stream URL (rtsp://, http://) is read live: the newest frame is taken and those in between
+    are dropped (a file:// URL is read as the file)."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
     options = device_options(cuda, half, cuda_graphs)
     notes: list = []

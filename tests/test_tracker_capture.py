@@ -173,3 +173,10 @@ def test_live_no_frame_is_an_error():
     src = LiveSource(FastCamera(limit=0), "fake", max_failures=1)
     with pytest.raises(CaptureError, match="delivered no frame"):
         list(src.frames())
+
+
+def test_a_file_url_is_read_as_the_file(tmp_path):
+    _write_video(tmp_path / "a clip.mp4", n=3)
+    (spec,) = expand_inputs([(tmp_path / "a clip.mp4").as_uri()])
+    assert spec == str(tmp_path / "a clip.mp4")
+    assert not open_source(spec).live

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -375,10 +375,12 @@ def open_source(spec, fps: float | None = None) -> Source:
 def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     """Turn command-line inputs into source specs: a folder holding videos becomes those videos (sorted),
     a folder of images stays one image-folder source; files, cameras and URLs pass through, except that a file
-    whose name is a number (`0`) is that file, not camera 0. `notes`: gets a line for each folder of videos
+    whose name is a number (`0`) is that file, not camera 0, and a file:// URL is that file. `notes`: gets a line for each folder of videos
     whose pictures or subfolders are left unread."""
     out: list = []
     for spec in specs:
+        if isinstance(spec, str) and spec.startswith("file://"):    # a local file: read frame by frame, as a file
+            spec = unquote(urlsplit(spec).path)
         if is_camera(spec) and isinstance(spec, str) and Path(spec).is_file():
             spec = os.path.join(".", spec)      # "./0": read as a file everywhere after this
         if is_camera(spec) or is_url(spec):
