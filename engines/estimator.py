@@ -35,8 +35,9 @@ Still pictures (`pose-track images`, `eval`, a folder given to `video`; not the 
   of its height, of its bottom), the legs are out of it and no look is taken (with a fiftieth: legs reported inside
   waist-up people 12.3 / 17.3 / 19.0 % instead of 12.1 / 17.0 / 18.8 %).
 - a search where the whole picture reads as nobody (two people in view, a small person): every window of the
-  person finder's cycle in one call (`tracker.person_finder.search_picture`), the answer from its box kept only at
-  the model's `second_look_threshold`, as for a person only a closer look found.
+  person finder's cycle in one finder call (`tracker.person_finder.search_picture`, in backend calls of a bounded
+  batch), the answer from its box kept only at the model's `second_look_threshold`, as for a person only a closer
+  look found.
 OpenCV's basketball photos (a whole player and one cut by the frame) read as nobody on the whole picture, and as
 the player's upper body from the finder's window alone; with both, the whole player (`results/sheets/
 real_photos.png`). Measured with the stills / video / INT8 bundles (`results/stills_v9/`): person-free pictures
@@ -49,6 +50,9 @@ The passes follow the joints the model places in the picture even when the first
 small person in a large picture); a person found only that way must then reach the model's
 `second_look_threshold` (on held-out LSP-extended images and person-free regions: 11 of 200 people missed and 2
 of 83 empty pictures reported, against 6 and 8 at the plain threshold and 53 and 1 without a second look).
+
+A picture with a side under `MIN_PICTURE_SIDE` pixels (engines.geometry: a strip a few pixels high) holds nobody
+the model can see: every look there answers nobody without running the model.
 """
 from __future__ import annotations
 
@@ -57,7 +61,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .backends import load_cascade
-from .geometry import HIPS, NECK, box_from_joints, person_box_scale, torso_diameter, whole_image_box
+from .geometry import (HIPS, NECK, box_from_joints, person_box_scale, too_small_for_a_person, torso_diameter,
+                       whole_image_box)
 from .joints import J, NUM_JOINTS
 
 MAX_PASSES = 3
@@ -150,7 +155,10 @@ class PoseEstimator:
         return self.cascade.config
 
     def look(self, image: np.ndarray, box, rgb: bool = False) -> Pose:
-        """One cascade pass on `box` ((cx, cy, side) or with an angle: the crops turned by it)."""
+        """One cascade pass on `box` ((cx, cy, side) or with an angle: the crops turned by it); nobody, without a
+        pass, in a picture too small to hold a person."""
+        if too_small_for_a_person(*image.shape[:2]):
+            return Pose.nobody(box)
         self.calls += 1
         boxes = np.asarray(box, np.float32).reshape(1, -1)
         result = self.cascade.predict(image, boxes, rgb=rgb) if rgb else self.cascade.predict(image, boxes)
