@@ -141,14 +141,21 @@ def refuse_replacing_others(outputs: Iterable) -> None:
                                  "or give another folder")
 
 
+_noted: dict = {}      # folder -> the names its OWN_OUTPUTS lists, read once a process
+
+
 def note_own_output(path) -> None:
     """List `path` in its folder's OWN_OUTPUTS (before it is written): a later run may replace it."""
     folder, name = os.path.split(os.path.abspath(str(path)))
-    if name in _own_outputs(folder):
+    listed = _noted.get(folder)
+    if listed is None:
+        listed = _noted[folder] = _own_outputs(folder)
+    if name in listed:
         return
     try:
         with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8") as f:
             f.write(name + "\n")
+        listed.add(name)
     except OSError:
         pass            # the output itself then fails with its own message
 
