@@ -24,6 +24,13 @@ import click  # noqa: E402
 from pose_track.engines.outputs import check_outputs  # noqa: E402
 
 
+def _multiple_of(n: int, param, value):
+    if value is not None and value % n:
+        raise click.BadParameter(f"{value} is not a multiple of {n} (the backbone halves the crop five times)",
+                                 param=param)
+    return value
+
+
 @click.group()
 @click.version_option(package_name="pose-track")
 def cli():
@@ -34,11 +41,11 @@ def cli():
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
               help="Folder holding lsp/ and lspet/ (or an lsp folder).")
 @click.option("--out", default="runs/main", show_default=True, help="Run folder: checkpoint.pt, curves.png.")
-@click.option("--epochs", default=16.0, show_default=True, help="Stage-1 passes over the training set.")
-@click.option("--refiner-epochs", default=2.0, show_default=True, help="Passes per refinement stage.")
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--lr", default=2e-3, show_default=True, help="Stage-1 peak learning rate (cosine schedule).")
-@click.option("--refiner-lr", default=2e-3, show_default=True, help="Refiner peak learning rate.")
+@click.option("--epochs", default=16.0, show_default=True, type=click.FloatRange(min=0), help="Stage-1 passes over the training set.")
+@click.option("--refiner-epochs", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Passes per refinement stage.")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=2e-3, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Stage-1 peak learning rate (cosine schedule).")
+@click.option("--refiner-lr", default=2e-3, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Refiner peak learning rate.")
 @click.option("--loss", type=click.Choice(["l1", "l2"]), default="l1", show_default=True)
 @click.option("--heatmap-weight", default=0.0, show_default=True,
               help="Weight of the heatmap shape loss (KL to a Gaussian at the joint) for integral heads.")
@@ -54,10 +61,11 @@ def cli():
               help="A finished run: redo the fits made after training (refinement gains, confidence).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",
               show_default=True, help="Stage-1 head: soft-argmax heatmaps, or the paper's fully connected kind.")
-@click.option("--input-size", "stage1_input", default=128, show_default=True, help="Stage-1 crop side (px).")
+@click.option("--input-size", "stage1_input", default=128, show_default=True, type=click.IntRange(min=32),
+              callback=lambda ctx, param, v: _multiple_of(32, param, v), help="Stage-1 crop side (px, a multiple of 32).")
 @click.option("--refiner-input", default=48, show_default=True, help="Refiner crop side (px).")
 @click.option("--sigma", default=1.5, show_default=True, help="Refiner crop side in torso diameters.")
-@click.option("--stages", "num_stages", default=3, show_default=True, help="Cascade stages S.")
+@click.option("--stages", "num_stages", default=3, show_default=True, type=click.IntRange(min=1), help="Cascade stages S.")
 @click.option("--refiner-blocks", default=8, show_default=True, help="EfficientNet-Lite0 blocks in each refiner.")
 @click.option("--decode-window", default=0, show_default=True,
               help="At inference, soft-argmax over the heatmap cells within this many of the peak (0: whole map).")
@@ -70,18 +78,18 @@ def cli():
               help="With --flip-average: more stage-1 input sizes read at inference, e.g. '224,160'.")
 @click.option("--person-head/--no-person-head", default=True, show_default=True,
               help="Stage 1 also learns whether a person is framed (presence) and which joints are in the picture.")
-@click.option("--negative-share", default=0.35, show_default=True, help="Share of stage-1 crops with nobody framed.")
-@click.option("--truncate-share", default=0.3, show_default=True,
+@click.option("--negative-share", default=0.35, show_default=True, type=click.FloatRange(0, 1), help="Share of stage-1 crops with nobody framed.")
+@click.option("--truncate-share", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="Share of person crops cut as cameras cut bodies (waist-up, chest-up, knees-up, a side).")
 @click.option("--fit-gains/--no-fit-gains", default=True, show_default=True,
               help="Fit each refiner's gain (the share of its displacement applied, per joint) on training images; "
                    "without: the whole displacement.")
-@click.option("--edge-share", default=0.0, show_default=True,
+@click.option("--edge-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of the cut crops whose crop ends at the cut, as a picture's edge cuts a body.")
-@click.option("--portrait-share", default=0.0, show_default=True,
+@click.option("--portrait-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of person crops framed as a desk camera frames a person: upright, cut between chest and "
                    "thighs, the upper body filling the crop.")
-@click.option("--sharpness-share", default=0.0, show_default=True,
+@click.option("--sharpness-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of person crops whose sharpness is changed (cut ones sharpened, whole ones softened) so that "
                    "it does not tell where a body is cut.")
 @click.option("--cut-shares", default=None,
@@ -90,10 +98,11 @@ def cli():
 @click.option("--real-video/--no-real-video", default=True, show_default=True,
               help="Tracker-like box jitter, rotation to 45 degrees, motion blur, noise, compression.")
 @click.option("--person-weight", default=0.1, show_default=True, help="Weight of the presence and in-picture loss.")
-@click.option("--holdout", default=500, show_default=True,
+@click.option("--holdout", default=500, show_default=True, type=click.IntRange(min=0),
               help="Last LSP-extended images held out of training: the validation split.")
-@click.option("--cache-size", default=224, show_default=True, help="Side of the cached training crops (px).")
-@click.option("--max-images", type=int, default=None, help="Train on a subset of this many images.")
+@click.option("--cache-size", default=224, show_default=True, type=click.IntRange(min=32),
+              help="Side of the cached training crops (px; kept in ./cache, reused by later runs).")
+@click.option("--max-images", type=click.IntRange(min=1), default=None, help="Train on a subset of this many images.")
 @click.option("--seed", default=0, show_default=True,
               help="Seed of the batch order, the augmentation and the training images the fits are made on.")
 @click.option("--tiny", is_flag=True, help="A seconds-long configuration for tests.")
@@ -107,15 +116,24 @@ def train(ctx, tiny, export, recipe, **options):
     """Train the cascade in phases: stage 1; per refiner, its error bank and its training; the fits. On an
     existing --out it resumes at the first phase not done (recorded in OUT/checkpoint.pt).
 
-    With no options this reproduces the shipped model (its recipe). --tiny: a seconds-long configuration for
-    tests, without the recipe; options given with it still win."""
+    With no options this reproduces the shipped model's last fine-tune: the settings of its recipe,
+    recipes/deeppose_lsp.json, win over the defaults shown below (which hold only for what a recipe leaves out).
+    --tiny: a seconds-long configuration for tests, without the recipe; options given with it still win."""
+    if tiny and recipe:
+        raise click.UsageError("--tiny and --recipe: --tiny trains without a recipe; give one of them")
+    if options["refit"] and not os.path.isfile(os.path.join(options["out"], "checkpoint.pt")):
+        raise click.UsageError(f"--refit: no finished run in {options['out']} (its checkpoint.pt)")
     options = _train_settings(ctx, options, recipe, tiny)
     from pose_track.commands.engines import require_train_extra
+
+    from pose_track.training.datasets import dataset_folders
 
     out = options["out"]
     written = [os.path.join(out, n) for n in ("", "checkpoint.pt", "model.pt", "history.json", "curves.png")]
     check_outputs([("--out", p) for p in written + ([os.path.join(out, "onnx", "")] if export else [])],
-                  inputs=[*options["init_from"], options["clean_labels"]], input_folders=[options["data"]])
+                  inputs=[*options["init_from"], options["clean_labels"], *dataset_folders(options["data"])])
+    if "_recipe_start_missing" in options:
+        raise click.ClickException(options.pop("_recipe_start_missing"))
     require_train_extra("train", ("torch", "onnx") if export else ("torch",))
     from pose_track.engines.checkpoint import CheckpointError
     from pose_track.engines.config import parse_sizes
@@ -180,11 +198,16 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
             unknown = sorted(set(from_recipe) - set(setting_names()) - {"command"})
             if unknown:
                 raise click.UsageError(f"{path}: unknown settings {', '.join(unknown)}")
-            from_recipe.pop("command", None)
+            command = from_recipe.pop("command", None)
             if "init_from" in from_recipe:      # paths in a recipe are relative to the repository
                 base = os.path.dirname(os.path.dirname(os.path.abspath(path)))
                 from_recipe["init_from"] = [p if os.path.isabs(p) else os.path.join(base, p)
                                             for p in from_recipe["init_from"]]
+                missing = [p for p in from_recipe["init_from"] if not os.path.exists(p)]
+                if missing and "init_from" not in given:
+                    settings["_recipe_start_missing"] = (
+                        f"the recipe {path} starts from {missing[0]}, which is not there yet"
+                        + (f": its whole command is `{command}`" if command else ""))
             settings.update(from_recipe)
     settings.update({k: options[k] for k in given})
     settings["init_from"] = tuple(settings.get("init_from") or ())

@@ -115,18 +115,17 @@ def lsp_accuracy(estimator, data: str, images: int) -> dict | None:
 
 
 def _sample_person(data: str | None):
-    """(image, joints) of the first LSP test image, or (a noise image, None) without the data."""
-    if data:
-        try:
-            from pose_track.training.datasets import lsp_test, resolve_data_root
-            test = lsp_test(resolve_data_root(data)[0])
-            image = cv2.imread(test.paths[0], cv2.IMREAD_COLOR)
-            if image is not None:
-                return image, test.joints[0]
-        except Exception:
-            pass
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (240, 160, 3), dtype=np.uint8), None
+    """(image, joints) of the first LSP test image: the person every figure of the bench is measured on. Raises
+    DatasetError without the data (a picture with nobody would time a search on every frame instead)."""
+    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
+
+    if not data:
+        raise DatasetError("the bench measures a person from LSP test: give --data (the folder holding lsp/)")
+    test = lsp_test(resolve_data_root(data)[0])
+    image = cv2.imread(test.paths[0], cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"cannot read {test.paths[0]}")
+    return image, test.joints[0]
 
 
 def bench_engine(engine: str | None = None, backend: str | None = None, data: str | None = None, images: int = 100,

@@ -23,17 +23,21 @@ from .model import engine_option, load_estimator, require_writable
 @click.option("--device", default=None, help="onnxruntime: cpu|cuda|tensorrt provider; torch: cpu|cuda.")
 @click.option("--half", is_flag=True, help="torch on CUDA: fp16.")
 @click.option("--cuda-graphs", is_flag=True, help="torch on CUDA: replay CUDA graphs.")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads (default: all cores).")
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
-              help="Folder holding lsp/ (or an lsp folder) for PCK@0.2 on LSP test.")
-@click.option("--images", default=100, show_default=True, help="LSP test images for PCK@0.2 (0 = skip).")
-@click.option("--runs", default=50, show_default=True, help="Timed runs per measurement.")
-@click.option("--frames", default=300, show_default=True, help="Frames of the tracked 1280x720 clip.")
+              help="Folder holding lsp/ (or an lsp folder): LSP's first test image is the person timed, and "
+                   "the test images give PCK@0.2.")
+@click.option("--images", default=100, show_default=True, type=click.IntRange(min=0),
+              help="LSP test images for PCK@0.2 (0 = skip).")
+@click.option("--runs", default=50, show_default=True, type=click.IntRange(min=1), help="Timed runs per measurement.")
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=2),
+              help="Frames of the tracked 1280x720 clip.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
 def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, frames, json_out):
     """Per-stage latency, single-image and tracking fps with the time of each part, peak memory and PCK@0.2,
     one column per engine."""
     from pose_track.benchmarks.engine_speed import bench_engine, format_table
+    from pose_track.training.datasets import DatasetError
 
     options = {"threads": threads}
     if device:
@@ -42,8 +46,6 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
         options["half"] = True
     if cuda_graphs:
         options["cuda_graphs"] = True
-    if not os.path.isdir(data):
-        data = None
     check_outputs([("--json", json_out)], inputs=engines)
     require_writable(json=json_out)
     results = []
@@ -52,7 +54,7 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
             click.echo(f"benchmarking {engine or DEFAULT_BUNDLE} ...", err=True)
             results.append(bench_engine(engine, backend=backend, data=data, images=images, runs=runs,
                                         frames=frames, **options))
-    except _errors() as exc:
+    except (*_errors(), DatasetError) as exc:
         raise click.ClickException(str(exc))
     click.echo(format_table(results))
     if json_out:
@@ -62,9 +64,10 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
 @click.command("bench-tracking")
 @click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
               help="LSP folder: clips are made from its test images (known joints).")
-@click.option("--clips", type=int, default=None,
+@click.option("--clips", type=click.IntRange(min=1), default=None,
               help="Number of clips (different test images). Default: 10; --hard: 12.")
-@click.option("--frames", default=300, show_default=True, help="Frames per clip.")
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=30),
+              help="Frames per clip (at least 30: the lag is measured over a second).")
 @click.option("--workdir", default="runs/bench_tracking", show_default=True, type=click.Path())
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Also write the numbers here.")
 @click.option("--hard", is_flag=True,
@@ -81,10 +84,12 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
     import numpy as np
 
     from pose_track.benchmarks.tracking import benchmark_clips
-    from pose_track.training.datasets import DatasetError, lsp_test, resolve_data_root
+    from pose_track.training.datasets import DatasetError, dataset_folders, lsp_test, resolve_data_root
 
-    check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)], inputs=[engine],
-                  input_folders=[data])
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise click.ClickException(f"--workdir {workdir} is a file: give a folder for the clips")
+    check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)],
+                  inputs=[engine, *dataset_folders(data)])
     require_writable(json=json_out)
     try:
         lsp_root, _ = resolve_data_root(data)

@@ -38,7 +38,7 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
+        estimator = load_estimator(_one_model(engine, checkpoint), stills=True, recrop=recrop, **options)
         if not len(test):
             raise DatasetError(f"{lsp_root} holds none of LSP's test images (im1001-im2000)")
         if limit:
@@ -95,6 +95,8 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
         if lspet_root is None:
             raise DatasetError(f"{data} has no lspet/ folder (the held-out images)")
         extended = load_folder(lspet_root)
+        if holdout > len(extended):
+            raise DatasetError(f"--holdout {holdout}: LSP-extended has {len(extended)} images")
         held_out = extended.subset(range(len(extended) - holdout, len(extended)))
         test = lsp_test(lsp_root)
         if limit:
@@ -106,7 +108,7 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     if os.path.isfile(os.path.join(data, video)):
         free += video_regions(os.path.join(data, video), frames, box)
     cut = waist_up(test)
-    estimator = load_estimator(checkpoint or engine, stills=True, **options)
+    estimator = load_estimator(_one_model(engine, checkpoint), stills=True, **options)
     if sets_dir:
         for folder, items in (("person_free", free), ("waist_up", [(f"{i:04d}", c[0]) for i, c in enumerate(cut)])):
             os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
@@ -126,3 +128,9 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
                f"{r['waist_up_legs_reported_inside']:.1%}")
     if json_out:
         write_text(json_out, json.dumps(r, indent=1))
+
+
+def _one_model(engine, checkpoint):
+    if engine and checkpoint:
+        raise click.UsageError("--engine and --checkpoint: give one model")
+    return checkpoint or engine

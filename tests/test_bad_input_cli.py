@@ -197,3 +197,54 @@ def test_images_with_no_readable_picture_leave_no_render_folder(tmp_path, monkey
                                       str(tmp_path / "annotated")])
     assert "no readable image" in _refused_in_one_line(res)
     assert sorted(os.listdir(tmp_path)) == ["photos"]
+
+
+@pytest.mark.parametrize("args", [
+    ["bench", "--runs", "0"], ["bench", "--frames", "0"], ["bench", "--threads", "-1"], ["bench", "--images", "-5"],
+    ["bench-tracking", "--frames", "5"], ["bench-tracking", "--clips", "-1"], ["bench-tracking", "--clips", "0"],
+    ["train", "--tiny", "--max-images", "0"], ["train", "--tiny", "--batch-size", "0"], ["train", "--tiny", "--lr", "-1"],
+    ["train", "--tiny", "--input-size", "33"], ["train", "--tiny", "--epochs", "-1"], ["train", "--tiny", "--stages", "0"],
+    ["train", "--tiny", "--negative-share", "2"]])
+def test_nonsense_numbers_are_refused_in_one_line(args, tmp_path):
+    from pose_track.cli import cli
+    res = CliRunner().invoke(cli, [*args, *(["--out", str(tmp_path / "run")] if args[0] == "train" else [])])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert res.output.strip().splitlines()[-1].startswith("Error: Invalid value"), res.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_bench_without_the_lsp_data_says_so(tmp_path):
+    from pose_track.cli import cli
+    res = CliRunner().invoke(cli, ["bench", "--data", str(tmp_path / "nowhere"), "--images", "0", "--runs", "1",
+                                   "--frames", "2"])
+    assert "data folder not found" in _refused_in_one_line(res)
+
+
+def test_outputs_inside_the_data_folder_are_refused(fake_lsp, tmp_path):
+    from pose_track.cli import cli
+    inside = os.path.join(fake_lsp, "images", "run")
+    for args in (["train", "--tiny", "--data", fake_lsp, "--out", inside, "--no-export"],
+                 ["bench-tracking", "--data", fake_lsp, "--workdir", inside, "--clips", "1", "--frames", "30"]):
+        res = CliRunner().invoke(cli, args)
+        assert "is inside the input folder" in _refused_in_one_line(res, exit_code=2)
+        assert not os.path.exists(inside)
+
+
+def test_lsp_extended_is_not_taken_for_lsp_test(tmp_path):
+    import scipy.io
+    from pose_track.training.datasets import DatasetError, lsp_test
+    (tmp_path / "images").mkdir()
+    scipy.io.savemat(str(tmp_path / "joints.mat"), {"joints": np.ones((14, 3, 2000))})
+    with pytest.raises(DatasetError, match="is LSP-extended"):
+        lsp_test(str(tmp_path))
+
+
+def test_options_that_cannot_go_together_are_refused(fake_lsp, tmp_path):
+    from pose_track.cli import cli
+    for args in (["eval", "--data", fake_lsp, "--engine", DEFAULT_BUNDLE, "--checkpoint", str(tmp_path / "m.pt")],
+                 ["train", "--tiny", "--recipe", str(tmp_path / "r.json"), "--out", str(tmp_path / "run")],
+                 ["train", "--tiny", "--refit", "--out", str(tmp_path / "run")]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert res.output.strip().splitlines()[-1].startswith("Error: "), res.output
+    assert not (tmp_path / "run").exists()

@@ -390,3 +390,18 @@ def test_tiny_run_with_negatives_learns_presence(fake_lsp, tmp_path):
     before = loss(_start(cfg))
     trained = build_model(load_checkpoint(train(cfg, log=lambda m: None)))
     assert loss(trained) < 0.6 * before
+
+
+def test_a_batch_that_fails_in_the_prefetch_thread_fails_the_training_loop():
+    from pose_track.training.networks import _Prefetch
+
+    def make_batch(step):
+        if step == 2:
+            raise ValueError("high <= 0")
+        return step
+
+    got = []
+    with pytest.raises(ValueError, match="high <= 0"):
+        for item in _Prefetch(make_batch, 5):
+            got.append(item)
+    assert got == [0, 1]

@@ -90,12 +90,27 @@ def resolve_data_root(data: str) -> tuple[str | None, str | None]:
     return lsp, (lspet if os.path.isdir(lspet) else None)
 
 
+def dataset_folders(data: str) -> list:
+    """The LSP and LSP-extended folders `data` names (resolve_data_root), read whole by training and the
+    benchmarks: no output may go inside them. None found: []."""
+    try:
+        return [p for p in resolve_data_root(data) if p]
+    except DatasetError:
+        return []
+
+
 def lsp_train(lsp_root: str) -> PoseSet:
     return load_folder(lsp_root, 1, 1000)
 
 
 def lsp_test(lsp_root: str) -> PoseSet:
-    return load_folder(lsp_root, 1001, 2000)
+    """LSP's test images (im1001-im2000). Refuses an LSP-extended folder, whose im1001-im2000 are training
+    images."""
+    test = load_folder(lsp_root, 1001, 2000)
+    if test.crowd.any():
+        raise DatasetError(f"{lsp_root} is LSP-extended (its joints.mat is 14x3xN), not LSP: LSP test is in the lsp "
+                           "folder beside it")
+    return test
 
 
 def training_set(data: str, max_images: int | None = None, holdout: int = 0):

@@ -30,13 +30,24 @@ class _Prefetch:
         self.thread.start()
 
     def _work(self, make_batch, steps):
-        for step in range(steps):
-            self.q.put(make_batch(step))
+        try:
+            for step in range(steps):
+                self.q.put(make_batch(step))
+        except BaseException as exc:        # raised again in the training loop, which would wait forever
+            self.q.put(_Failed(exc))
+            return
         self.q.put(None)
 
     def __iter__(self):
         while (item := self.q.get()) is not None:
+            if isinstance(item, _Failed):
+                raise item.exc
             yield item
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 
 
 def to_tensor(crops: np.ndarray):
