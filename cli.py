@@ -132,8 +132,9 @@ def train(ctx, tiny, export, recipe, **options):
     written = [os.path.join(out, n) for n in ("", "checkpoint.pt", "model.pt", "history.json", "curves.png")]
     check_outputs([("--out", p) for p in written + ([os.path.join(out, "onnx", "")] if export else [])],
                   inputs=[*options["init_from"], options["clean_labels"], *dataset_folders(options["data"])])
-    if "_recipe_start_missing" in options:
-        raise click.ClickException(options.pop("_recipe_start_missing"))
+    missing_start = options.pop("_recipe_start_missing", None)
+    if missing_start and not os.path.isfile(os.path.join(out, "checkpoint.pt")):    # a resume needs no start
+        raise click.ClickException(missing_start)
     require_train_extra("train", ("torch", "onnx") if export else ("torch",))
     from pose_track.engines.checkpoint import CheckpointError
     from pose_track.engines.config import parse_sizes
@@ -274,23 +275,60 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+_TERMINATION = ("SIGTERM", "SIGHUP")
+_terminated: list = []      # the signal that ended the run, once one has
+
+
 def _terminate(signum, frame):
+    # Later ones are ignored: `timeout` signals the process and then its group, a shell re-sends SIGHUP, and a
+    # second Terminated would cut the closing of the outputs short.
+    for name in _TERMINATION:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    _terminated.append(signum)
     raise Terminated(signum)
 
 
 def _stop_on_termination() -> None:
     """SIGTERM and SIGHUP raise Terminated, where the process would otherwise die with its outputs half-written
     under their partial names. A signal the parent set to be ignored (`nohup`) stays ignored."""
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in _TERMINATION:
         signum = getattr(signal, name, None)
         if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
             signal.signal(signum, _terminate)
 
 
-def _interruption(exc: BaseException) -> tuple[str, int]:
-    if isinstance(exc, Terminated):
-        return f"terminated ({signal.Signals(exc.signum).name})", 128 + exc.signum
-    return "interrupted", 130
+def _say(message: str) -> None:
+    """A last line on stderr; after a hangup the terminal is gone and writing to it fails (EIO)."""
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass
+
+
+def _run_cli() -> int:
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.ClickException as exc:
+        if _terminated:
+            return 0
+        exc.show()
+        code = exc.exit_code
+    except click.Abort as exc:
+        if _terminated:
+            return 0
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        _say("interrupted" if interrupted else "Aborted!")
+        code = 130 if interrupted else 1
+    except KeyboardInterrupt:
+        if _terminated:
+            return 0
+        _say("\ninterrupted")
+        code = 130
+    except OSError:
+        if not _terminated:     # writing to a terminal that hung up, while the run was closing its outputs
+            raise
+        return 0
+    return code if isinstance(code, int) else 0
 
 
 def main():
@@ -300,21 +338,12 @@ def main():
         _stop_on_termination()
     except ValueError:      # not the main thread
         pass
-    try:
-        code = cli.main(standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except click.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            message, code = _interruption(exc.__cause__)
-        else:
-            message, code = "Aborted!", 1
-        click.echo(message, err=True)
-    except KeyboardInterrupt as exc:
-        message, code = _interruption(exc)
-        click.echo("\n" + message, err=True)
-    sys.exit(code if isinstance(code, int) else 0)
+    code = _run_cli()
+    if _terminated:
+        signum = _terminated[0]
+        _say(f"\nterminated ({signal.Signals(signum).name})")
+        code = 128 + signum
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import os
 import click
 import cv2
 
-from pose_track.engines.outputs import OWN_OUTPUTS, check_outputs, note_own_output, refuse_replacing_others
+from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_output, reads_as_ours,
+                                        refuse_replacing_others)
 from pose_track.tracker.sinks import SinkError
 
 from .model import engine_option, load_estimator
@@ -58,7 +59,8 @@ def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
     written = [("--out", os.path.join(out, n)) for n in ("astronaut.mp4", "astronaut.csv", "astronaut_tracked.mp4")]
     check_outputs([("--out", os.path.join(out, "")), *written], inputs=[engine])
-    refuse_replacing_others(written)
+    if not os.path.isfile(os.path.join(out, "astronaut.csv")) or not reads_as_ours(os.path.join(out, "astronaut.csv")):
+        refuse_replacing_others(written)      # a demo folder of before OWN_OUTPUTS: its CSV says it is one
     load_estimator(engine, stills=False)       # a model that cannot load is said before anything is written
     made_out = not os.path.exists(out)
     try:

@@ -136,9 +136,23 @@ def refuse_replacing_others(outputs: Iterable) -> None:
         folder, name = os.path.split(os.path.abspath(path))
         if folder not in listed:
             listed[folder] = _own_outputs(folder)
-        if name not in listed[folder]:
-            raise OutputConflict(f"{option} would replace {path}, which pose-track did not write: move it, "
-                                 "or give another folder")
+        if name not in listed[folder] and not reads_as_ours(path):
+            raise OutputConflict(f"{option} would replace {path}, which pose-track has no record of writing (its "
+                                 f"folder's {OWN_OUTPUTS}): move it, or give another folder")
+
+
+def reads_as_ours(path: str) -> bool:
+    """A CSV or NDJSON file that starts as pose-track's do (one written before OWN_OUTPUTS existed)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if path.endswith(".csv"):
+        return first.startswith("source,frame,time_s,r_ankle_x,")
+    if path.endswith(".ndjson"):
+        return first.startswith('{"source":') and '"joints":' in first
+    return False
 
 
 _noted: dict = {}      # folder -> the names its OWN_OUTPUTS lists, read once a process
@@ -196,4 +210,4 @@ def write_text(path, text: str) -> None:
 
 
 __all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "note_own_output", "partial_path",
-           "refuse_replacing_others", "write_text"]
+           "reads_as_ours", "refuse_replacing_others", "write_text"]

@@ -182,7 +182,7 @@ def test_images_never_replace_a_picture_of_the_users_in_the_render_folder(tmp_pa
     cv2.imwrite(str(photos / "IMG_1.jpg"), img)
     (annotated / "IMG_1.jpg").write_bytes(b"an older photo of the user's")
     res = CliRunner().invoke(images, [str(photos), "--csv", str(tmp_path / "o.csv"), "--render", str(annotated)])
-    assert "which pose-track did not write" in _refused_in_one_line(res, exit_code=2)
+    assert "which pose-track has no record of writing" in _refused_in_one_line(res, exit_code=2)
     assert (annotated / "IMG_1.jpg").read_bytes() == b"an older photo of the user's"
     assert not (tmp_path / "o.csv").exists()
 

@@ -17,8 +17,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _main(monkeypatch, *args):
     monkeypatch.setattr(sys, "argv", ["pose-track", *args])
-    with pytest.raises(SystemExit) as exit_:
-        cli.main()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+    finally:                # main() installs its termination handlers: not for the rest of this process
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
     return exit_.value.code
 
 

@@ -129,9 +129,18 @@ def test_a_file_of_the_users_in_an_output_folder_is_never_replaced(tmp_path, cli
     for option in ("--render", "--csv"):
         res = CliRunner().invoke(commands.video, [str(folder / "walk.avi"), option, f"{folder}/"])
         assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
-        assert "which pose-track did not write" in res.output
+        assert "which pose-track has no record of writing" in res.output
     assert (folder / "walk.mp4").read_text() == "my precious" and (folder / "walk.csv").read_text() == "my labels"
     assert sorted(os.listdir(folder)) == ["walk.avi", "walk.csv", "walk.mp4"]
+
+
+def test_a_csv_folder_written_before_the_list_of_own_outputs_can_be_written_again(tmp_path, clips, fake_model):
+    d, _ = clips
+    args = [str(d / "c0.mp4"), "--csv", f"{tmp_path}/out/", "--ndjson", f"{tmp_path}/out/"]
+    assert CliRunner().invoke(commands.video, args).exit_code == 0
+    os.remove(tmp_path / "out" / OWN_OUTPUTS)
+    res = CliRunner().invoke(commands.video, args)
+    assert res.exit_code == 0, res.output
 
 
 def test_a_render_folder_can_be_written_again(tmp_path, clips, fake_model):

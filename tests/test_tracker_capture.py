@@ -180,3 +180,6 @@ def test_a_file_url_is_read_as_the_file(tmp_path):
     (spec,) = expand_inputs([(tmp_path / "a clip.mp4").as_uri()])
     assert spec == str(tmp_path / "a clip.mp4")
     assert not open_source(spec).live
+    for url in ("file://a clip.mp4", "file://elsewhere/a.mp4"):
+        with pytest.raises(CaptureError, match="file:///path"):
+            expand_inputs([url])

@@ -380,7 +380,10 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     out: list = []
     for spec in specs:
         if isinstance(spec, str) and spec.startswith("file://"):    # a local file: read frame by frame, as a file
-            spec = unquote(urlsplit(spec).path)
+            url = urlsplit(spec)
+            if url.netloc not in ("", "localhost") or not url.path:
+                raise CaptureError(f"{spec}: a file URL names a file of this machine, file:///path/to/clip.mp4")
+            spec = unquote(url.path)
         if is_camera(spec) and isinstance(spec, str) and Path(spec).is_file():
             spec = os.path.join(".", spec)      # "./0": read as a file everywhere after this
         if is_camera(spec) or is_url(spec):
@@ -395,7 +398,7 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
             if videos:
                 out.extend(str(v) for v in videos)
                 pictures = sum(f.suffix.lower() in IMAGE_EXTS for f in entries)
-                folders = sum(f.is_dir() for f in p.iterdir())
+                folders = sum(f.is_dir() and not f.name.startswith(".") for f in p.iterdir())
                 if notes is not None and (pictures or folders):
                     left = [f"{n} {what}{'s' if n > 1 else ''}" for n, what in ((pictures, "picture"),
                                                                                   (folders, "subfolder")) if n]

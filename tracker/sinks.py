@@ -145,7 +145,10 @@ class CsvSink:
         self._out = OutputFile(path, "CSV")
         self._f = self._out.stream
         self._w = csv.writer(self._f, lineterminator="\n")
-        self._write_row(csv_header())
+        try:
+            self._write_row(csv_header())
+        except StopRequested:       # the reader went away before the first line
+            raise SinkError(f"writing {self.path} failed: the reading end of the pipe closed") from None
 
     def _write_row(self, row) -> None:
         try:
