@@ -121,7 +121,10 @@ def _sample_person(data: str | None):
 
     if not data:
         raise DatasetError("the bench measures a person from LSP test: give --data (the folder holding lsp/)")
-    test = lsp_test(resolve_data_root(data)[0])
+    root = resolve_data_root(data)[0]
+    test = lsp_test(root)
+    if not len(test):
+        raise DatasetError(f"no LSP test images (im1001-im2000) in {root}")
     image = cv2.imread(test.paths[0], cv2.IMREAD_COLOR)
     if image is None:
         raise DatasetError(f"cannot read {test.paths[0]}")

@@ -239,13 +239,15 @@ def test_build_engine_and_bench_commands(tiny_checkpoint, tmp_path):
     from click.testing import CliRunner
     from pose_track.commands.bench import bench
     from pose_track.commands.engines import build_engine
+    from conftest import make_fake_lsp
 
     out = str(tmp_path / "bundle")
     result = CliRunner().invoke(build_engine, [tiny_checkpoint, "-o", out, "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert os.path.isfile(os.path.join(out, "manifest.json"))
 
-    data = os.path.dirname(shared_lsp()) if shared_lsp() else str(tmp_path / "no-data")
+    # The bench times a person from LSP test (im1001 on): without the data, a fake LSP with two test images.
+    data = os.path.dirname(shared_lsp()) if shared_lsp() else make_fake_lsp(str(tmp_path / "lsp"), n=1002)
     json_out = str(tmp_path / "bench.json")
     result = CliRunner().invoke(bench, ["--engine", out, "--engine", tiny_checkpoint, "--threads", "1",
                                         "--runs", "3", "--images", "3", "--data", data, "--json", json_out])
