@@ -48,11 +48,14 @@ def _errors():
               help="fp16 is TensorRT only; int8 calibrates on --calib.")
 @click.option("--calib", type=click.Path(exists=True), default=None,
               help="Image folder or video for INT8 calibration (the cascade's own crops of its frames).")
-@click.option("--calib-images", default=64, show_default=True, help="Frames used for calibration.")
+@click.option("--calib-images", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Frames used for calibration.")
 @click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
               show_default=True, help="ONNX Runtime INT8 range method (TensorRT always uses entropy).")
-@click.option("--threads", type=int, default=None, help="ONNX Runtime threads for checks and calibration.")
-@click.option("--workspace-mb", type=int, default=1024, show_default=True, help="TensorRT builder workspace.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="ONNX Runtime threads for checks and calibration.")
+@click.option("--workspace-mb", type=click.IntRange(min=1), default=1024, show_default=True,
+              help="TensorRT builder workspace.")
 @click.option("--int8-stages", default=None,
               help="ONNX Runtime int8: the stages to quantise, e.g. '1' (the rest stay fp32). Default: all.")
 @click.option("--flip-average/--no-flip-average", "stage1_flip", default=None,
@@ -76,17 +79,22 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
         raise click.UsageError("--precision int8 needs --calib (an image folder or a video)")
     try:
         stages = None if int8_stages is None else {int(v) for v in int8_stages.split(",") if v.strip()}
+        if stages is not None and (not stages or min(stages) < 1):
+            raise ValueError
     except ValueError:
         raise click.UsageError(f"--int8-stages takes stage numbers like '1' or '1,2', not {int8_stages!r}")
     try:
         sizes = None if scales is None else parse_sizes(scales)
     except ValueError as exc:
         raise click.UsageError(str(exc))
+    made_out = not os.path.exists(out)
     try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
                              calib_images=calib_images, calib_method=calib_method, threads=threads,
                              int8_stages=stages, stage1_flip=stage1_flip, stage1_scales=sizes,
                              workspace_bytes=workspace_mb << 20, log=lambda m: click.echo(m, err=True))
     except _errors() as exc:
+        if made_out and os.path.isdir(out) and not os.listdir(out):      # nothing built: no folder left behind
+            os.rmdir(out)
         raise click.ClickException(str(exc))
     click.echo(f"engine bundle: {path}")

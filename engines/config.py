@@ -139,6 +139,6 @@ def parse_sizes(text: str) -> tuple:
         sizes = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise ValueError(f"--scales takes input sizes like '224,160' or 'none', not {text!r}") from None
-    if any(v % 32 for v in sizes):
-        raise ValueError(f"--scales: each size must be a multiple of 32 (the backbone's stride), not {text!r}")
+    if any(v % 32 or v < 32 for v in sizes):
+        raise ValueError(f"--scales: each size must be a positive multiple of 32 (the backbone's stride), not {text!r}")
     return sizes

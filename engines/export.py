@@ -138,6 +138,9 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     sha = file_sha256(checkpoint_path)
     arch = cfg.architecture
     n_stages = arch.num_stages if stages is None else max(1, min(stages, arch.num_stages))
+    if int8_stages is not None and not set(int8_stages) <= set(range(1, n_stages + 1)):
+        raise ExportError(f"--int8-stages {','.join(map(str, sorted(int8_stages)))}: the model has stages 1 to "
+                          f"{n_stages}")
     model = build_model(payload)
     os.makedirs(out_dir, exist_ok=True)
     stale = os.path.join(out_dir, MANIFEST)

@@ -248,3 +248,13 @@ def test_options_that_cannot_go_together_are_refused(fake_lsp, tmp_path):
         assert res.exit_code == 2 and "Traceback" not in res.output, res.output
         assert res.output.strip().splitlines()[-1].startswith("Error: "), res.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args", [["--scales", "0"], ["--calib-images", "-3"], ["--threads", "-2"],
+                                  ["--precision", "int8", "--int8-stages", "0"]])
+def test_build_engine_refuses_nonsense_in_one_line_and_leaves_no_folder(args, tmp_path):
+    from pose_track.cli import cli
+    res = CliRunner().invoke(cli, ["build-engine", *args, "--calib", str(tmp_path), "-o", str(tmp_path / "bundle")])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert res.output.strip().splitlines()[-1].startswith("Error: "), res.output
+    assert not (tmp_path / "bundle").exists()
