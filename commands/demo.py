@@ -64,10 +64,8 @@ def demo(out, frames, engine):
     load_estimator(engine, stills=False)       # a model that cannot load is said before anything is written
     made_out = not os.path.exists(out)
     try:
-        os.makedirs(out, exist_ok=True)
-        for _, path in written:
-            note_own_output(path)
         clip = make_sample_clip(out, frames)
+        note_own_output(clip)
     except (DemoError, SinkError, OSError) as exc:
         if made_out and os.path.isdir(out) and set(os.listdir(out)) <= {OWN_OUTPUTS}:
             for name in os.listdir(out):
@@ -80,5 +78,10 @@ def demo(out, frames, engine):
     args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
     if engine:
         args += ["--engine", engine]
-    video.main(args, standalone_mode=False)
+    try:
+        video.main(args, standalone_mode=False)
+    finally:
+        for _, path in written[1:]:
+            if os.path.isfile(path):
+                note_own_output(path)
     click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")

@@ -97,8 +97,8 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
             if render_dir:
                 drawn = draw_pose(frame.image, joints, conf)
                 target = render_path(render_dir, frame.source_name)
-                note_own_output(target)
                 cv2_write(target, drawn)
+                note_own_output(target)
             count += 1
             if progress:
                 progress(1)

@@ -151,7 +151,7 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
                     click.echo(f"error: {e}", err=True)
                 continue
             finally:
-                close_all(per)
+                outputs.close_input(per)
             _report(stats)
             failures += stats.incomplete
             if len(specs) > 1:
@@ -215,7 +215,7 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-        close_all(per)
+        outputs.close_input(per)
         outputs.close()
     _report(stats)
     if stats.incomplete:

@@ -115,15 +115,26 @@ class Outputs:
             for key, _, suffix in _KINDS:
                 path = self.spec[key]
                 if path and path != "-" and _is_folder_target(path):
-                    target = _folder(path) / f"{stem}{suffix}"
-                    note_own_output(target)
-                    sinks.append(_SINKS[key](target))
+                    sinks.append(_SINKS[key](_folder(path) / f"{stem}{suffix}"))
+                    sinks[-1].named_here = True
                 elif path and key == "render":
                     sinks.append(VideoSink(path))
         except BaseException:
             close_all(sinks)
             raise
         return sinks
+
+    @staticmethod
+    def close_input(sinks) -> None:
+        """Close an input's sinks; each file it named itself in a folder that now exists is listed there as
+        pose-track's (engines.outputs.note_own_output)."""
+        try:
+            close_all(sinks)
+        finally:
+            for sink in sinks:
+                target = getattr(sink, "path", None)
+                if getattr(sink, "named_here", False) and target and os.path.isfile(target):
+                    note_own_output(target)
 
     def close(self) -> None:
         close_all(self.shared)

@@ -292,3 +292,15 @@ def test_a_named_pipe_is_written_in_place_not_replaced(tmp_path):
     out.close()
     reader.join(5)
     assert got == ["a,b\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["pipe"]
+
+
+def test_a_name_is_listed_as_pose_tracks_only_once_its_file_is_there(tmp_path):
+    from pose_track.commands.video_outputs import Outputs
+    outputs = Outputs(csv_out=f"{tmp_path}/out/")
+    Outputs.close_input(outputs.for_input("nothing_written"))        # no frame: no file, no listing
+    assert not (tmp_path / "out" / "nothing_written.csv").exists()
+    assert not (tmp_path / "out" / OWN_OUTPUTS).exists()
+    (tmp_path / "out" / "nothing_written.csv").write_text("the user's own")
+    with pytest.raises(OutputConflict):
+        from pose_track.engines.outputs import refuse_replacing_others
+        refuse_replacing_others([("--csv", str(tmp_path / "out" / "nothing_written.csv"))])
