@@ -123,7 +123,8 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
                f"{r['person_free_images']} ({r['person_free_pose_reported'] / max(r['person_free_images'], 1):.1%})")
     click.echo(f"LSP test: a person found on {r['lsp_test_person_found']} of {r['lsp_test_images']} "
                f"({r['lsp_test_person_found'] / max(r['lsp_test_images'], 1):.1%})")
-    click.echo(f"waist-up ({r['waist_up_images']} LSP test people cut below the hips): PCK@0.2 of the in-picture "
+    people = "person" if r["waist_up_images"] == 1 else "people"
+    click.echo(f"waist-up ({r['waist_up_images']} LSP test {people} cut below the hips): PCK@0.2 of the in-picture "
                f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
                f"{r['waist_up_legs_reported_inside']:.1%}")
     if json_out:

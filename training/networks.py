@@ -141,7 +141,8 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
         return to_tensor(crops), torch.from_numpy(targets), torch.from_numpy(masks).float(), torch.from_numpy(channels)
 
     start_bar(progress, f"stage {stage + 1}", total - start)
-    log(f"stage {stage + 1}: {total} steps ({epochs} epochs of {steps_per_epoch}), from step {start}")
+    passes = f"{epochs:g} epoch{'' if epochs == 1 else 's'}"
+    log(f"stage {stage + 1}: {total} steps ({passes} of {steps_per_epoch} steps), from step {start}")
     running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
     save_every = max(1, min(steps_per_epoch // 2, 600))
     aug_rng = np.random.default_rng(rng_seed + start)
