@@ -258,3 +258,12 @@ def test_build_engine_refuses_nonsense_in_one_line_and_leaves_no_folder(args, tm
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert res.output.strip().splitlines()[-1].startswith("Error: "), res.output
     assert not (tmp_path / "bundle").exists()
+
+
+def test_train_that_cannot_start_leaves_no_run_folder(tmp_path):
+    pytest.importorskip("torch")
+    from pose_track.cli import cli
+    res = CliRunner().invoke(cli, ["train", "--tiny", "--data", str(tmp_path / "nowhere"), "--out",
+                                   str(tmp_path / "run"), "--no-export"])
+    assert "data folder not found" in _refused_in_one_line(res)
+    assert not (tmp_path / "run").exists()
