@@ -37,7 +37,7 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
     """Per-stage latency, single-image and tracking fps with the time of each part, peak memory and PCK@0.2,
     one column per engine."""
     from pose_track.benchmarks.engine_speed import bench_engine, format_table
-    from pose_track.training.datasets import DatasetError
+    from pose_track.training.datasets import DatasetError, resolve_data_root
 
     options = {"threads": threads}
     if device:
@@ -48,6 +48,10 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
         options["cuda_graphs"] = True
     check_outputs([("--json", json_out)], inputs=engines)
     require_writable(json=json_out)
+    try:
+        resolve_data_root(data)         # before any engine loads: the person timed is LSP's
+    except DatasetError as exc:
+        raise click.ClickException(str(exc))
     results = []
     try:
         for engine in (engines or (None,)):

@@ -37,7 +37,7 @@ def _invocations(model, tmp):
         "video --engine": ["video", tmp, "--csv", os.path.join(tmp, "v.csv"), "--engine", model],
         "eval --checkpoint": ["eval", "--data", lsp, "--checkpoint", model],
         "build-engine": ["build-engine", model, "-o", os.path.join(tmp, "bundle")],
-        "bench --engine": ["bench", "--engine", model, "--images", "0", "--runs", "1"],
+        "bench --engine": ["bench", "--engine", model, "--images", "0", "--runs", "1", "--data", lsp],
         "train --init-from": ["train", "--tiny", "--data", lsp, "--out", os.path.join(tmp, "run"), "--init-from", model],
         "train --clean-labels": ["train", "--tiny", "--data", lsp, "--out", os.path.join(tmp, "run2"),
                                  "--clean-labels", model],
