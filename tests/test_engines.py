@@ -263,7 +263,7 @@ def test_build_engine_and_bench_commands(tiny_checkpoint, tmp_path):
 
     result = CliRunner().invoke(build_engine, [str(tmp_path / "missing.pt"), "-o", out])
     assert result.exit_code != 0 and "checkpoint not found" in result.output
-    result = CliRunner().invoke(bench, ["--engine", str(tmp_path)])
+    result = CliRunner().invoke(bench, ["--engine", str(tmp_path), "--data", data])
     assert result.exit_code != 0 and "no engine bundle" in result.output
 
 
