@@ -21,7 +21,7 @@ import os  # noqa: E402
 
 import click  # noqa: E402
 
-from pose_track.engines.outputs import check_outputs  # noqa: E402
+from pose_track.engines.outputs import check_outputs, folders_to_make, remove_if_empty  # noqa: E402
 
 
 def _multiple_of(n: int, param, value):
@@ -161,12 +161,11 @@ def train(ctx, tiny, export, recipe, **options):
             raise click.UsageError("--cut-shares takes four shares, waist-up,chest-up,knees-up,side, e.g. 0.3,0.4,0.1,0.2")
         values["cut_shares"] = shares
     cfg = TrainConfig.from_settings(values)
-    made_out = not os.path.exists(cfg.out)
+    made = folders_to_make(cfg.out)
     try:
         path = _run_with_bar(lambda bars: run_training(cfg, progress=bars, log=lambda m: click.echo(m, err=True)))
     except (DatasetError, CheckpointError) as exc:
-        if made_out and os.path.isdir(cfg.out) and not os.listdir(cfg.out):     # nothing trained: no folder left
-            os.rmdir(cfg.out)
+        remove_if_empty(made)               # nothing trained: no folder left behind
         raise click.ClickException(str(exc))
     click.echo(f"checkpoint: {path}")
     if export:

@@ -11,8 +11,8 @@ import os
 import click
 import cv2
 
-from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_output, reads_as_ours,
-                                        refuse_replacing_others)
+from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, folders_to_make, note_own_output,
+                                        reads_as_ours, refuse_replacing_others, remove_if_empty)
 from pose_track.tracker.sinks import SinkError
 
 from .model import engine_option, load_estimator
@@ -59,29 +59,27 @@ def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
     written = [("--out", os.path.join(out, n)) for n in ("astronaut.mp4", "astronaut.csv", "astronaut_tracked.mp4")]
     check_outputs([("--out", os.path.join(out, "")), *written], inputs=[engine])
-    if not os.path.isfile(os.path.join(out, "astronaut.csv")) or not reads_as_ours(os.path.join(out, "astronaut.csv")):
-        refuse_replacing_others(written)      # a demo folder of before OWN_OUTPUTS: its CSV says it is one
+    csv_path = os.path.join(out, "astronaut.csv")
+    before_lists = os.path.isfile(csv_path) and not os.path.isfile(os.path.join(out, OWN_OUTPUTS))
+    if not (before_lists and reads_as_ours(csv_path)):      # a demo folder from before lists: its CSV says so
+        refuse_replacing_others(written)
     load_estimator(engine, stills=False)       # a model that cannot load is said before anything is written
-    made_out = not os.path.exists(out)
+    made = folders_to_make(out)
     try:
         clip = make_sample_clip(out, frames)
         note_own_output(clip)
-    except (DemoError, SinkError, OSError) as exc:
-        if made_out and os.path.isdir(out) and set(os.listdir(out)) <= {OWN_OUTPUTS}:
-            for name in os.listdir(out):
-                os.remove(os.path.join(out, name))
-            os.rmdir(out)
+    except BaseException as exc:
+        remove_if_empty(made)                   # a folder this run made and wrote nothing into
         if isinstance(exc, OSError):
             raise click.ClickException(f"cannot write to --out {out}: {exc.strerror or exc}") from None
-        raise click.ClickException(str(exc)) from None
+        if isinstance(exc, (DemoError, SinkError)):
+            raise click.ClickException(str(exc)) from None
+        raise
     click.echo(f"sample clip: {clip}", err=True)
     args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
     if engine:
         args += ["--engine", engine]
-    try:
-        video.main(args, standalone_mode=False)
-    finally:
-        for _, path in written[1:]:
-            if os.path.isfile(path):
-                note_own_output(path)
+    video.main(args, standalone_mode=False)
+    for _, path in written[1:]:
+        note_own_output(path)
     click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")

@@ -9,7 +9,7 @@ import click
 
 from pose_track.engines.backends import DEFAULT_CHECKPOINT, TORCH_HINT
 from pose_track.engines.config import parse_sizes
-from pose_track.engines.outputs import check_outputs
+from pose_track.engines.outputs import check_outputs, folders_to_make, remove_if_empty
 
 
 def _missing(module: str) -> bool:
@@ -87,14 +87,13 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
         sizes = None if scales is None else parse_sizes(scales)
     except ValueError as exc:
         raise click.UsageError(str(exc))
-    made_out = not os.path.exists(out)
+    made = folders_to_make(out)
     try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
                              calib_images=calib_images, calib_method=calib_method, threads=threads,
                              int8_stages=stages, stage1_flip=stage1_flip, stage1_scales=sizes,
                              workspace_bytes=workspace_mb << 20, log=lambda m: click.echo(m, err=True))
     except _errors() as exc:
-        if made_out and os.path.isdir(out) and not os.listdir(out):      # nothing built: no folder left behind
-            os.rmdir(out)
+        remove_if_empty(made)               # nothing built: no folder left behind
         raise click.ClickException(str(exc))
     click.echo(f"engine bundle: {path}")

@@ -126,15 +126,15 @@ class Outputs:
 
     @staticmethod
     def close_input(sinks) -> None:
-        """Close an input's sinks; each file it named itself in a folder that now exists is listed there as
-        pose-track's (engines.outputs.note_own_output)."""
+        """Close an input's sinks; each file it named itself in a folder and wrote is listed there as pose-track's
+        (engines.outputs.note_own_output)."""
         try:
             close_all(sinks)
         finally:
             for sink in sinks:
-                target = getattr(sink, "path", None)
-                if getattr(sink, "named_here", False) and target and os.path.isfile(target):
-                    note_own_output(target)
+                wrote = getattr(sink, "rows", 0) or getattr(sink, "frames", 0)
+                if getattr(sink, "named_here", False) and wrote:
+                    note_own_output(sink.path)
 
     def close(self) -> None:
         close_all(self.shared)

@@ -117,10 +117,13 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
 OWN_OUTPUTS = ".pose-track-outputs"     # in an output folder: the names of the files pose-track wrote there
 
 
-def _own_outputs(folder: str) -> set:
+def _own_outputs(folder: str) -> set | None:
+    """The names the folder's OWN_OUTPUTS lists; None for a folder without one."""
     try:
         with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8") as f:
             return {line.rstrip("\n") for line in f}
+    except FileNotFoundError:
+        return None
     except OSError:
         return set()
 
@@ -136,13 +139,16 @@ def refuse_replacing_others(outputs: Iterable) -> None:
         folder, name = os.path.split(os.path.abspath(path))
         if folder not in listed:
             listed[folder] = _own_outputs(folder)
-        if name not in listed[folder] and not reads_as_ours(path):
+        # A folder without a list was written before lists existed: there a CSV or NDJSON in pose-track's format
+        # is taken as its own; where a list exists, only the list counts.
+        ours = name in listed[folder] if listed[folder] is not None else reads_as_ours(path)
+        if not ours:
             raise OutputConflict(f"{option} would replace {path}, which pose-track has no record of writing (its "
                                  f"folder's {OWN_OUTPUTS}): move it, or give another folder")
 
 
 def reads_as_ours(path: str) -> bool:
-    """A CSV or NDJSON file that starts as pose-track's do (one written before OWN_OUTPUTS existed)."""
+    """A CSV or NDJSON file that starts as pose-track's outputs do."""
     try:
         with open(path, encoding="utf-8") as f:
             first = f.readline(4096)
@@ -159,11 +165,11 @@ _noted: dict = {}      # folder -> the names its OWN_OUTPUTS lists, read once a 
 
 
 def note_own_output(path) -> None:
-    """List `path` in its folder's OWN_OUTPUTS (before it is written): a later run may replace it."""
+    """List `path`, a file this run wrote, in its folder's OWN_OUTPUTS: a later run may replace it."""
     folder, name = os.path.split(os.path.abspath(str(path)))
     listed = _noted.get(folder)
     if listed is None:
-        listed = _noted[folder] = _own_outputs(folder)
+        listed = _noted[folder] = _own_outputs(folder) or set()
     if name in listed:
         return
     try:
@@ -172,6 +178,27 @@ def note_own_output(path) -> None:
         listed.add(name)
     except OSError:
         pass            # the output itself then fails with its own message
+
+
+def folders_to_make(path) -> list:
+    """The folders `path` and its missing parents that writing there would create, deepest first."""
+    missing, p = [], os.path.abspath(str(path))
+    while not os.path.exists(p):
+        missing.append(p)
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    return missing
+
+
+def remove_if_empty(folders) -> None:
+    """Remove those of `folders` (deepest first, as folders_to_make gives them) that are empty."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
 
 
 def is_special_file(path) -> bool:
@@ -210,4 +237,4 @@ def write_text(path, text: str) -> None:
 
 
 __all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "note_own_output", "partial_path",
-           "reads_as_ours", "refuse_replacing_others", "write_text"]
+           "reads_as_ours", "refuse_replacing_others", "folders_to_make", "remove_if_empty", "write_text"]

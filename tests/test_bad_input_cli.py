@@ -264,6 +264,17 @@ def test_train_that_cannot_start_leaves_no_run_folder(tmp_path):
     pytest.importorskip("torch")
     from pose_track.cli import cli
     res = CliRunner().invoke(cli, ["train", "--tiny", "--data", str(tmp_path / "nowhere"), "--out",
-                                   str(tmp_path / "run"), "--no-export"])
+                                   str(tmp_path / "runs" / "run"), "--no-export"])
     assert "data folder not found" in _refused_in_one_line(res)
-    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_build_that_fails_leaves_no_folder(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from pose_track.cli import cli
+    (tmp_path / "calib").mkdir()          # no pictures to calibrate on: found once the build has begun
+    res = CliRunner().invoke(cli, ["build-engine", "--precision", "int8", "--calib", str(tmp_path / "calib"),
+                                   "-o", str(tmp_path / "engines" / "int8")])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert sorted(os.listdir(tmp_path)) == ["calib"]

@@ -134,6 +134,20 @@ def test_a_file_of_the_users_in_an_output_folder_is_never_replaced(tmp_path, cli
     assert sorted(os.listdir(folder)) == ["walk.avi", "walk.csv", "walk.mp4"]
 
 
+def test_a_csv_of_pose_tracks_format_in_a_listed_folder_is_still_the_users(tmp_path, clips, fake_model):
+    # A ground truth in the same schema beside its clip: the folder has a list, and the CSV is not on it.
+    d, _ = clips
+    shutil.copy(d / "c0.mp4", tmp_path / "walk.mp4")
+    args = [str(tmp_path / "walk.mp4"), "--csv", f"{tmp_path}/", "--max-frames", "2"]
+    assert CliRunner().invoke(commands.video, args).exit_code == 0
+    truth = (tmp_path / "walk.csv").read_text()
+    os.rename(tmp_path / "walk.csv", tmp_path / "walk_truth.csv")
+    shutil.copy(d / "c0.mp4", tmp_path / "walk_truth.mp4")
+    res = CliRunner().invoke(commands.video, [str(tmp_path / "walk_truth.mp4"), "--csv", f"{tmp_path}/"])
+    assert res.exit_code == 2 and "no record of writing" in res.output, res.output
+    assert (tmp_path / "walk_truth.csv").read_text() == truth
+
+
 def test_a_csv_folder_written_before_the_list_of_own_outputs_can_be_written_again(tmp_path, clips, fake_model):
     d, _ = clips
     args = [str(d / "c0.mp4"), "--csv", f"{tmp_path}/out/", "--ndjson", f"{tmp_path}/out/"]
