@@ -13,9 +13,9 @@ import time
 
 import click
 
-from pose_track.engines.outputs import (OutputConflict, check_outputs, note_own_output, partial_path,
-                                        refuse_replacing_others)
-from pose_track.tracker.capture import VIDEO_EXTS, CaptureError, ImageFolderSource
+from pose_track.engines.outputs import (OutputConflict, check_outputs, folders_to_make, note_own_output,
+                                        partial_path, refuse_replacing_others, remove_if_empty)
+from pose_track.tracker.capture import VIDEO_EXTS, CaptureError, ImageFolderSource, unreadable_images
 from pose_track.tracker.render import draw_pose
 from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
 
@@ -49,8 +49,7 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
     passes = stats["passes"] / max(stats["images"], 1)
     click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the model ({passes:.2f} passes)", err=True)
     if stats["skipped"]:
-        raise click.ClickException(f"{len(stats['skipped'])} unreadable image(s) skipped: "
-                                   + ", ".join(stats["skipped"][:5]) + (" ..." if len(stats["skipped"]) > 5 else ""))
+        raise click.ClickException(unreadable_images(stats["skipped"]))
 
 
 def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> None:
@@ -74,7 +73,7 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
     """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the estimator, 'passes': cascade runs}.
     Rows flush per image."""
     source = ImageFolderSource(folder)
-    made_render_dir = bool(render_dir) and not os.path.exists(render_dir)
+    made = folders_to_make(render_dir) if render_dir else []
     if render_dir:
         try:
             os.makedirs(render_dir, exist_ok=True)
@@ -104,8 +103,7 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
                 progress(1)
     finally:
         table.close(keep=rows > 0)
-        if made_render_dir and not os.listdir(render_dir):     # no image was read: no folder left behind
-            os.rmdir(render_dir)
+        remove_if_empty(made)                   # no image was read: no folder left behind
     return {"images": count, "skipped": list(source.skipped), "model_s": model_s, "total": len(source.files),
             "passes": passes}
 

@@ -86,6 +86,12 @@ class Source:
         self.close()
 
 
+def unreadable_images(names) -> str:
+    """How a run says which images it could not read: how many, and the first few names."""
+    return (f"{len(names)} unreadable image(s) skipped: " + ", ".join(names[:5])
+            + (" ..." if len(names) > 5 else ""))
+
+
 def _natural_key(name: str):
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
@@ -375,8 +381,8 @@ def open_source(spec, fps: float | None = None) -> Source:
 def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     """Turn command-line inputs into source specs: a folder holding videos becomes those videos (sorted),
     a folder of images stays one image-folder source; files, cameras and URLs pass through, except that a file
-    whose name is a number (`0`) is that file, not camera 0, and a file:// URL is that file. `notes`: gets a line for each folder of videos
-    whose pictures or subfolders are left unread."""
+    whose name is a number (`0`) is that file, not camera 0, and a file:// URL is that file. `notes`: gets a line
+    for each folder of videos whose pictures or subfolders are left unread."""
     out: list = []
     for spec in specs:
         if isinstance(spec, str) and spec.startswith("file://"):    # a local file: read frame by frame, as a file
@@ -393,12 +399,13 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
         if not p.exists():
             raise CaptureError(f"input not found: {spec}")
         if p.is_dir():
-            entries = [f for f in p.iterdir() if f.is_file()]
+            children = list(p.iterdir())
+            entries = [f for f in children if f.is_file()]
             videos = sorted((f for f in entries if f.suffix.lower() in VIDEO_EXTS), key=lambda f: _natural_key(f.name))
             if videos:
                 out.extend(str(v) for v in videos)
                 pictures = sum(f.suffix.lower() in IMAGE_EXTS for f in entries)
-                folders = sum(f.is_dir() and not f.name.startswith(".") for f in p.iterdir())
+                folders = sum(f.is_dir() and not f.name.startswith(".") for f in children)
                 if notes is not None and (pictures or folders):
                     left = [f"{n} {what}{'s' if n > 1 else ''}" for n, what in ((pictures, "picture"),
                                                                                   (folders, "subfolder")) if n]

@@ -26,7 +26,7 @@ import numpy as np
 
 from pose_track.engines.timing import NO_TIMES
 
-from .capture import CaptureError, Source, open_source
+from .capture import CaptureError, Source, open_source, unreadable_images
 from .loop import Tracker
 from .sinks import StopRequested
 from .smoothing import DEFAULT_PARAMS, MODES, KalmanParams, Lookahead, make_smoother, rts_smooth, where_measured
@@ -216,8 +216,7 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
         stats.warnings.append(f"{src.name}: nobody was found in any of its {stats.frames} frames (every row is "
                               "empty)")
     if getattr(src, "skipped", None):
-        stats.incomplete.append(f"{src.name}: {len(src.skipped)} unreadable image(s) skipped: "
-                                + ", ".join(src.skipped[:5]) + (" ..." if len(src.skipped) > 5 else ""))
+        stats.incomplete.append(f"{src.name}: {unreadable_images(src.skipped)}")
     if stop is not None and stop.is_set() and stats.stopped is None:
         stats.stopped = "interrupted"
     return stats
