@@ -295,11 +295,16 @@ def render_frame(plan: ClipPlan, t: int, rng=None) -> np.ndarray:
     return frame
 
 
-def write_clip(plan: ClipPlan, video_path, truth_path=None, seed: int = 0) -> ClipTruth:
-    """The clip as an mp4 (mp4v) and its ground truth as npz; both appear whole or not at all."""
+def write_clip(plan: ClipPlan, video_path, truth_path=None, seed: int = 0, written=None) -> ClipTruth:
+    """The clip as an mp4 (mp4v) and its ground truth as npz; both appear whole or not at all. `written` is
+    called with each file's path once it is there."""
     rng = np.random.default_rng(seed)
     frames = (render_frame(plan, t, rng) for t in range(len(plan.scene_of_frame)))
     write_video(video_path, frames, plan.fps, plan.size)
+    if written:
+        written(video_path)
     if truth_path is not None:
         plan.truth.save(truth_path)
+        if written:
+            written(truth_path)
     return plan.truth

@@ -26,13 +26,16 @@ The summary holds the clip means and, pooled over all clips, the recovery events
 from __future__ import annotations
 
 import os
+import re
 import warnings
+from dataclasses import fields
 
 import cv2
 import numpy as np
 
 from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
 from pose_track.engines.estimator import PoseEstimator
+from pose_track.engines.outputs import note_own_output, partial_path
 from pose_track.tracker.capture import open_source
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.smoothing import Lookahead, make_smoother
@@ -57,10 +60,46 @@ def street_scene(video_path) -> np.ndarray | None:
     return None if last is None else np.ascontiguousarray(last[:, : int(0.65 * last.shape[1])])
 
 
+TRACKED = ("raw", "kalman", "lookahead", "single", "reacquired", "confidence", "time_s", "box", "camera")  # track_clip
+
+
+def clip_files(workdir, k: int) -> tuple:
+    """The files of hard clip k in `workdir`: (video, truth, tracked) = hard_NN.mp4, hard_NN.npz,
+    hard_NN_tracked.npz (benchmark_hard_clips's per-frame answers, save_to=workdir)."""
+    stem = os.path.join(workdir, f"hard_{k:02d}")
+    return f"{stem}.mp4", f"{stem}.npz", f"{stem}_tracked.npz"
+
+
+_CLIP_FILE = re.compile(r"hard_(\d{2,})(\.mp4|\.npz|_tracked\.npz)")
+
+
+def _npz_holds(path, names) -> bool:
+    try:
+        with np.load(path) as z:
+            return sorted(z.files) == sorted(names)
+    except Exception:            # not an npz (np.load raises what the bytes lead it to): not one of ours
+        return False
+
+
+def reads_as_clip_file(path) -> bool:
+    """Whether `path`, found in a workdir without a list of pose-track's outputs (written before those lists),
+    is one of the hard set's files by its name and content: an npz holding exactly a ClipTruth's arrays
+    (hard_NN.npz) or track_clip's (hard_NN_tracked.npz), or a video beside such a ClipTruth (hard_NN.mp4)."""
+    folder, name = os.path.split(str(path))
+    m = _CLIP_FILE.fullmatch(name)
+    if m is None or not os.path.isfile(path):
+        return False
+    truth = os.path.join(folder, f"hard_{m.group(1)}.npz")
+    if m.group(2) == "_tracked.npz":
+        return _npz_holds(path, TRACKED)
+    return _npz_holds(truth, [f.name for f in fields(ClipTruth)])
+
+
 def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, empty_scene=None,
                   size=(640, 480), fps: float = 30.0) -> list:
     """Write hard_NN.mp4 and hard_NN.npz into `workdir`, three LSP test people per clip, spread over the test
-    set (clip k: the k-th, (k + n)-th and (k + 2n)-th of 3n evenly spaced images). Returns [(video, truth)]."""
+    set (clip k: the k-th, (k + n)-th and (k + 2n)-th of 3n evenly spaced images), each listed as pose-track's
+    own (engines.outputs). Returns [(video, truth)]."""
     from pose_track.training.datasets import lsp_test
 
     test = lsp_test(lsp_root)
@@ -70,8 +109,8 @@ def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, emp
         people = [(cv2.imread(test.paths[i]), test.joints[i], os.path.splitext(os.path.basename(test.paths[i]))[0])
                   for i in picks[k::n_clips]]
         plan = plan_clip(people, empty_scene, n_frames, size, fps, seed=k)
-        video = os.path.join(workdir, f"hard_{k:02d}.mp4")
-        clips.append((video, write_clip(plan, video, os.path.join(workdir, f"hard_{k:02d}.npz"), seed=k)))
+        video, truth, _ = clip_files(workdir, k)
+        clips.append((video, write_clip(plan, video, truth, seed=k, written=note_own_output)))
     return clips
 
 
@@ -179,6 +218,18 @@ def clip_figures(out: dict, truth: ClipTruth) -> dict:
     return row
 
 
+def _save_tracked(path, out: dict) -> None:
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **out)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    note_own_output(path)
+
+
 def _events(values) -> dict:
     found = [v for v in values if v is not None]
     return {"events": len(values), "not_found": len(values) - len(found),
@@ -188,8 +239,8 @@ def _events(values) -> dict:
 
 def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=None, **tracker_kwargs):
     """clips: [(video, ClipTruth or its npz path)]. `estimator`: a PoseEstimator, a cascade, or a factory
-    ClipTruth -> cascade (for fakes). `save_to`: a folder for each clip's per-frame answers (<clip>_tracked.npz).
-    Returns (rows, summary)."""
+    ClipTruth -> cascade (for fakes). `save_to`: a folder for each clip's per-frame answers (<clip>_tracked.npz,
+    listed as pose-track's own). Returns (rows, summary)."""
     rows = []
     for video, truth in clips:
         truth = truth if isinstance(truth, ClipTruth) else ClipTruth.load(truth)
@@ -199,7 +250,7 @@ def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=No
         name = os.path.splitext(os.path.basename(str(video)))[0]
         out = track_clip(est, video, single_image, **tracker_kwargs)
         if save_to is not None:
-            np.savez_compressed(os.path.join(save_to, f"{name}_tracked.npz"), **out)
+            _save_tracked(os.path.join(save_to, f"{name}_tracked.npz"), out)
         rows.append({"clip": name, **clip_figures(out, truth)})
     scalars = [k for k, v in rows[0].items() if isinstance(v, (int, float))] if rows else []
     with warnings.catch_warnings():

@@ -18,6 +18,7 @@ import numpy as np
 
 from pose_track.engines.estimator import PoseEstimator
 from pose_track.engines.geometry import torso_diameters
+from pose_track.engines.outputs import note_own_output
 from pose_track.training import metrics
 
 from pose_track.tracker.capture import open_source
@@ -35,10 +36,16 @@ def pck(pred, gt, alpha: float = 0.2) -> float:
     return metrics.pck(pred, gt, np.isfinite(gt).all(-1), alpha)
 
 
+def clip_path(workdir, seed: int) -> Path:
+    """Where benchmark_clip writes the clip of `seed` (clip_N.mp4; listed as pose-track's own, engines.outputs)."""
+    return Path(workdir) / f"clip_{seed}.mp4"
+
+
 def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: float = 30.0, seed: int = 0,
                    params: KalmanParams = DEFAULT_PARAMS, single_image: bool = True, **tracker_kwargs) -> dict:
-    video = Path(workdir) / f"clip_{seed}.mp4"
+    video = clip_path(workdir, seed)
     info = make_clip(image, joints, video, None, n_frames=n_frames, fps=fps, seed=seed)
+    note_own_output(video)
     if not isinstance(estimator, PoseEstimator):   # a cascade, or a factory: ClipInfo -> cascade (a fake)
         estimator = PoseEstimator(cascade=estimator if hasattr(estimator, "predict") else estimator(info))
     gt = info.joints.astype(np.float64)

@@ -8,7 +8,8 @@ import os
 import click
 
 from pose_track.engines.backends import DEFAULT_BUNDLE
-from pose_track.engines.outputs import check_outputs, write_text
+from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_output, refuse_replacing_others,
+                                        write_text)
 
 from .engines import _errors
 from .model import engine_option, load_estimator, require_writable
@@ -92,8 +93,12 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise click.ClickException(f"--workdir {workdir} is a file: give a folder for the clips")
-    check_outputs([("--workdir", os.path.join(workdir, "")), ("--json", json_out)],
-                  inputs=[engine, *dataset_folders(data)])
+    clips = clips or (12 if hard else 10)
+    written = _clip_files(workdir, clips, hard)
+    check_outputs([("--workdir", os.path.join(workdir, "")), *[("--workdir", p) for p in written],
+                   ("--json", json_out)], inputs=[engine, *dataset_folders(data)])
+    before_lists = _clips_from_before_lists(workdir) if hard else []
+    refuse_replacing_others([("--workdir", p) for p in written if p not in before_lists])
     require_writable(json=json_out)
     try:
         lsp_root, _ = resolve_data_root(data)
@@ -101,8 +106,7 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
     except DatasetError as exc:
         raise click.ClickException(str(exc))
     if hard:
-        return _bench_hard(lsp_root, clips or 12, frames, workdir, json_out, engine, empty_scene)
-    clips = clips or 10
+        return _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists)
     picks = [int(i) for i in (len(test) * (0.5 + np.arange(clips)) / clips)]
     stills = [(cv2.imread(test.paths[i]), test.joints[i]) for i in picks]
     estimator = load_estimator(engine)
@@ -123,7 +127,30 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
                                          "mean": means}, indent=1))
 
 
-def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene):
+def _clip_files(workdir, clips: int, hard: bool) -> list:
+    """The files the benchmark writes into `workdir` (and reads back): clip_N.mp4, or with --hard each clip's
+    hard_NN.mp4, hard_NN.npz and hard_NN_tracked.npz."""
+    if hard:
+        from pose_track.benchmarks.hard_tracking import clip_files
+
+        return [p for k in range(clips) for p in clip_files(workdir, k)]
+    from pose_track.benchmarks.tracking import clip_path
+
+    return [str(clip_path(workdir, i)) for i in range(clips)]
+
+
+def _clips_from_before_lists(workdir) -> list:
+    """In a --hard workdir without a list of pose-track's outputs (made before those lists), the hard set's
+    files that its names and contents show (hard_tracking.reads_as_clip_file); [] elsewhere."""
+    if not os.path.isdir(workdir) or os.path.exists(os.path.join(workdir, OWN_OUTPUTS)):
+        return []
+    from pose_track.benchmarks.hard_tracking import reads_as_clip_file
+
+    paths = (os.path.join(workdir, name) for name in sorted(os.listdir(workdir)))
+    return [p for p in paths if reads_as_clip_file(p)]
+
+
+def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists):
     import json
 
     from pose_track.benchmarks.hard_tracking import benchmark_hard_clips, format_table, make_hard_set, street_scene
@@ -132,6 +159,9 @@ def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene)
     if scene is None:
         click.echo(f"no person-free scene from {empty_scene}: the empty shots film a person's backdrop", err=True)
     estimator = load_estimator(engine)
+    # The list this run starts holds the older clips too: a later run with more clips may replace them.
+    for path in before_lists:
+        note_own_output(path)
     os.makedirs(workdir, exist_ok=True)
     made = make_hard_set(lsp_root, workdir, clips, frames, empty_scene=scene)
     rows, summary = benchmark_hard_clips(estimator, made, save_to=workdir)

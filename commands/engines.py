@@ -9,7 +9,8 @@ import click
 
 from pose_track.engines.backends import DEFAULT_CHECKPOINT, TORCH_HINT
 from pose_track.engines.config import parse_sizes
-from pose_track.engines.outputs import check_outputs, folders_to_make, remove_if_empty
+from pose_track.engines.outputs import (check_outputs, folders_to_make, note_own_output, refuse_replacing_others,
+                                        remove_if_empty)
 
 
 def _missing(module: str) -> bool:
@@ -73,7 +74,7 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
         raise click.ClickException(f"checkpoint not found: {checkpoint}")
     check_outputs([("--out", os.path.join(out, ""))], inputs=[checkpoint, calib])
     require_train_extra("build-engine")
-    from pose_track.engines.export import export_bundle
+    from pose_track.engines.export import bundle_files, export_bundle
 
     if precision == "int8" and calib is None and not os.path.isdir(os.path.join(out, "calibration")):
         raise click.UsageError("--precision int8 needs --calib (an image folder or a video)")
@@ -87,6 +88,12 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
         sizes = None if scales is None else parse_sizes(scales)
     except ValueError as exc:
         raise click.UsageError(str(exc))
+    try:
+        written = bundle_files(checkpoint, out, precision=precision, calib=calib, backend=backend,
+                               calib_images=calib_images, calib_method=calib_method, int8_stages=stages)
+    except _errors() as exc:
+        raise click.ClickException(str(exc))
+    refuse_replacing_others([("--out", p) for p in written])
     made = folders_to_make(out)
     try:
         path = export_bundle(checkpoint, out, precision=precision, calib=calib, backend=backend,
@@ -96,4 +103,9 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
     except _errors() as exc:
         remove_if_empty(made)               # nothing built: no folder left behind
         raise click.ClickException(str(exc))
+    finally:
+        # Also after a failed build: every file of `written` there now is this build's or was pose-track's.
+        for p in written:
+            if os.path.isfile(p):
+                note_own_output(p)
     click.echo(f"engine bundle: {path}")

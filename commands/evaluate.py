@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pose_track.engines.outputs import check_outputs, write_text
+from pose_track.engines.outputs import check_outputs, note_own_output, refuse_replacing_others, write_text
 
 from .model import (checkpoint_option, decoding, device_options, gpu_options, load_estimator, recrop_option,
                     require_writable, stills_engine_option)
@@ -81,8 +81,6 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     """Pictures with nobody in them, LSP test people, and LSP test people cut below the hips (waist-up)."""
     import json
 
-    import cv2
-
     options = device_options(cuda, half, cuda_graphs)
     check_outputs([("--json", json_out), ("--sets", sets_dir and os.path.join(sets_dir, ""))],
                   inputs=[data, checkpoint, engine])
@@ -108,15 +106,15 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     if os.path.isfile(os.path.join(data, video)):
         free += video_regions(os.path.join(data, video), frames, box)
     cut = waist_up(test)
+    sets = {"person_free": free, "waist_up": [(f"{i:04d}", c[0]) for i, c in enumerate(cut)]}
+    if sets_dir:
+        refuse_replacing_others([("--sets", os.path.join(sets_dir, folder, f"{name}.jpg"))
+                                 for folder, items in sets.items() for name, _ in items]
+                                + [("--sets", os.path.join(sets_dir, "waist_up", "truth.json"))])
     estimator = load_estimator(_one_model(engine, checkpoint), stills=True, **options)
     if sets_dir:
-        for folder, items in (("person_free", free), ("waist_up", [(f"{i:04d}", c[0]) for i, c in enumerate(cut)])):
-            os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
-            for name, image in items:
-                cv2.imwrite(os.path.join(sets_dir, folder, f"{name}.jpg"), image)
-        with open(os.path.join(sets_dir, "waist_up", "truth.json"), "w") as f:
-            json.dump([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
-                       for i, c in enumerate(cut)], f)
+        _write_sets(sets_dir, sets, json.dumps([{"name": f"{i:04d}", "joints": c[1].tolist(),
+                                                 "inside": c[2].tolist()} for i, c in enumerate(cut)]))
     with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
         r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update)
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "
@@ -129,6 +127,28 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
                f"{r['waist_up_legs_reported_inside']:.1%}")
     if json_out:
         write_text(json_out, json.dumps(r, indent=1))
+
+
+def _write_sets(sets_dir, sets: dict, truth: str) -> None:
+    """SETS/<set>/<name>.jpg and SETS/waist_up/truth.json, each listed as pose-track's own once written."""
+    from pose_track.tracker.sinks import SinkError
+
+    from .images import cv2_write
+
+    try:
+        for folder, items in sets.items():
+            os.makedirs(os.path.join(sets_dir, folder), exist_ok=True)
+            for name, image in items:
+                path = os.path.join(sets_dir, folder, f"{name}.jpg")
+                cv2_write(path, image)
+                note_own_output(path)
+        path = os.path.join(sets_dir, "waist_up", "truth.json")
+        write_text(path, truth)
+        note_own_output(path)
+    except SinkError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write --sets {sets_dir}: {exc.strerror or exc}") from None
 
 
 def _one_model(engine, checkpoint):

@@ -250,11 +250,37 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     return out_dir
 
 
-def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages, backend, method, threads,
-                       log):
-    """The crops per stage (None when every range cache already exists), and the calibration manifest entry."""
-    from pose_track.calibration.reader import cached_crops, collect_crops, source_fingerprint
-    from .onnxruntime_backend import OnnxRuntimeBackend
+def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", calib: str | None = None,
+                 backend: str = "onnxruntime", *, calib_images: int = CALIB_IMAGES, calib_method: str = "minmax",
+                 stages: int | None = None, int8_stages=None) -> list:
+    """The files export_bundle with these arguments writes into out_dir, with the calibration caches it writes
+    or reuses in out_dir/calibration: what a command checks before the build (engines.outputs) and lists after.
+    Reads the checkpoint; raises CheckpointError or ExportError (INT8 without calibration data) as the build would."""
+    from .bundle import file_sha256
+    from .checkpoint import load_checkpoint
+
+    arch = load_checkpoint(checkpoint_path)["config"].architecture
+    n_stages = arch.num_stages if stages is None else max(1, min(stages, arch.num_stages))
+    names = [MANIFEST]
+    for k in range(1, n_stages + 1):
+        if backend == "tensorrt":
+            names += [f"stage{k}.onnx", f"stage{k}.{precision}.plan"]
+        elif precision == "int8" and (int8_stages is None or k in int8_stages):
+            names.append(f"stage{k}.int8.onnx")
+        else:
+            names.append(f"stage{k}.onnx")
+    files = [os.path.join(out_dir, name) for name in names]
+    if precision == "int8":
+        calib_dir = os.path.join(out_dir, "calibration")
+        _, key, caches = _calibration_names(calib_dir, file_sha256(checkpoint_path), calib, calib_images, n_stages,
+                                            backend, calib_method)
+        files += [os.path.join(calib_dir, name) for name in caches + [f"crops-{key}.npz"]]
+    return files
+
+
+def _calibration_names(calib_dir, sha, calib, calib_images, n_stages, backend, method) -> tuple:
+    """(method, key, the range cache of each stage) of the calibration in calib_dir."""
+    from pose_track.calibration.reader import source_fingerprint
 
     kind = "ort" if backend == "onnxruntime" else "trt"
     if kind == "trt":
@@ -269,7 +295,16 @@ def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_s
         if not found:
             raise ExportError("INT8 needs calibration data: give --calib with an image folder or a video")
         key = found[-1][len(f"{kind}-{method}-stage1-"):-len(ext) - 1]
-    caches = [f"{kind}-{method}-stage{s + 1}-{key}.{ext}" for s in range(n_stages)]
+    return method, key, [f"{kind}-{method}-stage{s + 1}-{key}.{ext}" for s in range(n_stages)]
+
+
+def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages, backend, method, threads,
+                       log):
+    """The crops per stage (None when every range cache already exists), and the calibration manifest entry."""
+    from pose_track.calibration.reader import cached_crops, collect_crops
+    from .onnxruntime_backend import OnnxRuntimeBackend
+
+    method, key, caches = _calibration_names(calib_dir, sha, calib, calib_images, n_stages, backend, method)
     entry = {"source": None if calib is None else os.path.abspath(calib), "images": calib_images,
              "method": method, "range_caches": caches, "key": key}
     crop_file = os.path.join(calib_dir, f"crops-{key}.npz")
