@@ -258,3 +258,19 @@ def test_old_results_without_presence_count_every_joint_in():
     r = CascadeResult(np.zeros((1, 14, 2), np.float32), np.ones((1, 14), np.float32), [])
     joints, _ = r.reported()
     assert r.found.all() and np.isfinite(joints).all()
+
+
+def test_glare_veil_brightens_and_washes_out_a_crop_and_keeps_the_targets():
+    from pose_track.training.framing import degrade
+
+    image = draw_person(STANDING)
+    valid = np.ones(14, bool)
+    crop = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(0), augment=False)[0]
+    for seed in range(10):
+        veiled = degrade(crop, np.random.default_rng(seed), blur_p=0, noise_p=0, jpeg_p=0, glare_p=1.0)
+        assert veiled.shape == crop.shape and veiled.dtype == np.uint8
+        assert veiled.std() < crop.std() and veiled.mean() > crop.mean() * 0.35
+        plain = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed), real_video=True)
+        glared = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed), real_video=True, glare_p=1.0)
+        for a, b in zip(plain[1:], glared[1:]):
+            assert np.array_equal(a, b)

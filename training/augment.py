@@ -24,7 +24,8 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
 
 
 def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False,
-                  edge_p: float = 0.0, cut_shares=None, portrait_p: float = 0.0, sharpness_p: float = 0.0):
+                  edge_p: float = 0.0, cut_shares=None, portrait_p: float = 0.0, sharpness_p: float = 0.0,
+                  glare_p: float = 0.0):
     """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
     in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
     it off or the crop misses it.
@@ -35,7 +36,8 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     portrait_p: share of crops framed as a desk camera frames a person (framing.portrait_framing), drawn first.
     sharpness_p: share of crops, cut or whole, whose sharpness is changed so that it does not tell a cut body
     from a whole one (framing.mix_sharpness).
-    real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations.
+    real_video: wider scale, offset and rotation jitter (the tracker's seeded boxes), and video degradations;
+    glare_p: the share of those crops veiled by glare (framing.veil).
     """
     from .framing import apply_cut, cut_line, cut_off, degrade, edge_framing, mix_sharpness, portrait_framing
 
@@ -72,7 +74,7 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     if augment and sharpness_p and rng.random() < sharpness_p:
         out = mix_sharpness(out, line is not None, rng)
     if real_video:
-        out = degrade(out, rng)
+        out = degrade(out, rng, glare_p=glare_p)
     target = _normalised_in_crop(m, joints, size)
     mask, cut = valid.copy(), gone.copy()
     if flip:

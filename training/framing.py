@@ -141,8 +141,27 @@ def mix_sharpness(crop, cut: bool, rng):
     return cv2.resize(cv2.resize(crop, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25):
-    """Real video's faults on an RGB uint8 crop: motion blur in a random direction, sensor noise, compression."""
+def veil(crop, rng):
+    """Glare on an RGB uint8 crop: a bright veil from a light source (the sun or a window behind the person) laid
+    over the picture, brightest around a point in or near the crop, with the scene darkened first as a camera
+    exposing for the light does; what the veil covers keeps little of its contrast."""
+    h, w = crop.shape[:2]
+    centre = rng.uniform(-0.25, 1.25, 2) * (w, h)
+    radius = float(rng.uniform(0.3, 1.3)) * max(h, w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    falloff = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / radius ** 2)
+    cover = float(rng.uniform(0.4, 0.9)) * falloff + float(rng.uniform(0.0, 0.25))      # the veil, plus haze
+    light = np.array([255.0, rng.uniform(215, 255), rng.uniform(160, 245)], np.float32)  # white to warm
+    scene = crop.astype(np.float32) * float(rng.uniform(0.35, 1.0))
+    out = scene * (1.0 - cover[..., None]) + light * cover[..., None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25, glare_p: float = 0.0):
+    """Real video's faults on an RGB uint8 crop: glare (`veil`, glare_p of crops), motion blur in a random
+    direction, sensor noise, compression."""
+    if glare_p and rng.random() < glare_p:
+        crop = veil(crop, rng)
     if rng.random() < blur_p:
         length = int(rng.integers(3, 14))
         kernel = np.zeros((length, length), np.float32)

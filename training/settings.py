@@ -48,6 +48,7 @@ class TrainConfig:
     #                                 between chest and thighs, the upper body filling the crop)
     sharpness_share: float = 0.0    # share of person crops whose sharpness is changed so that it does not tell a cut
     #                                 body from a whole one (training.framing.mix_sharpness)
+    glare_share: float = 0.0        # share of crops, with a person or nobody, veiled by glare (training.framing.veil)
     cut_shares: list | None = None  # how often each kind of cut is drawn (training.framing.CUTS's order); None: CUTS's
     real_video: bool = True         # tracker-like box jitter, rotation to 45 degrees, blur, noise, compression
     person_weight: float = 0.1      # weight of the presence and in-picture losses beside the coordinate loss
