@@ -138,11 +138,15 @@ def test_unreadable_images_in_a_folder_exit_non_zero_after_the_readable_ones_are
     for name in ("a.png", "b.png"):
         cv2.imwrite(str(folder / name), img)
     (folder / "broken.jpg").write_text("not a picture")
+    whole = cv2.imencode(".jpg", img)[1].tobytes()
+    (folder / "c.jpg").write_bytes(whole)
+    (folder / "d_cut.jpg").write_bytes(whole[:len(whole) // 2])     # OpenCV would decode its missing half grey
     monkeypatch.setattr(video_commands, "load_estimator", estimator_of(FakeCascade(np.asarray(joints)[None])))
     res = CliRunner().invoke(video_commands.video, [str(folder), "--csv", str(tmp_path / "o.csv")])
     assert res.exit_code == 1, res.output
-    assert res.output.strip().splitlines()[-1] == f"Error: {folder}: 1 unreadable image(s) skipped: broken.jpg"
-    assert len((tmp_path / "o.csv").read_text().splitlines()) == 3
+    assert res.output.strip().splitlines()[-1] == (f"Error: {folder}: 2 unreadable image(s) skipped (not an image, "
+                                                   "or cut short): broken.jpg, d_cut.jpg")
+    assert [r.split(",")[0] for r in (tmp_path / "o.csv").read_text().splitlines()[1:]] == ["a.png", "b.png", "c.jpg"]
 
 
 def _cli(args, env_extra=None):

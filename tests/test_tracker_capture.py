@@ -123,6 +123,16 @@ def test_a_file_named_like_a_camera_is_that_file(tmp_path, monkeypatch):
     assert expand_inputs(["1"]) == ["1"]          # no such file: camera 1
 
 
+def test_a_folder_named_like_a_camera_is_that_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "0").mkdir()
+    for k in range(2):
+        cv2.imwrite(str(tmp_path / "0" / f"p{k}.png"), np.full((32, 48, 3), 40 * k, np.uint8))
+    (spec,) = expand_inputs(["0"])
+    assert spec == "./0"
+    assert [f.source_name for f in open_source(spec).frames()] == ["p0.png", "p1.png"]
+
+
 class FastCamera:
     """A fake camera delivering a frame every 2 ms."""
 

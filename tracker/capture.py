@@ -88,8 +88,21 @@ class Source:
 
 def unreadable_images(names) -> str:
     """How a run says which images it could not read: how many, and the first few names."""
-    return (f"{len(names)} unreadable image(s) skipped: " + ", ".join(names[:5])
+    return (f"{len(names)} unreadable image(s) skipped (not an image, or cut short): " + ", ".join(names[:5])
             + (" ..." if len(names) > 5 else ""))
+
+
+def _jpeg_ends_early(path) -> bool:
+    """A JPEG file cut short (a copy or download that stopped): no end-of-image marker after its last scan.
+    OpenCV decodes such a file with its missing part grey, which would be taken for the picture."""
+    if Path(path).suffix.lower() not in (".jpg", ".jpeg"):
+        return False
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return False            # imread then says it cannot read it
+    scan = data.rfind(b"\xff\xda")
+    return scan >= 0 and data.find(b"\xff\xd9", scan) < 0
 
 
 def _natural_key(name: str):
@@ -226,7 +239,7 @@ class ImageFolderSource(Source):
         for i, f in enumerate(self.files):
             if stop is not None and stop.is_set():
                 return
-            image = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            image = None if _jpeg_ends_early(f) else cv2.imread(str(f), cv2.IMREAD_COLOR)
             if image is None:
                 self.skipped.append(f.name)
                 continue
@@ -381,7 +394,7 @@ def open_source(spec, fps: float | None = None) -> Source:
 def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     """Turn command-line inputs into source specs: a folder holding videos becomes those videos (sorted),
     a folder of images stays one image-folder source; files, cameras and URLs pass through, except that a file
-    whose name is a number (`0`) is that file, not camera 0, and a file:// URL is that file. `notes`: gets a line
+    or folder whose name is a number (`0`) is that file or folder, not camera 0, and a file:// URL is that file. `notes`: gets a line
     for each folder of videos whose pictures or subfolders are left unread."""
     out: list = []
     for spec in specs:
@@ -390,8 +403,8 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
             if url.netloc not in ("", "localhost") or not url.path:
                 raise CaptureError(f"{spec}: a file URL names a file of this machine, file:///path/to/clip.mp4")
             spec = unquote(url.path)
-        if is_camera(spec) and isinstance(spec, str) and Path(spec).is_file():
-            spec = os.path.join(".", spec)      # "./0": read as a file everywhere after this
+        if is_camera(spec) and isinstance(spec, str) and Path(spec).exists():
+            spec = os.path.join(".", spec)      # "./0": read as a file or folder everywhere after this
         if is_camera(spec) or is_url(spec):
             out.append(spec)
             continue
@@ -412,7 +425,7 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
                     notes.append(f"{spec}: {' and '.join(left)} not read (a folder of videos gives its videos; "
                                  "give a folder of pictures on its own)")
             elif any(f.suffix.lower() in IMAGE_EXTS for f in entries):
-                out.append(str(p))
+                out.append(spec if is_camera(str(p)) else str(p))
             else:
                 raise CaptureError(f"no videos or images in folder {spec}")
         else:
