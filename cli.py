@@ -193,6 +193,10 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
         settings.update(TINY)
     else:
         path = recipe or (DEFAULT_RECIPE if os.path.isfile(DEFAULT_RECIPE) else None)
+        if path is None:
+            click.echo(f"the shipped recipe ({DEFAULT_RECIPE}) is not installed: training with the defaults shown in "
+                       "`pose-track train --help`; from a clone, `pip install -e .` trains the shipped model's recipe",
+                       err=True)
         if path:
             try:
                 with open(path) as f:

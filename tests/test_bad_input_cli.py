@@ -282,3 +282,14 @@ def test_a_build_that_fails_leaves_no_folder(tmp_path):
                                    "-o", str(tmp_path / "engines" / "int8")])
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
     assert sorted(os.listdir(tmp_path)) == ["calib"]
+
+
+def test_train_says_when_the_shipped_recipe_is_not_installed(tmp_path, monkeypatch):
+    import pose_track.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "DEFAULT_RECIPE", str(tmp_path / "recipes" / "deeppose_lsp.json"))
+    res = CliRunner().invoke(cli_module.cli, ["train", "--out", str(tmp_path / "run"), "--data",
+                                              str(tmp_path / "nowhere")])
+    assert res.exit_code != 0
+    assert "the shipped recipe" in res.output and "is not installed" in res.output, res.output
+    assert "Traceback" not in res.output
