@@ -50,6 +50,17 @@ def _file_id(path: str):
     return st.st_dev, st.st_ino
 
 
+def _is_stdout(path: str) -> bool:
+    """Whether `path` is this process's standard output by another name (/dev/stdout, /proc/self/fd/1)."""
+    import sys
+
+    try:
+        target, out = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (target.st_dev, target.st_ino) == (out.st_dev, out.st_ino)
+
+
 def _beneath(path: str, folder: str) -> bool:
     try:
         return os.path.commonpath([path, folder]) == folder
@@ -80,7 +91,7 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
             folders.setdefault(_file_id(str(p)), str(p))
     written: dict = {}
     for option, path in outputs:
-        if path is not None and str(path) == "-":
+        if path is not None and (str(path) == "-" or _is_stdout(str(path))):
             other = written.setdefault("-", option)
             if other != option:
                 raise OutputConflict(f"{other} and {option} would both write to stdout: give one of them a file")

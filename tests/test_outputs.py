@@ -318,3 +318,17 @@ def test_a_name_is_listed_as_pose_tracks_only_once_its_file_is_there(tmp_path):
     with pytest.raises(OutputConflict):
         from pose_track.engines.outputs import refuse_replacing_others
         refuse_replacing_others([("--csv", str(tmp_path / "out" / "nothing_written.csv"))])
+
+
+def test_stdout_by_another_name_counts_as_stdout(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("from pose_track.engines.outputs import check_outputs, OutputConflict\n"
+            "try:\n"
+            "    check_outputs([('--csv', '/dev/stdout'), ('--ndjson', '-')])\n"
+            "except OutputConflict as e:\n"
+            "    print('refused:', e)\n")
+    with open(tmp_path / "out.txt", "w") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True)
+    assert "refused: --csv and --ndjson would both write to stdout" in (tmp_path / "out.txt").read_text()

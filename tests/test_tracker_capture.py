@@ -193,3 +193,18 @@ def test_a_file_url_is_read_as_the_file(tmp_path):
     for url in ("file://a clip.mp4", "file://elsewhere/a.mp4"):
         with pytest.raises(CaptureError, match="file:///path"):
             expand_inputs([url])
+
+
+def test_a_jpeg_cut_short_is_unreadable_but_not_one_with_bytes_after_its_end_or_a_png_named_jpg(tmp_path):
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[10:30, 20:40] = (30, 160, 220)
+    whole = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+    (tmp_path / "a_whole.jpg").write_bytes(whole)
+    (tmp_path / "b_motion_photo.jpg").write_bytes(whole + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    (tmp_path / "c_png_named.jpg").write_bytes(cv2.imencode(".png", image)[1].tobytes())
+    (tmp_path / "d_cut.jpg").write_bytes(whole[:len(whole) * 2 // 3])
+    cv2.imwrite(str(tmp_path / "e.gif"), image)
+    source = ImageFolderSource(str(tmp_path))
+    assert [f.source_name for f in source.frames()] == ["a_whole.jpg", "b_motion_photo.jpg", "c_png_named.jpg",
+                                                        "e.gif"]
+    assert source.skipped == ["d_cut.jpg"]

@@ -40,7 +40,8 @@ if hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
 # is set here, on import, before any. -8 is FFmpeg's "quiet"; a value the user set is kept.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif",
+                        ".jp2", ".avif", ".ppm", ".pgm", ".pbm", ".pnm", ".sr", ".ras"})     # what cv2.imread reads
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                         ".ts", ".mts", ".3gp", ".ogv"})
 
@@ -93,16 +94,46 @@ def unreadable_images(names) -> str:
 
 
 def _jpeg_ends_early(path) -> bool:
-    """A JPEG file cut short (a copy or download that stopped): no end-of-image marker after its last scan.
-    OpenCV decodes such a file with its missing part grey, which would be taken for the picture."""
-    if Path(path).suffix.lower() not in (".jpg", ".jpeg"):
-        return False
+    """A JPEG cut short (a copy or download that stopped): its markers, read from the start, end before the
+    end-of-image marker. OpenCV decodes such a file with its missing part grey, which would be taken for the
+    picture. Decided by content (a PNG named .jpg is not a JPEG); bytes after the end-of-image marker (a phone's
+    motion photo) do not count."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return False            # imread then says it cannot read it
-    scan = data.rfind(b"\xff\xda")
-    return scan >= 0 and data.find(b"\xff\xd9", scan) < 0
+    if not data.startswith(b"\xff\xd8"):
+        return False
+    i, n = 2, len(data)
+    while True:
+        while i < n and data[i] == 0xFF:        # a marker, after any fill bytes
+            i += 1
+        if i >= n:
+            return True
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:                      # end of image
+            return False
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue                            # markers without a segment
+        if i + 2 > n:
+            return True
+        i += int.from_bytes(data[i:i + 2], "big")
+        if marker != 0xDA:                      # a segment: skip it whole (EXIF and its thumbnail included)
+            continue
+        while True:                             # a scan's coded data runs to the next marker that is not a
+            j = data.find(b"\xff", i)           # stuffed 0xFF00 or a restart marker
+            if j < 0 or j + 1 >= n:
+                return True
+            following = data[j + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                i = j + 2
+            elif following == 0xFF:
+                i = j + 1
+            else:
+                i = j
+                break
 
 
 def _natural_key(name: str):
