@@ -1,11 +1,11 @@
 """`pose-track images`: the PoseEstimator's answer for each image of a folder, one CSV row per image.
 
-The CSV is written like tracker.sinks' (under a partial name, moved onto its name at the end, also after an
-error or Ctrl-C): everything processed before a fault is kept; a run that processed nothing leaves no file.
-Each annotated image appears whole or not at all."""
+The CSV is a tracker.sinks.CsvSink (under a partial name, moved onto its name at the end, also after an error,
+a full disk or Ctrl-C): everything processed before a fault is kept; a run that processed nothing leaves no
+file; a reader of stdout that leaves (`--csv - | head`) ends the run quietly. Each annotated image appears whole
+or not at all."""
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
@@ -17,7 +17,7 @@ from pose_track.engines.outputs import (OutputConflict, check_outputs, folders_t
                                         partial_path, refuse_replacing_others, remove_if_empty)
 from pose_track.tracker.capture import VIDEO_EXTS, CaptureError, ImageFolderSource, unreadable_images
 from pose_track.tracker.render import draw_pose
-from pose_track.tracker.sinks import OutputFile, SinkError, csv_header, csv_row
+from pose_track.tracker.sinks import CsvSink, SinkError, StopRequested, check_writable, csv_row
 
 from .model import (checkpoint_option, device_options, gpu_options, load_estimator, recrop_option,
                     require_writable, stills_engine_option)
@@ -40,6 +40,8 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
         total = len(ImageFolderSource(folder).files)
         refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
         require_writable(csv=csv_out)
+        if csv_out == "-":
+            check_writable(csv_out, "CSV")      # stdout closed (`>&-`): said before any work
         estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
         with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
             stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
@@ -47,7 +49,9 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
         raise click.ClickException(str(exc))
     ms = 1000 * stats["model_s"] / max(stats["images"], 1)
     passes = stats["passes"] / max(stats["images"], 1)
-    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the model ({passes:.2f} passes)", err=True)
+    stopped = ", stopped: the reader of the CSV closed it" if stats["stopped"] else ""
+    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the model ({passes:.2f} passes){stopped}",
+               err=True)
     if stats["skipped"]:
         raise click.ClickException(unreadable_images(stats["skipped"]))
 
@@ -70,8 +74,8 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> 
 
 
 def process_images(folder, estimator, csv_path, render_dir=None, progress=None) -> dict:
-    """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the estimator, 'passes': cascade runs}.
-    Rows flush per image."""
+    """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the estimator, 'passes': cascade runs,
+    'stopped': whether the reader of the CSV (stdout, a pipe) left before the end}. Rows flush per image."""
     source = ImageFolderSource(folder)
     made = folders_to_make(render_dir) if render_dir else []
     if render_dir:
@@ -79,10 +83,8 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
             os.makedirs(render_dir, exist_ok=True)
         except OSError as exc:
             raise SinkError(f"cannot write renders to {render_dir}: {exc.strerror or exc}") from None
-    table = OutputFile(csv_path, "CSV")
-    writer = csv.writer(table.stream, lineterminator="\n")
-    writer.writerow(csv_header())
-    model_s, count, rows, passes = 0.0, 0, 0, 0
+    table = CsvSink(csv_path)
+    model_s, count, passes, stopped = 0.0, 0, 0, False
     try:
         for frame in source.frames():
             t0 = time.perf_counter()
@@ -90,9 +92,11 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
             model_s += time.perf_counter() - t0
             passes += pose.passes
             joints, conf = pose.joints, pose.confidence     # NaN, an empty cell: not in the picture, or nobody
-            writer.writerow(csv_row(frame.source_name, frame.index, math.nan, joints, conf))
-            table.stream.flush()
-            rows += 1
+            try:
+                table.write_row(csv_row(frame.source_name, frame.index, math.nan, joints, conf))
+            except StopRequested:       # `--csv - | head`: the reader has what it wanted
+                stopped = True
+                break
             if render_dir:
                 drawn = draw_pose(frame.image, joints, conf)
                 target = render_path(render_dir, frame.source_name)
@@ -102,10 +106,12 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
             if progress:
                 progress(1)
     finally:
-        table.close(keep=rows > 0)
-        remove_if_empty(made)                   # no image was read: no folder left behind
+        try:
+            table.close()                       # the rows written keep the CSV's name, also after a fault
+        finally:
+            remove_if_empty(made)               # no image was read: no folder left behind
     return {"images": count, "skipped": list(source.skipped), "model_s": model_s, "total": len(source.files),
-            "passes": passes}
+            "passes": passes, "stopped": stopped}
 
 
 def render_path(render_dir, image_name: str) -> str:

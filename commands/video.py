@@ -13,7 +13,9 @@ An input that cannot be read is reported (one line) and skipped, and so is what 
 (a video that ends before its header's frame count, unreadable images in a folder) after its rows are written;
 the command then exits non-zero. An output
 that cannot be written stops everything with one line, and so does, before anything is written, an output
-that is an input or would overwrite one (engines.outputs.check_outputs). What each sink writes appears when
+that is an input or would overwrite one (engines.outputs.check_outputs); a rendered video found incomplete when it
+closes (a full disk: tracker.render.VideoSink) is named in one line and the command exits non-zero, the other
+outputs complete. UDP datagrams that could not be sent are one warning at the end. What each sink writes appears when
 it closes, also after an error or Ctrl-C: everything processed before a fault is kept; an output that got
 no frame leaves no file.
 """
@@ -59,8 +61,10 @@ def _say_preparing(options) -> None:
         click.echo("preparing the model on the GPU (once per run; it can take seconds)...", err=True)
 
 
-def _progress_bar(src):
+def _progress_bar(src, max_frames=None):
     length = getattr(src, "frame_count", None) or (len(src.files) if hasattr(src, "files") else None)
+    if max_frames is not None:
+        length = min(length, max_frames) if length else max_frames
     label = Path(src.name).name or src.name
     return click.progressbar(length=length or 0, label=label, file=sys.stderr,
                              show_pos=True, show_percent=bool(length), show_eta=bool(length),
@@ -113,6 +117,9 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     CSV per input. A stream URL (rtsp://, http://) is read live: the newest frame is taken and those in between
     are dropped (a file:// URL is read as the file)."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
+    if any(str(spec) == "" for spec in inputs):     # Path("") is the current folder
+        raise click.ClickException("an empty input name (\"\"): give a video, a folder, a camera index or a "
+                                   "stream URL")
     options = device_options(cuda, half, cuda_graphs)
     notes: list = []
     try:
@@ -128,46 +135,66 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
         outputs = Outputs(csv_out, raw_csv_out, ndjson_out, udp, render_out, show, n_inputs=len(specs))
     except SinkError as e:
         raise click.ClickException(str(e)) from None
-    failures = []
+    several = len(specs) > 1
+    failures, failed_inputs = [], 0
+    finished = False
     try:
         models = _Models(engine, options)
         for spec, stem in zip(specs, stems):
             try:
                 src = open_source(spec)
             except CaptureError as e:
-                failures.append(str(e))
-                if len(specs) > 1:
-                    click.echo(f"error: {e}", err=True)
+                failed_inputs += 1
+                failures += _said([str(e)], several)
                 continue
             estimator = models.for_source(src)      # a model that cannot load is one line, before any progress
             per = outputs.for_input(stem)
+            stats, problems = None, []
             try:
-                with _progress_bar(src) as bar:
+                with _progress_bar(src, max_frames) as bar:
                     stats = process_source(src, estimator, outputs.shared + per, smooth=smooth,
                                            progress=lambda s: bar.update(1, s), max_frames=max_frames)
             except CaptureError as e:
-                failures.append(str(e))
-                if len(specs) > 1:
-                    click.echo(f"error: {e}", err=True)
-                continue
-            finally:
-                outputs.close_input(per)
-            _report(stats)
-            failures += stats.incomplete
-            if len(specs) > 1:
-                for problem in stats.incomplete:
-                    click.echo(f"error: {problem}", err=True)
-            if stats.stopped == "stop requested":
+                problems.append(str(e))
+            except BaseException:
+                _said(outputs.close_input(per), True)      # said before the error that ends the run
+                raise
+            problems += outputs.close_input(per)
+            if stats is not None:
+                _report(stats)
+                problems = stats.incomplete + problems
+            failed_inputs += bool(problems)
+            failures += _said(problems, several)
+            if stats is not None and stats.stopped == "stop requested":
                 break
+        finished = True
     except SinkError as e:
         raise click.ClickException(str(e)) from None
     except ValueError as e:
         raise click.ClickException(str(e).splitlines()[0]) from None
     finally:
-        outputs.close()
+        closing = _said(outputs.close(), not finished)
+        _warn(outputs)
+    if several and failed_inputs:
+        _said(closing, True)
+        raise click.ClickException(f"{failed_inputs} of {len(specs)} inputs failed")
+    failures += closing
     if failures:
-        raise click.ClickException(failures[0] if len(specs) == 1 else
-                                   f"{len(failures)} of {len(specs)} inputs failed")
+        _said(failures[1:], not several)
+        raise click.ClickException(failures[0])
+
+
+def _said(problems, say: bool) -> list:
+    """`problems`, each echoed as an `error:` line when `say` (several inputs, or before another error)."""
+    if say:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+    return list(problems)
+
+
+def _warn(outputs) -> None:
+    for line in outputs.warnings():
+        click.echo(f"warning: {line}", err=True)
 
 
 @click.command("webcam")
@@ -199,6 +226,7 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
         click.echo("stopping (Ctrl-C again to abort)...", err=True)
 
     per = []
+    finished = False
     try:
         # The tracker prepares the model (seconds on CUDA) before the camera opens.
         estimator = load_estimator(engine, **options)
@@ -210,16 +238,19 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
             previous = signal.signal(signal.SIGINT, on_sigint)
         stats = process_source(src, None, outputs.shared + per, smooth=smooth, stop=stop, max_frames=max_frames,
                                tracker=tracker)
+        finished = True
     except (CaptureError, SinkError) as e:
         raise click.ClickException(str(e)) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-        outputs.close_input(per)
-        outputs.close()
+        closing = _said(outputs.close_input(per) + outputs.close(), not finished)
+        _warn(outputs)
     _report(stats)
-    if stats.incomplete:
-        raise click.ClickException(stats.incomplete[0])
+    failures = stats.incomplete + closing
+    if failures:
+        _said(failures[1:], True)
+        raise click.ClickException(failures[0])
 
 
 __all__ = ["video", "webcam"]

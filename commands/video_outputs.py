@@ -125,19 +125,26 @@ class Outputs:
         return sinks
 
     @staticmethod
-    def close_input(sinks) -> None:
+    def close_input(sinks) -> list[str]:
         """Close an input's sinks; each file it named itself in a folder and wrote is listed there as pose-track's
-        (engines.outputs.note_own_output)."""
+        (engines.outputs.note_own_output). Returns the one-line messages of the outputs that could not be
+        finished (a full disk)."""
         try:
-            close_all(sinks)
+            return close_all(sinks)
         finally:
             for sink in sinks:
                 wrote = getattr(sink, "rows", 0) or getattr(sink, "frames", 0)
-                if getattr(sink, "named_here", False) and wrote:
+                if getattr(sink, "named_here", False) and wrote and os.path.exists(sink.path):
                     note_own_output(sink.path)
 
-    def close(self) -> None:
-        close_all(self.shared)
+    def close(self) -> list[str]:
+        """Close the shared sinks; returns the messages of those that could not be finished."""
+        return close_all(self.shared)
+
+    def warnings(self) -> list[str]:
+        """What the best-effort outputs could not do (UDP datagrams not sent), one line each."""
+        lines = (getattr(s, "warning", lambda: None)() for s in self.shared)
+        return [line for line in lines if line]
 
 
 def require_output(**outs) -> None:

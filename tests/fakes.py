@@ -5,10 +5,16 @@ side (a bigger crop = fewer pixels per joint = less precise). It behaves like a 
 outside the box it was given is not seen (its estimate is clamped to the box edge, confidence low). Frames are
 told apart by their pixels, so several calls on one frame (re-acquisition refinement) see the same frame.
 `fail_frames` makes it answer garbage with low confidence on those frames (a forced loss).
+
+FailingFile / open_failing_after and writer_the_disk_cuts_short stand in for a disk that fills up (or a reader of
+a pipe that leaves) mid-run.
 """
 from __future__ import annotations
 
+import builtins
+import errno
 import hashlib
+import os
 
 import numpy as np
 
@@ -71,3 +77,69 @@ class NobodyThere(FakeCascade):
 def estimator_of(cascade):
     """A stand-in for commands.model.load_estimator that always gives an estimator over `cascade`."""
     return lambda engine=None, stills=False, **options: PoseEstimator(cascade=cascade)
+
+
+class FailingFile:
+    """A text file that takes `room` characters and then fails as a full disk (`error`=ENOSPC) or a pipe whose
+    reader left (EPIPE) does: the part of a write that fits is written, the rest stays unwritten, and closing
+    fails again, as a buffered file's last flush does."""
+
+    def __init__(self, stream, room: int, error: int = errno.ENOSPC):
+        self.stream, self.room, self.error = stream, room, error
+        self.pending = False
+
+    def _fail(self):
+        raise (BrokenPipeError if self.error == errno.EPIPE else OSError)(self.error, os.strerror(self.error))
+
+    def write(self, text):
+        fits = text[:max(self.room, 0)]
+        self.stream.write(fits)
+        self.stream.flush()
+        self.room -= len(fits)
+        if len(fits) < len(text):
+            self.pending = True
+            self._fail()
+        return len(text)
+
+    def flush(self):
+        if self.pending:
+            self._fail()
+
+    @property
+    def closed(self):
+        return self.stream.closed
+
+    def close(self):
+        self.stream.close()
+        if self.pending:
+            self._fail()
+
+
+def open_failing_after(room: int, error: int = errno.ENOSPC):
+    """A stand-in for `open` whose files written in text mode become FailingFile(room, error)."""
+    real = builtins.open
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        f = real(path, mode, *args, **kwargs)
+        return FailingFile(f, room, error) if "w" in mode and "b" not in mode else f
+    return fake_open
+
+
+def writer_the_disk_cuts_short(keep: float):
+    """A stand-in for cv2.VideoWriter whose file loses its end (`keep`: the share left) as on a disk that filled
+    up; like OpenCV's, it says nothing of the writes that failed."""
+    import cv2
+
+    real = cv2.VideoWriter
+
+    class Writer:
+        def __init__(self, path, *args):
+            self.path, self._writer = path, real(path, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._writer, name)
+
+        def release(self):
+            self._writer.release()
+            os.truncate(self.path, int(os.path.getsize(self.path) * keep))
+    return Writer

@@ -9,14 +9,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import pose_track.commands.images as images_commands
 import pose_track.commands.video as video_commands
+import pose_track.tracker.render as render
+import pose_track.tracker.sinks as sinks
 from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
 from pose_track.commands.demo import demo
 from pose_track.commands.images import images
 from pose_track.engines.backends import DEFAULT_BUNDLE
+from pose_track.tracker.sinks import csv_header
 
 from conftest import REPO, STANDING, draw_person
-from fakes import FakeCascade, estimator_of
+from fakes import FakeCascade, NobodyThere, estimator_of, open_failing_after, writer_the_disk_cuts_short
 
 N_FRAMES = 40
 
@@ -293,3 +297,109 @@ def test_train_says_when_the_shipped_recipe_is_not_installed(tmp_path, monkeypat
     assert res.exit_code != 0
     assert "the shipped recipe" in res.output and "is not installed" in res.output, res.output
     assert "Traceback" not in res.output
+
+
+def test_a_render_the_disk_cannot_hold_is_an_error_and_the_csv_stays_whole(tmp_path, clip_and_fake_model,
+                                                                            monkeypatch):
+    monkeypatch.setattr(render.cv2, "VideoWriter", writer_the_disk_cuts_short(0.5))
+    out, csv = tmp_path / "x.mp4", tmp_path / "all.csv"
+    res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "--csv", str(csv),
+                                                    "--render", str(out)])
+    error = _refused_in_one_line(res)
+    assert error.startswith(f"Error: writing video {out} failed: ") and not out.exists()
+    assert len(csv.read_text().splitlines()) == 1 + N_FRAMES
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def _many_images(folder, n=6):
+    folder.mkdir()
+    for i in range(n):
+        cv2.imwrite(str(folder / f"p{i}.png"), draw_person(STANDING, seed=i))
+    return folder
+
+
+@pytest.mark.parametrize("command", ["video", "images"])
+def test_a_full_disk_keeps_the_rows_written_under_the_csvs_name(tmp_path, clip_and_fake_model, monkeypatch,
+                                                                 command):
+    monkeypatch.setattr(sinks, "open", open_failing_after(5000), raising=False)    # the header and some rows
+    csv = tmp_path / "out.csv"
+    if command == "video":
+        res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "--csv", str(csv)])
+    else:
+        monkeypatch.setattr(images_commands, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
+        res = CliRunner().invoke(images, [str(_many_images(tmp_path / "imgs", 30)), "--csv", str(csv)])
+    assert _refused_in_one_line(res) == f"Error: writing {csv} failed: No space left on device"
+    rows = csv.read_text().splitlines()
+    assert rows[0] == ",".join(csv_header()) and 1 < len(rows) < 30
+    assert all(len(r.split(",")) == len(rows[0].split(",")) for r in rows)     # no row cut short
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
+def test_images_to_a_full_device_is_one_line(tmp_path, one_image, monkeypatch):
+    monkeypatch.setattr(images_commands, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
+    res = CliRunner().invoke(images, [str(one_image), "--csv", "/dev/full"])
+    assert _refused_in_one_line(res) == "Error: writing /dev/full failed: No space left on device"
+
+
+_WITH_A_FAKE_MODEL = """
+import sys
+sys.path.insert(0, {tests!r})
+import numpy as np
+from conftest import STANDING
+from fakes import {model}, estimator_of
+import pose_track.commands.images as images
+import pose_track.commands.video as video
+images.load_estimator = video.load_estimator = estimator_of({model}(STANDING[None]))
+from pose_track.cli import main
+sys.argv[0] = "pose-track"
+main()
+"""
+
+
+def _cli_process(args, model="FakeCascade", **popen):
+    """`pose-track ARGS` in a process of its own, on a fake model."""
+    code = _WITH_A_FAKE_MODEL.format(tests=os.path.dirname(os.path.abspath(__file__)), model=model)
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, stderr=subprocess.PIPE, text=True,
+                            **popen)
+
+
+@pytest.mark.parametrize("command", ["video", "images"])
+def test_a_closed_stdout_is_one_line_before_any_work(tmp_path, command):
+    folder = _many_images(tmp_path / "imgs", 2)
+    proc = _cli_process([command, str(folder), "--csv", "-"], preexec_fn=lambda: os.close(1))  # `>&-`
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 1 and err.strip().splitlines() == [
+        "Error: cannot write CSV to stdout ('-'): stdout is closed"], err
+
+
+@pytest.mark.parametrize("command, option", [("video", "--ndjson"), ("video", "--csv"), ("images", "--csv")])
+def test_a_reader_that_leaves_ends_the_run_quietly(tmp_path, command, option):
+    # `| head -1`: the reader is gone before the run's next line (here, before its first).
+    folder = _many_images(tmp_path / "imgs", 4)
+    proc = _cli_process([command, str(folder), option, "-"], model="NobodyThere", stdout=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 0, err
+    assert "Error" not in err and "Traceback" not in err and "Exception" not in err, err
+    assert "stopped" in err and "nobody was found" not in err, err      # the reader left; nobody is not the news
+
+
+def test_nothing_reaches_stdout_for_an_input_that_cannot_be_opened(tmp_path, clip_and_fake_model, monkeypatch):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    res = CliRunner().invoke(video_commands.video, [str(text), "--csv", "-"])
+    assert res.exit_code == 1 and res.stdout == "" and "cannot open video" in res.stderr, res.output
+    # A readable input with nobody in it still gives the header and a row, empty, for each frame.
+    monkeypatch.setattr(video_commands, "load_estimator", estimator_of(NobodyThere(STANDING[None])))
+    res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "--csv", "-", "--max-frames", "3"])
+    rows = res.stdout.splitlines()
+    assert res.exit_code == 0 and rows[0] == ",".join(csv_header()) and len(rows) == 4, res.output
+    assert rows[1].endswith(",,,")
+
+
+def test_an_empty_input_name_is_refused(tmp_path, clip_and_fake_model):
+    res = CliRunner().invoke(video_commands.video, ["", "--csv", str(tmp_path / "x.csv")])
+    assert "an empty input name" in _refused_in_one_line(res)
+    res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "", "--csv", str(tmp_path / "x.csv")])
+    assert "an empty input name" in _refused_in_one_line(res)
+    assert not (tmp_path / "x.csv").exists()

@@ -1,5 +1,6 @@
 """commands.video: `video` and `webcam` end to end with a fake cascade (no model), and their one-line errors."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -223,3 +224,24 @@ def test_a_folder_of_images_is_answered_as_still_pictures_with_any_engine(monkey
         models.for_source(clip)
     assert [(e, kw["stills"], kw["pictures"]) for e, kw in asked] == [
         (None, True, True), (None, False, False), ("my_bundle", False, True), ("my_bundle", False, False)]
+
+
+def test_udp_datagrams_that_could_not_be_sent_are_one_warning(tmp_path, clips, fake_model):
+    # Best effort: the run succeeds, and says once how many of its datagrams went (a broadcast address without
+    # the broadcast permission refuses every one).
+    d, _ = clips
+    res = _run(d / "c0.mp4", "--udp", "255.255.255.255:9999", "--csv", tmp_path / "o.csv")
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning: udp")]
+    sent = "warning: udp 255.255.255.255:9999: 0 of 20 datagrams sent ("
+    assert len(warnings) == 1 and warnings[0].startswith(sent), res.stderr
+
+
+@pytest.mark.parametrize("frame_count, files, max_frames, length", [
+    (795, None, 30, 30), (795, None, None, 795), (10, None, 30, 10), (None, 8, 3, 3), (None, None, 50, 50),
+    (None, None, None, 0)])
+def test_the_progress_bar_counts_to_max_frames(frame_count, files, max_frames, length):
+    src = SimpleNamespace(name="clips/walk.avi", frame_count=frame_count)
+    if files is not None:
+        src.files = list(range(files))
+    assert commands._progress_bar(src, max_frames).length == length

@@ -1,5 +1,6 @@
 """tracker.sinks and tracker.render: CSV schema, NaN cells, flush per frame, NDJSON, real UDP datagrams,
-unwritable outputs, annotated video, headless --show."""
+unwritable outputs, a full disk, annotated video, headless --show."""
+import errno
 import json
 import os
 import socket
@@ -10,10 +11,14 @@ import numpy as np
 import pytest
 
 from pose_track.engines.joints import JOINT_NAMES
+import pose_track.tracker.render as render
+import pose_track.tracker.sinks as sinks
 from pose_track.tracker.loop import TrackResult
 from pose_track.tracker.render import VideoSink, WindowSink, confidence_color, draw_pose
-from pose_track.tracker.sinks import (CsvSink, NdjsonSink, SinkError, UdpSink, csv_header, parse_host_port, read_pose_csv,
-                           record_dict, write_pose_csv)
+from pose_track.tracker.sinks import (CsvSink, NdjsonSink, SinkError, StopRequested, UdpSink, csv_header,
+                                      parse_host_port, read_pose_csv, record_dict, write_pose_csv)
+
+from fakes import open_failing_after, writer_the_disk_cuts_short
 
 
 def _result(i, nan_joint=None):
@@ -98,6 +103,57 @@ def test_a_fault_keeps_the_frames_processed_before_it(tmp_path):
     assert list(read_pose_csv(path)["clip.mp4"]["frame"]) == [0, 1, 2] and _partials(tmp_path) == []
 
 
+@pytest.mark.parametrize("make", [CsvSink, NdjsonSink])
+def test_a_full_disk_keeps_the_lines_written_under_the_name_without_the_cut_one(tmp_path, monkeypatch, make):
+    path = tmp_path / "out.txt"
+    path.write_text("an earlier run\n")
+    first_two = make(tmp_path / "measure.txt")
+    for i in range(2):
+        first_two.write(None, _result(i))
+    first_two.close()
+    room = len((tmp_path / "measure.txt").read_text()) + 40        # two lines and 40 characters of the third
+    monkeypatch.setattr(sinks, "open", open_failing_after(room), raising=False)
+    sink = make(path)
+    sink.write(None, _result(0))
+    sink.write(None, _result(1))
+    with pytest.raises(SinkError, match=f"writing {path} failed: No space left on device$"):
+        sink.write(None, _result(2))
+    sink.close()                        # said once, by the write: closing keeps the lines and says nothing more
+    assert path.read_text() == (tmp_path / "measure.txt").read_text() and _partials(tmp_path) == []
+
+
+def test_a_full_device_is_one_error_and_a_closed_pipe_a_stop(tmp_path, monkeypatch):
+    sink = CsvSink("/dev/full")
+    with pytest.raises(SinkError, match="writing /dev/full failed: No space left on device"):
+        sink.write(None, _result(0))
+    sink.close()
+    monkeypatch.setattr(sinks, "open", open_failing_after(10, errno.EPIPE), raising=False)
+    sink = CsvSink(tmp_path / "pipe.csv")
+    with pytest.raises(StopRequested):
+        sink.write(None, _result(0))
+    sink.close()
+
+
+def test_closed_stdout_is_refused_when_the_sink_is_made(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)
+    for make in (CsvSink, NdjsonSink):
+        with pytest.raises(SinkError, match=r"stdout \('-'\): stdout is closed"):
+            make("-")
+
+
+def test_the_csv_header_waits_for_an_open_source_or_the_first_row(capsys):
+    sink = CsvSink("-")
+    assert capsys.readouterr().out == ""            # an input that cannot be opened: nothing on stdout
+    sink.begin(None)
+    sink.begin(None)
+    assert capsys.readouterr().out.splitlines() == [",".join(csv_header())]
+    sink.write(None, _result(0))
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    sink = CsvSink("-")
+    sink.write(None, _result(0))
+    assert capsys.readouterr().out.splitlines()[0] == ",".join(csv_header())
+
+
 def test_write_pose_csv_is_all_or_nothing(tmp_path):
     path = tmp_path / "gt.csv"
     path.write_text("old\n")
@@ -137,6 +193,25 @@ def test_udp_sink_real_datagrams():
         rx.close()
     assert [g["frame"] for g in got] == [0, 1, 2] and sink.sent == 3
     assert got[0] == json.loads(json.dumps(record_dict(_result(0))))
+
+
+class _Refused:
+    def sendto(self, data, addr):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    def close(self):
+        pass
+
+
+def test_udp_datagrams_that_could_not_be_sent_are_said_once():
+    sink = UdpSink("127.0.0.1:9")
+    assert sink.warning() is None
+    sink._sock.close()
+    sink._sock = _Refused()
+    for i in range(3):
+        sink.write(None, _result(i))
+    sink.close()
+    assert sink.warning() == "udp 127.0.0.1:9: 0 of 3 datagrams sent (Permission denied)"
 
 
 def test_bad_udp_address():
@@ -185,6 +260,26 @@ def test_video_sink_writes_readable_mp4(tmp_path):
     while cap.read()[0]:
         n += 1
     assert n == 5 and _partials(tmp_path) == []
+
+
+@pytest.mark.parametrize("name, kept", [("out.mp4", False), ("out.avi", True)])
+def test_a_render_the_disk_cut_short_is_an_error(tmp_path, monkeypatch, name, kept):
+    path = tmp_path / name
+    path.write_bytes(b"an earlier render")
+    monkeypatch.setattr(render.cv2, "VideoWriter", writer_the_disk_cuts_short(0.5))
+    sink = VideoSink(path, fps=10)
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        frame = type("F", (), {"image": rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)})()
+        sink.write(frame, _result(i))
+    with pytest.raises(SinkError, match=f"^writing video {path} failed: ") as e:
+        sink.close()
+    assert "\n" not in str(e.value) and _partials(tmp_path) == []
+    if kept:        # its first frames play: kept under its name, as the CSV keeps its rows
+        assert "holds only part of the 10 frames" in str(e.value)
+        assert cv2.VideoCapture(str(path)).read()[0]
+    else:           # nothing plays: removed, and the older file stays
+        assert "removed" in str(e.value) and path.read_bytes() == b"an earlier render"
 
 
 def test_video_sink_without_a_frame_leaves_nothing_and_needs_a_video_suffix(tmp_path):

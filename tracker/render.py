@@ -68,7 +68,11 @@ class VideoSink:
 
     Written under a partial name beside `path` and moved onto it by `close()` (done on Ctrl-C and errors
     too): everything processed before a fault is kept; a run that processed nothing leaves no file. A hard kill
-    leaves an unreadable partial .mp4 -- write .avi (MJPG) when that matters."""
+    leaves an unreadable partial .mp4 -- write .avi (MJPG) when that matters.
+
+    cv2.VideoWriter reports no failed write (a full disk), so `close()` reopens the finished file: one that does
+    not hold every frame written raises SinkError, after moving it onto `path` when its first frames can be read
+    and removing it when nothing can (an older file of that name then stays as it was)."""
 
     needs_image = True
 
@@ -101,7 +105,10 @@ class VideoSink:
         fourcc = cv2.VideoWriter_fourcc(*("MJPG" if ext in (".avi", ".mkv") else "mp4v"))
         self._writer = cv2.VideoWriter(self.partial, fourcc, float(self.fps or 30.0), (w, h))
         if not self._writer.isOpened():
-            raise SinkError(f"cannot write video {self.path}: no encoder for this format")
+            if os.path.exists(self.partial):
+                os.remove(self.partial)
+            why = "no space left on device" if _disk_full(self.partial) else "no encoder for this format"
+            raise SinkError(f"cannot write video {self.path}: {why}")
         self._size = (w, h)
 
     def write(self, frame, result) -> None:
@@ -119,10 +126,50 @@ class VideoSink:
             return
         self._writer.release()
         self._writer = None
-        if self.frames:
+        if not self.frames:
+            if os.path.exists(self.partial):
+                os.remove(self.partial)
+            return
+        held = _frames_held(self.partial, self.frames)
+        if held == "all":
             os.replace(self.partial, self.target)
-        elif os.path.exists(self.partial):
+            return
+        why = "no space left on device" if _disk_full(self.partial) else "the encoder's output was not written whole"
+        if held == "some":
+            os.replace(self.partial, self.target)
+            raise SinkError(f"writing video {self.path} failed: {why}; it holds only part of the {self.frames} "
+                            "frames rendered")
+        if os.path.exists(self.partial):
             os.remove(self.partial)
+        raise SinkError(f"writing video {self.path} failed: {why}; no frame of it could be read back, so it was "
+                        "removed")
+
+
+def _frames_held(path: str, frames: int) -> str:
+    """'all' when the video at `path` reads back with `frames` frames and its last one, 'some' when only its
+    first frame can be read, 'none' when not even that."""
+    cap = cv2.VideoCapture(path)
+    try:
+        if not cap.isOpened() or not cap.grab():
+            return "none"
+        if cap.get(cv2.CAP_PROP_FRAME_COUNT) < frames:
+            return "some"
+        if frames > 1:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+            if not cap.grab():
+                return "some"
+        return "all"
+    finally:
+        cap.release()
+
+
+def _disk_full(path: str) -> bool:
+    """Whether the file system that holds `path` has (nearly) no room left."""
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
 
 
 def letterbox(image: np.ndarray, size) -> np.ndarray:

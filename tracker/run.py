@@ -133,9 +133,6 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
         tracker.time_parts(times)
     else:
         times = NO_TIMES
-    for s in sinks:
-        if hasattr(s, "begin"):
-            s.begin(src)
     model0 = tracker.model_s
     buffered: list = []
     lookahead = (Lookahead(tracker.smoother) if smooth == "lookahead" and tracker.track
@@ -157,6 +154,9 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     t_start = time.perf_counter()
     frames = src.frames(stop)
     try:
+        for s in sinks:     # the source is open: a CSV's header goes out now, not for an input that cannot be read
+            if hasattr(s, "begin"):
+                s.begin(src)
         for frame, decode_s in timed_frames(frames):
             stats.decode_s += decode_s
             times.add("decode", decode_s)
@@ -212,11 +212,13 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     if getattr(src, "truncated", False):
         stats.incomplete.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "
                                 "frames (truncated file?)")
-    if stats.frames and not stats.with_person:
+    if stop is not None and stop.is_set() and stats.stopped is None:
+        stats.stopped = "interrupted"
+    # A run cut short (the reader of stdout left, Ctrl-C, the window closed) says nothing about who is in the rest.
+    cut_short = stats.stopped in ("stop requested", "interrupted")
+    if stats.frames and not stats.with_person and not cut_short:
         stats.warnings.append(f"{src.name}: nobody was found in any of its {stats.frames} frames (every row is "
                               "empty)")
     if getattr(src, "skipped", None):
         stats.incomplete.append(f"{src.name}: {unreadable_images(src.skipped)}")
-    if stop is not None and stop.is_set() and stats.stopped is None:
-        stats.stopped = "interrupted"
     return stats

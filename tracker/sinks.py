@@ -17,11 +17,15 @@ NDJSON / UDP: one JSON object per frame:
      "joints": {"r_ankle": [x, y, conf] | null, ...}}           (+ "raw": {...} with include_raw=True)
 one line per frame for NDJSON, one datagram per frame for UDP.
 
-Output paths that cannot be written raise `SinkError` (one line) when the sink is created.
+Output paths that cannot be written raise `SinkError` (one line) when the sink is created (stdout too, when it is
+closed); a write that fails (a full disk) raises it then, and the file keeps the lines written before, under its
+name, without a last line the failure cut short. A reader that closes the pipe (`--csv - | head`) raises
+StopRequested: the run ends cleanly.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -74,7 +78,12 @@ def _check_parent(path: str) -> None:
 
 def check_writable(path: str, what: str = "output") -> None:
     """SinkError (one line) unless `path` can be written: not a folder, its folder exists, not read-only, and a
-    file can be made beside it (where it will be written first; /proc, a read-only mount refuse it)."""
+    file can be made beside it (where it will be written first; /proc, a read-only mount refuse it). '-' is
+    stdout, refused when it is closed (`>&-`)."""
+    if str(path) == "-":
+        if sys.stdout is None or sys.stdout.closed:
+            raise SinkError(f"cannot write {what} to stdout ('-'): stdout is closed")
+        return
     if Path(path).is_dir() or str(path).endswith(("/", os.sep)):
         raise SinkError(f"cannot write {what} {path}: it is a folder (give a file name)")
     _check_parent(path)
@@ -94,15 +103,18 @@ def check_writable(path: str, what: str = "output") -> None:
 
 class OutputFile:
     """A text output, '-' for stdout. A file is written under partial_path(path) beside it (`partial`) and
-    `close(keep=True)` moves it onto `path`; `close(keep=False)` removes it, leaving `path` as it was."""
+    `close(keep=True)` moves it onto `path`; `close(keep=False)` removes it, leaving `path` as it was.
+    `write(text)` writes and flushes: SinkError when that fails (`failed` is then set), StopRequested when the
+    reader of a pipe has gone."""
 
     def __init__(self, path, what: str = "output"):
         self.path = str(path)
         self.partial = None
+        self.failed = False
+        check_writable(self.path, what)
         if self.path == "-":
             self.stream = sys.stdout
             return
-        check_writable(self.path, what)
         self.target = os.path.realpath(self.path)  # a link: replace the file it points to, not the link
         if is_special_file(self.path):              # /dev/null, a pipe: written as it goes, never replaced
             try:
@@ -116,23 +128,62 @@ class OutputFile:
         except OSError as e:
             raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
 
+    def write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:         # `--csv - | head`: the reader has what it wanted
+            self.failed = True
+            raise StopRequested() from None
+        except OSError as e:
+            self.failed = True
+            name = "stdout" if self.path == "-" else self.path
+            raise SinkError(f"writing {name} failed: {e.strerror or e}") from None
+
     def close(self, keep: bool = True) -> None:
-        if self.partial is None:
-            if self.stream is not sys.stdout and not self.stream.closed:
-                self.stream.close()
+        """Raises SinkError when what was left to write cannot be written, unless `write` already said so."""
+        if self.stream is sys.stdout or self.stream.closed:
             return
-        if self.stream.closed:
-            return
-        self.stream.close()
-        if keep:
-            os.replace(self.partial, self.target)
-        else:
-            os.remove(self.partial)
+        error = None
+        try:
+            self.stream.close()         # closes the file even when its last flush fails
+        except OSError as e:
+            error = e
+        if self.partial is not None:
+            if keep:
+                if error is not None or self.failed:
+                    _drop_cut_line(self.partial)
+                os.replace(self.partial, self.target)
+            else:
+                os.remove(self.partial)
+        if error is not None and not self.failed:
+            self.failed = True
+            raise SinkError(f"writing {self.path} failed: {error.strerror or error}")
+
+
+def _drop_cut_line(path) -> None:
+    """Remove the unfinished last line a failed write left at the end of the file `path`."""
+    with open(path, "rb+") as f:
+        end = pos = f.seek(0, os.SEEK_END)
+        while pos > 0:
+            start = max(0, pos - 4096)
+            f.seek(start)
+            chunk = f.read(pos - start)
+            if pos == end and chunk.endswith(b"\n"):
+                return
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                f.truncate(start + cut + 1)
+                return
+            pos = start
+        f.truncate(0)
 
 
 class CsvSink:
     """The wide CSV (the README's Outputs); `which` = 'smoothed' (default) or 'raw'. A file appears when the
-    sink closes after at least one row (see the module docstring); a device or a pipe is written as it goes."""
+    sink closes after at least one row (see the module docstring); a device or a pipe is written as it goes.
+    The header is written when the first source opens (`begin`) or with the first row: an input that cannot be
+    opened puts nothing on stdout."""
 
     needs_image = False
 
@@ -143,26 +194,33 @@ class CsvSink:
         self.which = which
         self.rows = 0
         self._out = OutputFile(path, "CSV")
-        self._f = self._out.stream
-        self._w = csv.writer(self._f, lineterminator="\n")
-        try:
-            self._write_row(csv_header())
-        except StopRequested:       # the reader went away before the first line
-            raise SinkError(f"writing {self.path} failed: the reading end of the pipe closed") from None
+        self._line = io.StringIO()
+        self._w = csv.writer(self._line, lineterminator="\n")
+        self._header = False
 
-    def _write_row(self, row) -> None:
-        try:
-            self._w.writerow(row)
-            self._f.flush()
-        except BrokenPipeError:         # `--csv - | head`: the reader has what it wanted
-            raise StopRequested() from None
-        except OSError as e:
-            raise SinkError(f"writing {self.path} failed: {e.strerror or e}") from None
+    def _format(self, row) -> str:
+        self._line.seek(0)
+        self._line.truncate()
+        self._w.writerow(row)
+        return self._line.getvalue()
+
+    def begin(self, source=None) -> None:
+        if not self._header:
+            self._out.write(self._format(csv_header()))
+            self._header = True
+
+    def write_row(self, row) -> None:
+        """One row of csv_row's form."""
+        text = self._format(row)
+        if not self._header:
+            text = self._format(csv_header()) + text
+        self._out.write(text)
+        self._header = True
+        self.rows += 1
 
     def write(self, frame, result) -> None:
         joints = result.raw if self.which == "raw" else result.smoothed
-        self._write_row(csv_row(result.source, result.index, result.time_s, joints, result.confidence))
-        self.rows += 1
+        self.write_row(csv_row(result.source, result.index, result.time_s, joints, result.confidence))
 
     def close(self) -> None:
         self._out.close(keep=self.rows > 0)
@@ -243,17 +301,10 @@ class NdjsonSink:
         self.include_raw = include_raw
         self.rows = 0
         self._out = OutputFile(path, "NDJSON")
-        self._f = self._out.stream
 
     def write(self, frame, result) -> None:
         line = json.dumps(record_dict(result, self.include_raw), separators=(",", ":"), allow_nan=False)
-        try:
-            self._f.write(line + "\n")
-            self._f.flush()
-        except BrokenPipeError:
-            raise StopRequested() from None
-        except OSError as e:
-            raise SinkError(f"writing {self.path} failed: {e.strerror or e}") from None
+        self._out.write(line + "\n")
         self.rows += 1
 
     def close(self) -> None:
@@ -274,7 +325,8 @@ def parse_host_port(spec: str):
 
 
 class UdpSink:
-    """One JSON datagram per frame to HOST:PORT. Best effort: send failures are counted in `errors`."""
+    """One JSON datagram per frame to HOST:PORT. Best effort: a datagram that cannot be sent is counted in
+    `errors`, and `warning()` says so once, at the end."""
 
     needs_image = False
 
@@ -285,10 +337,12 @@ class UdpSink:
         except socket.gaierror as e:
             raise SinkError(f"cannot resolve UDP host {host}: {e.strerror}") from None
         family, _, _, _, addr = info[0]
+        self.spec = str(spec).strip()
         self.addr = addr
         self.include_raw = include_raw
         self.sent = 0
         self.errors = 0
+        self.last_error = None
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
 
     def write(self, frame, result) -> None:
@@ -296,8 +350,16 @@ class UdpSink:
         try:
             self._sock.sendto(data.encode("utf-8"), self.addr)
             self.sent += 1
-        except OSError:
+        except OSError as e:
             self.errors += 1
+            self.last_error = e.strerror or str(e)
+
+    def warning(self) -> str | None:
+        """A line for the user when datagrams could not be sent, else None."""
+        if not self.errors:
+            return None
+        return (f"udp {self.spec}: {self.sent} of {self.sent + self.errors} datagrams sent "
+                f"({self.last_error})")
 
     def close(self) -> None:
         self._sock.close()
@@ -309,6 +371,8 @@ def close_all(sinks) -> list[str]:
     for s in sinks:
         try:
             s.close()
+        except SinkError as e:
+            problems.append(str(e))
         except Exception as e:  # noqa: BLE001 - closing must not hide the original error
             problems.append(f"{type(s).__name__}: {e}")
     return problems
