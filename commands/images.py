@@ -24,7 +24,7 @@ from .model import (checkpoint_option, device_options, gpu_options, load_estimat
 
 
 @click.command()
-@click.argument("folder", type=click.Path(), metavar="FOLDER|IMAGE")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(), metavar="FOLDER|IMAGE...")
 @click.option("--csv", "csv_out", required=True, type=click.Path(), help="Output CSV ('-' for stdout).")
 @click.option("--render", "render_dir", type=click.Path(), default=None, metavar="DIR",
               help="A folder for the annotated images (JPEGs named after the images).")
@@ -32,13 +32,14 @@ from .model import (checkpoint_option, device_options, gpu_options, load_estimat
 @stills_engine_option
 @checkpoint_option
 @gpu_options
-def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, cuda_graphs):
-    """Pose of the person in each image of FOLDER (or in one IMAGE; the whole image is the first box) to the CSV
-    schema."""
+def images(inputs, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, cuda_graphs):
+    """Pose of the person in each image of FOLDER (or in each IMAGE; the whole image is the first box) to the CSV
+    schema, one file for all of them, in the order given (a folder's images sorted by name)."""
     options = device_options(cuda, half, cuda_graphs)
     try:
+        folder, folders = picture_inputs(inputs)
         total = len(ImageFolderSource(folder).files)
-        refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine)
+        refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine, folders)
         require_writable(csv=csv_out)
         if csv_out == "-":
             check_writable(csv_out, "CSV")      # stdout closed (`>&-`): said before any work
@@ -56,9 +57,25 @@ def images(folder, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
         raise click.ClickException(unreadable_images(stats["skipped"]))
 
 
-def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> None:
+def picture_inputs(inputs) -> tuple:
+    """(what ImageFolderSource reads, the folders among the inputs): one input as given; several as the list of
+    their pictures, in the order given, a folder's sorted by name."""
+    if len(inputs) == 1:
+        return inputs[0], [inputs[0]] if os.path.isdir(inputs[0]) else []
+    files, folders = [], []
+    for given in inputs:
+        if not os.path.exists(given):
+            raise CaptureError(f"input not found: {given}")
+        if os.path.isdir(given):
+            folders.append(given)
+        files += ImageFolderSource(given).files
+    return files, folders
+
+
+def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, folders=None) -> None:
     """engines.outputs.check_outputs for `pose-track images`: neither --csv nor an annotated copy in --render
-    may land on an image of `folder` (or on the model, `model`), nor --render be that folder."""
+    may land on an image of `folder` (a folder, an image, or a list of images; or on the model, `model`), nor
+    --render be that folder or one of `folders` (default: `folder`)."""
     files = ImageFolderSource(folder).files
     if render_dir and os.path.splitext(str(render_dir))[1].lower() in VIDEO_EXTS:
         raise OutputConflict(f"--render {render_dir}: images are rendered as pictures into a folder; give a "
@@ -69,7 +86,7 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None) -> 
     renders = [("--render", render_path(render_dir, f.name)) for f in files] if render_dir else []
     if render_dir:
         outputs.append(("--render", os.path.join(render_dir, "")))
-    check_outputs(outputs + renders, inputs=[*files, model], input_folders=[folder])
+    check_outputs(outputs + renders, inputs=[*files, model], input_folders=[folder] if folders is None else folders)
     refuse_replacing_others(renders)
 
 

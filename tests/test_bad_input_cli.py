@@ -403,3 +403,21 @@ def test_an_empty_input_name_is_refused(tmp_path, clip_and_fake_model):
     res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "", "--csv", str(tmp_path / "x.csv")])
     assert "an empty input name" in _refused_in_one_line(res)
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_images_takes_several_inputs_in_the_order_given(tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    picture = np.full((40, 30, 3), 90, np.uint8)
+    for name in ("b10.png", "b2.png"):
+        cv2.imwrite(str(photos / name), picture)
+    cv2.imwrite(str(tmp_path / "a.png"), picture)
+    monkeypatch.setattr(images_commands, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
+    res = CliRunner().invoke(images, [str(tmp_path / "a.png"), str(photos), "--csv", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0, res.output
+    rows = (tmp_path / "o.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["a.png", "b2.png", "b10.png"]
+    res = CliRunner().invoke(images, [str(tmp_path / "a.png"), str(tmp_path / "gone.png"), "--csv",
+                                      str(tmp_path / "p.csv")])
+    assert _refused_in_one_line(res) == f"Error: input not found: {tmp_path / 'gone.png'}"
+    assert not (tmp_path / "p.csv").exists()

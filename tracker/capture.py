@@ -236,7 +236,8 @@ class VideoFileSource(Source):
 
 
 class ImageFolderSource(Source):
-    """Sorted still images (a folder, or an explicit list of files). Independent frames by default."""
+    """Still images: a folder's, sorted by name, or an explicit list of files in its order. Independent frames by
+    default."""
 
     independent = True
 
@@ -246,7 +247,8 @@ class ImageFolderSource(Source):
             if not p.exists():
                 raise CaptureError(f"folder not found: {path_or_files}")
             if p.is_dir():
-                files = [f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS]
+                files = sorted((f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS),
+                               key=lambda f: _natural_key(f.name))
                 if not files:
                     raise CaptureError(f"no images in folder {path_or_files}")
             elif p.suffix.lower() in IMAGE_EXTS:
@@ -259,7 +261,7 @@ class ImageFolderSource(Source):
             if not files:
                 raise CaptureError("no images given")
             self.path = files[0].parent
-        self.files: list[Path] = sorted(files, key=lambda f: _natural_key(f.name))
+        self.files: list[Path] = files
         self.name = str(path_or_files) if isinstance(path_or_files, (str, os.PathLike)) else str(self.path)
         self.fps = float(fps) if fps else 30.0
         self.skipped: list[str] = []
