@@ -172,7 +172,11 @@ def test_live_latest_frame_wins_counts_drops():
 
 def test_live_stop_event_and_end_of_stream():
     src = LiveSource(FastCamera(limit=5), "fake", max_failures=2)
-    assert 1 <= len(list(src.frames())) <= 5  # ends when the device stops delivering
+    got = []
+    with pytest.raises(CaptureError, match=r"fake ended after 5 frames \(the stream closed or the camera stopped\)"):
+        for frame in src.frames():       # a camera or stream that stops delivering is said, after its frames
+            got.append(frame)
+    assert 1 <= len(got) <= 5
     stop = threading.Event()
     stop.set()
     src2 = LiveSource(FastCamera(), "fake")
@@ -208,3 +212,66 @@ def test_a_jpeg_cut_short_is_unreadable_but_not_one_with_bytes_after_its_end_or_
     assert [f.source_name for f in source.frames()] == ["a_whole.jpg", "b_motion_photo.jpg", "c_png_named.jpg",
                                                         "e.gif"]
     assert source.skipped == ["d_cut.jpg"]
+
+
+class _BlockedCamera:
+    """A stream that stalls inside read() until told to go on; release() under that read() would crash OpenCV."""
+
+    def __init__(self):
+        self.go_on, self.reading, self.released_during_read = threading.Event(), threading.Event(), False
+        self.released = False
+
+    def read(self):
+        self.reading.set()
+        self.go_on.wait(5)
+        return False, None
+
+    def release(self):
+        self.released_during_read = self.reading.is_set() and not self.go_on.is_set()
+        self.released = True
+
+
+def test_a_stalled_read_is_never_released_under_and_is_released_once_it_returns():
+    cam = _BlockedCamera()
+    src = LiveSource(cam, "stalled", max_failures=1)
+    assert cam.reading.wait(2)
+    t0 = time.monotonic()
+    src.close()
+    assert time.monotonic() - t0 < 3 and not cam.released
+    cam.go_on.set()
+    src._thread.join(2)
+    assert cam.released and not cam.released_during_read
+
+
+def test_camera_indexes_out_of_range_and_empty_names_are_one_line():
+    with pytest.raises(CaptureError, match="no such camera index"):
+        open_source("99999999999999999999")
+    with pytest.raises(CaptureError, match=r"a camera index is 0 or more"):
+        open_source("-1")
+    with pytest.raises(CaptureError, match="an empty input name"):
+        open_source("")
+
+
+def test_credentials_never_reach_a_message():
+    from pose_track.tracker.capture import _redact
+
+    assert _redact("http://user:s3cr3t@127.0.0.1:99999/v.mjpg") == "http://127.0.0.1:99999/v.mjpg"
+    assert _redact("rtsp://u:p@[127.0.0.1/x") == "rtsp://[127.0.0.1/x"
+    assert _redact("http://example.com/a@b") == "http://example.com/a@b"
+
+
+def test_a_stream_that_never_answers_is_given_up_and_heard(monkeypatch):
+    import pose_track.tracker.capture as capture
+
+    class NeverOpens:
+        def __init__(self, *args):
+            time.sleep(3)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(capture.cv2, "VideoCapture", NeverOpens)
+    t0 = time.monotonic()
+    with pytest.raises(CaptureError, match="did not open within 0 s"):
+        capture._open_capture("http://127.0.0.1:9/v.mjpg", "s", "stream s", timeout=0.2)
+    assert time.monotonic() - t0 < 3

@@ -312,3 +312,22 @@ def test_pictures_of_other_sizes_keep_their_shape_in_a_rendered_video():
     tall = np.full((300, 100, 3), 200, np.uint8)
     cols = np.flatnonzero(letterbox(tall, (640, 480))[240, :, 0] > 100)
     assert cols[0] == 240 and cols[-1] == 399
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X displays on Linux")
+def test_an_x_display_that_does_not_answer_is_said_not_aborted_on(monkeypatch):
+    import socket
+
+    from pose_track.tracker.render import display_available, x_display_answers
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as local, socket.socket() as remote:
+        local.bind("\0/tmp/.X11-unix/X%d" % 4242)
+        local.listen(1)
+        remote.bind(("127.0.0.1", 0))
+        remote.listen(1)
+        number = remote.getsockname()[1] - 6000
+        assert x_display_answers(":4242") and x_display_answers(f"127.0.0.1:{number}.0")
+    assert not x_display_answers(":4242") and not x_display_answers(f"127.0.0.1:{number}")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":4242")
+    assert display_available() == (False, "--show: the display :4242 does not answer; use --render OUT.mp4")

@@ -141,17 +141,8 @@ def _natural_key(name: str):
 
 
 def _redact(url: str) -> str:
-    """The URL without user:password, for names and messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
+    """The URL without user:password, for names and messages (also a URL too malformed to parse)."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", url)
 
 
 class VideoFileSource(Source):
@@ -311,6 +302,7 @@ class LiveSource(Source):
         self._taken = True
         self._ended = False
         self._halt = threading.Event()
+        self._released = False
         self._thread = threading.Thread(target=self._run, name=f"capture:{name}", daemon=True)
         self._thread.start()
 
@@ -341,6 +333,8 @@ class LiveSource(Source):
             with self._cond:
                 self._ended = True
                 self._cond.notify_all()
+            if self._halt.is_set():     # close() gave up waiting for this read: the capture is released here
+                self._release()
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         got_any = False
@@ -360,7 +354,8 @@ class LiveSource(Source):
                     if self._taken:  # ended and nothing new
                         if not got_any:
                             raise CaptureError(f"{self.name} opened but delivered no frame")
-                        return
+                        raise CaptureError(f"{self.name} ended after {self.captured} frames (the stream closed "
+                                           "or the camera stopped)")
                     frame = self._latest
                     self._taken = True
                 got_any = True
@@ -375,14 +370,53 @@ class LiveSource(Source):
         self._halt.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=2.0)
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            return      # still blocked in read() (a stalled stream): releasing under it crashes the process
+        self._release()
+
+    def _release(self) -> None:
+        with self._cond:
+            if self._released:
+                return
+            self._released = True
         try:
             self._cap.release()
         except Exception:
             pass
 
 
-def _open_capture(target, name: str, what: str) -> LiveSource:
-    cap = cv2.VideoCapture(target) if isinstance(target, int) else cv2.VideoCapture(target, cv2.CAP_FFMPEG)
+OPEN_TIMEOUT_S = 10.0        # a stream or camera that has not opened by then is given up
+
+
+def _open_capture(target, name: str, what: str, timeout: float = OPEN_TIMEOUT_S) -> LiveSource:
+    """Open in a thread, waited for here: OpenCV blocks in C while a stream connects (30 s by FFmpeg's default),
+    where Ctrl-C would not be heard."""
+    opened: dict = {}
+
+    def open_it():
+        if isinstance(target, int):
+            cap = cv2.VideoCapture(target)
+        else:
+            ms = int(timeout * 1000)
+            cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms,
+                                                            cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        with lock:
+            if opened.get("abandoned"):
+                cap.release()
+            else:
+                opened["cap"] = cap
+
+    lock = threading.Lock()
+    opener = threading.Thread(target=open_it, name=f"open:{name}", daemon=True)
+    opener.start()
+    deadline = time.monotonic() + timeout + 2.0
+    while opener.is_alive() and time.monotonic() < deadline:
+        opener.join(0.1)        # short waits: a signal that lands on the opening thread is still heard here
+    with lock:
+        cap = opened.get("cap")
+        if cap is None:
+            opened["abandoned"] = True
+            raise CaptureError(f"{what} did not open within {timeout:.0f} s")
     if not cap.isOpened():
         cap.release()
         raise CaptureError(f"{what} could not be opened")
@@ -392,6 +426,9 @@ def _open_capture(target, name: str, what: str) -> LiveSource:
         pass
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     return LiveSource(cap, name, fps=fps if 0.0 < fps < 1000.0 else None)
+
+
+MAX_CAMERA_INDEX = 2 ** 31 - 1
 
 
 def is_url(spec) -> bool:
@@ -411,13 +448,19 @@ def open_source(spec, fps: float | None = None) -> Source:
         return spec
     if is_camera(spec):
         index = int(spec)
+        if index > MAX_CAMERA_INDEX:
+            raise CaptureError(f"camera {spec}: no such camera index (0, 1, ... for the cameras of this machine)")
         return _open_capture(index, f"camera:{index}",
                              f"camera {index} (no such device, in use, or no permission)")
     if is_url(spec):
         safe = _redact(spec)
         return _open_capture(spec, safe, f"stream {safe}")
     p = Path(spec)
+    if not str(spec).strip():
+        raise CaptureError('an empty input name (""): give a video, a folder, a camera index or a stream URL')
     if not p.exists():
+        if re.fullmatch(r"\s*-\d+\s*", str(spec)):
+            raise CaptureError(f"input not found: {spec} (a camera index is 0 or more)")
         raise CaptureError(f"input not found: {spec}")
     if p.is_dir() or p.suffix.lower() in IMAGE_EXTS:
         return ImageFolderSource(p, fps=fps)

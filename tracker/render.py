@@ -185,10 +185,41 @@ def letterbox(image: np.ndarray, size) -> np.ndarray:
     return out
 
 
+def x_display_answers(display: str, timeout: float = 1.0) -> bool:
+    """Whether the X display named `display` ("[host]:N[.screen]") accepts a connection."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:([^:]*)/)?([^:]*):(\d+)(?:\.\d+)?", display)
+    if m is None:
+        return True             # a form this does not know: let the GUI library try
+    host, number = m.group(2), int(m.group(3))
+    try:
+        if host in ("", "unix"):
+            for address in ("\0/tmp/.X11-unix/X%d" % number, "/tmp/.X11-unix/X%d" % number):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.settimeout(timeout)
+                    try:
+                        sock.connect(address)
+                        return True
+                    except OSError:
+                        continue
+            return False
+        with socket.create_connection((host, 6000 + number), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def display_available(title: str = "pose-track") -> tuple[bool, str]:
     """(ok, why not). Checks for a display server and for an OpenCV build with a GUI backend."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, "--show needs a display, but none is available (headless: no DISPLAY); use --render OUT.mp4"
+    display = os.environ.get("DISPLAY", "")
+    if sys.platform.startswith("linux") and display and not os.environ.get("WAYLAND_DISPLAY") \
+            and not x_display_answers(display):
+        # Qt aborts the whole process on a display it cannot reach (a stale SSH forwarding).
+        return False, f"--show: the display {display} does not answer; use --render OUT.mp4"
     try:
         cv2.namedWindow(title, cv2.WINDOW_NORMAL)
     except cv2.error:
