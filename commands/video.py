@@ -236,8 +236,9 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
         per = outputs.for_input(stem_of(device))
         if in_main:
             previous = signal.signal(signal.SIGINT, on_sigint)
-        stats = process_source(src, None, outputs.shared + per, smooth=smooth, stop=stop, max_frames=max_frames,
-                               tracker=tracker)
+        with _progress_bar(src, max_frames) as bar:
+            stats = process_source(src, None, outputs.shared + per, smooth=smooth, stop=stop, max_frames=max_frames,
+                                   tracker=tracker, progress=lambda s: bar.update(1, s))
         finished = True
     except (CaptureError, SinkError) as e:
         raise click.ClickException(str(e)) from None

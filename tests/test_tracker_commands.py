@@ -134,11 +134,13 @@ def test_webcam_ctrl_c_stops_cleanly(monkeypatch, tmp_path):
     monkeypatch.setattr(commands, "load_estimator", estimator_of(FakeCascade(joints[None].repeat(10, 0))))
     monkeypatch.setattr(commands, "open_source", lambda spec: LiveSource(_Camera(), "camera:fake"))
 
-    def interrupting(src, cascade, sinks, **kw):
-        def progress(stats):
+    def interrupting(src, cascade, sinks, progress=None, **kw):
+        def pressing_ctrl_c(stats):
+            if progress is not None:
+                progress(stats)
             if stats.frames == 5:
                 os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C
-        return process_source(src, cascade, sinks, progress=progress, **kw)
+        return process_source(src, cascade, sinks, progress=pressing_ctrl_c, **kw)
 
     monkeypatch.setattr(commands, "process_source", interrupting)
     out = tmp_path / "w.csv"
