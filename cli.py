@@ -93,7 +93,8 @@ def cli():
               help="Share of person crops whose sharpness is changed (cut ones sharpened, whole ones softened) so that "
                    "it does not tell where a body is cut.")
 @click.option("--glare-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Share of crops, with a person or nobody, veiled by glare (a light behind the person).")
+              help="Share of crops, with a person or nobody, veiled by glare (a light behind the person); with the "
+                   "real-video augmentation only.")
 @click.option("--cut-shares", default=None,
               help="How often each kind of cut is drawn: waist-up,chest-up,knees-up,side (e.g. 0.3,0.4,0.1,0.2). "
                    "Default: 0.4,0.2,0.15,0.25.")

@@ -60,6 +60,8 @@ def images(inputs, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
 def picture_inputs(inputs) -> tuple:
     """(what ImageFolderSource reads, the folders among the inputs): one input as given; several as the list of
     their pictures, in the order given, a folder's sorted by name."""
+    if any(not str(given).strip() for given in inputs):
+        raise CaptureError('an empty input name (""): give a picture or a folder of pictures')
     if len(inputs) == 1:
         return inputs[0], [inputs[0]] if os.path.isdir(inputs[0]) else []
     files, folders = [], []

@@ -178,9 +178,9 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     if several and failed_inputs:
         _said(closing, True)
         raise click.ClickException(f"{failed_inputs} of {len(specs)} inputs failed")
-    failures += closing
+    failures += closing             # one input, or several of which none failed: nothing of these said yet
     if failures:
-        _said(failures[1:], not several)
+        _said(failures[1:], True)
         raise click.ClickException(failures[0])
 
 

@@ -50,7 +50,7 @@ def _file_id(path: str):
     return st.st_dev, st.st_ino
 
 
-def _is_stdout(path: str) -> bool:
+def is_stdout(path: str) -> bool:
     """Whether `path` is this process's standard output by another name (/dev/stdout, /proc/self/fd/1)."""
     import sys
 
@@ -91,7 +91,7 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
             folders.setdefault(_file_id(str(p)), str(p))
     written: dict = {}
     for option, path in outputs:
-        if path is not None and (str(path) == "-" or _is_stdout(str(path))):
+        if path is not None and (str(path) == "-" or is_stdout(str(path))):
             other = written.setdefault("-", option)
             if other != option:
                 raise OutputConflict(f"{other} and {option} would both write to stdout: give one of them a file")
@@ -247,5 +247,5 @@ def write_text(path, text: str) -> None:
         raise
 
 
-__all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "note_own_output", "partial_path",
-           "reads_as_ours", "refuse_replacing_others", "folders_to_make", "remove_if_empty", "write_text"]
+__all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "is_stdout", "note_own_output",
+           "partial_path", "reads_as_ours", "refuse_replacing_others", "folders_to_make", "remove_if_empty", "write_text"]

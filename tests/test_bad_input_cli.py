@@ -416,8 +416,37 @@ def test_images_takes_several_inputs_in_the_order_given(tmp_path, monkeypatch):
     res = CliRunner().invoke(images, [str(tmp_path / "a.png"), str(photos), "--csv", str(tmp_path / "o.csv")])
     assert res.exit_code == 0, res.output
     rows = (tmp_path / "o.csv").read_text().splitlines()[1:]
-    assert [r.split(",")[0] for r in rows] == ["a.png", "b2.png", "b10.png"]
+    assert [r.split(",")[0] for r in rows] == [str(tmp_path / "a.png"), str(photos / "b2.png"), str(photos / "b10.png")]
+    res = CliRunner().invoke(images, [str(photos), "", "--csv", str(tmp_path / "q.csv")])
+    assert "an empty input name" in _refused_in_one_line(res)
     res = CliRunner().invoke(images, [str(tmp_path / "a.png"), str(tmp_path / "gone.png"), "--csv",
                                       str(tmp_path / "p.csv")])
     assert _refused_in_one_line(res) == f"Error: input not found: {tmp_path / 'gone.png'}"
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_csv_to_dev_stdout_redirected_to_a_log_appends_to_it(tmp_path):
+    import subprocess
+    import sys
+
+    clip = tmp_path / "c.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (48, 32))
+    for _ in range(2):
+        writer.write(np.full((32, 48, 3), 60, np.uint8))
+    writer.release()
+    log = tmp_path / "run.log"
+    log.write_text("earlier\n")
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+            "import numpy as np\n"
+            "from conftest import STANDING\n"
+            "from fakes import FakeCascade, estimator_of\n"
+            "import pose_track.commands.video as video\n"
+            "video.load_estimator = estimator_of(FakeCascade(STANDING[None]))\n"
+            "from pose_track.cli import main\n"
+            f"sys.argv = ['pose-track', 'video', {str(clip)!r}, '--csv', '/dev/stdout']\n"
+            "main()\n")
+    with open(log, "a") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, stderr=subprocess.DEVNULL, check=False)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "earlier" and lines[1].startswith("source,frame,time_s") and len(lines) == 4
+    assert not [f for f in os.listdir(tmp_path) if "partial" in f]

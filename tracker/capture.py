@@ -5,7 +5,8 @@
 - Video file: every frame in order, never dropped. `time_s` is the container timestamp of the frame
   (CAP_PROP_POS_MSEC), or index / fps when the container gives none.
 - Image folder (or a single image): the images sorted by name (natural order, so `f2` < `f10`); `source_name`
-  is the file name and `index` its position in that order. The images are treated as independent stills
+  is the file name and `index` its position in that order. A list of images keeps its order and names each by
+  its path as given (two folders may hold a 1.jpg each). The images are treated as independent stills
   (`Source.independent`), `time_s` is index / fps (fps 30 unless given). Unreadable images are skipped and
   listed in `Source.skipped`.
 - Camera index (`0` or `"0"`) or URL (rtsp://, http://, ...): a capture thread reads as fast as the device
@@ -15,7 +16,7 @@
 
 Every failure to open or read a source raises `CaptureError` with a one-line message.
 
-One module for the four kinds (about 390 lines): they share the `Source` protocol, the file-name order and the
+One module for the four kinds: they share the `Source` protocol, the file-name order and the
 one-line errors, and `open_source` / `expand_inputs` choose among them by the spec.
 """
 from __future__ import annotations
@@ -107,6 +108,9 @@ def _jpeg_ends_early(path) -> bool:
         return False
     i, n = 2, len(data)
     while True:
+        i = data.find(b"\xff", i)               # stray bytes before a marker are skipped, as libjpeg does
+        if i < 0:
+            return True
         while i < n and data[i] == 0xFF:        # a marker, after any fill bytes
             i += 1
         if i >= n:
@@ -142,7 +146,7 @@ def _natural_key(name: str):
 
 def _redact(url: str) -> str:
     """The URL without user:password, for names and messages (also a URL too malformed to parse)."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", url)
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^@]*@", r"\1", url)   # up to the last '@': a password may hold '/'
 
 
 class VideoFileSource(Source):
@@ -253,6 +257,7 @@ class ImageFolderSource(Source):
                 raise CaptureError("no images given")
             self.path = files[0].parent
         self.files: list[Path] = files
+        self._by_name = isinstance(path_or_files, (str, os.PathLike))    # a folder's images: by file name
         self.name = str(path_or_files) if isinstance(path_or_files, (str, os.PathLike)) else str(self.path)
         self.fps = float(fps) if fps else 30.0
         self.skipped: list[str] = []
@@ -268,12 +273,14 @@ class ImageFolderSource(Source):
                 self.skipped.append(f.name)
                 continue
             read += 1
-            yield Frame(i, i / self.fps, image, f.name)
+            yield Frame(i, i / self.fps, image, f.name if self._by_name else str(f))
         if read == 0:
             raise CaptureError(f"no readable image in {self.name}")
 
     def reopen(self) -> "ImageFolderSource":
-        return ImageFolderSource(self.files, self._fps_given)
+        again = ImageFolderSource(self.files, self._fps_given)
+        again._by_name = self._by_name
+        return again
 
 
 class LiveSource(Source):
@@ -436,7 +443,8 @@ def is_url(spec) -> bool:
 
 
 def is_camera(spec) -> bool:
-    return isinstance(spec, (int, np.integer)) or (isinstance(spec, str) and spec.strip().isdigit())
+    return isinstance(spec, (int, np.integer)) or (isinstance(spec, str) and
+                                                   re.fullmatch(r"\s*[0-9]+\s*", spec) is not None)
 
 
 def open_source(spec, fps: float | None = None) -> Source:

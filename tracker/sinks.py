@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from pose_track.engines.joints import JOINT_NAMES
-from pose_track.engines.outputs import is_special_file, partial_path
+from pose_track.engines.outputs import is_special_file, is_stdout, partial_path
 
 
 class SinkError(Exception):
@@ -80,7 +80,7 @@ def check_writable(path: str, what: str = "output") -> None:
     """SinkError (one line) unless `path` can be written: not a folder, its folder exists, not read-only, and a
     file can be made beside it (where it will be written first; /proc, a read-only mount refuse it). '-' is
     stdout, refused when it is closed (`>&-`)."""
-    if str(path) == "-":
+    if str(path) == "-" or is_stdout(str(path)):
         if sys.stdout is None or sys.stdout.closed:
             raise SinkError(f"cannot write {what} to stdout ('-'): stdout is closed")
         return
@@ -112,7 +112,7 @@ class OutputFile:
         self.partial = None
         self.failed = False
         check_writable(self.path, what)
-        if self.path == "-":
+        if self.path == "-" or is_stdout(self.path):    # /dev/stdout redirected to a file (`>> log`): appended to
             self.stream = sys.stdout
             return
         self.target = os.path.realpath(self.path)  # a link: replace the file it points to, not the link
