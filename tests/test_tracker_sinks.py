@@ -331,3 +331,23 @@ def test_an_x_display_that_does_not_answer_is_said_not_aborted_on(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":4242")
     assert display_available() == (False, "--show: the display :4242 does not answer; use --render OUT.mp4")
+
+
+def test_a_live_render_plays_at_the_rate_its_frames_came(tmp_path):
+    live = type("Live", (), {"live": True, "fps": 25.0})()     # what FFmpeg declares for any MJPEG stream
+    for n in (40, 6):                                           # longer than the measuring, and shorter
+        path = tmp_path / f"live{n}.avi"
+        sink = VideoSink(path)
+        sink.begin(live)
+        for i in range(n):
+            frame = type("F", (), {"image": np.zeros((48, 64, 3), np.uint8), "time_s": 3.0 + i / 12.0})()
+            sink.write(frame, _result(i))
+        sink.close()
+        cap = cv2.VideoCapture(str(path))
+        assert abs(cap.get(cv2.CAP_PROP_FPS) - 12.0) < 0.5 and cap.get(cv2.CAP_PROP_FRAME_COUNT) == n
+    still = type("File", (), {"live": False, "fps": 25.0})()
+    sink = VideoSink(tmp_path / "file.avi")
+    sink.begin(still)
+    sink.write(type("F", (), {"image": np.zeros((48, 64, 3), np.uint8), "time_s": 0.0})(), _result(0))
+    sink.close()
+    assert abs(cv2.VideoCapture(str(tmp_path / "file.avi")).get(cv2.CAP_PROP_FPS) - 25.0) < 0.5

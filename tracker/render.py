@@ -62,9 +62,15 @@ def draw_result(image: np.ndarray, result, which: str = "smoothed") -> np.ndarra
     return draw_pose(image, joints, result.confidence, result.box, result.reacquired)
 
 
+LIVE_RATE_FRAMES = 15        # a live render's frame rate is measured over its first frames (at most ...
+LIVE_RATE_SECONDS = 1.0      # ... this long), held until then
+
+
 class VideoSink:
     """Annotated video (mp4v for .mp4/.mov/.m4v, MJPG for .avi/.mkv). Opened on the first frame (size), at the
-    source's fps.
+    source's fps. A live source's declared rate says little (FFmpeg gives 25 for any MJPEG stream, and dropped
+    frames are not written), so a live render's rate is the rate its first frames were written at: it plays
+    in real time.
 
     Written under a partial name beside `path` and moved onto it by `close()` (done on Ctrl-C and errors
     too): everything processed before a fault is kept; a run that processed nothing leaves no file. A hard kill
@@ -95,10 +101,19 @@ class VideoSink:
         self._writer = None
         self._size = None
         self.frames = 0
+        self._live = False
+        self._held: list = []       # (time_s, image) of a live render's first frames, until its rate is known
 
     def begin(self, source) -> None:
-        if self.fps is None and getattr(source, "fps", None):
+        self._live = bool(getattr(source, "live", False)) and self.fps is None
+        if self.fps is None and getattr(source, "fps", None) and not self._live:
             self.fps = float(source.fps)
+
+    def _measured_fps(self) -> float | None:
+        if len(self._held) < 2:
+            return None
+        span = self._held[-1][0] - self._held[0][0]
+        return min(max((len(self._held) - 1) / span, 1.0), 120.0) if span > 0 else None
 
     def _open(self, w: int, h: int) -> None:
         ext = Path(self.path).suffix.lower()
@@ -113,6 +128,20 @@ class VideoSink:
 
     def write(self, frame, result) -> None:
         img = draw_result(frame.image, result, self.which)
+        if self._live and self._writer is None:
+            self._held.append((float(frame.time_s), img))
+            if len(self._held) >= LIVE_RATE_FRAMES or self._held[-1][0] - self._held[0][0] >= LIVE_RATE_SECONDS:
+                self._write_held()
+            return
+        self._put(img)
+
+    def _write_held(self) -> None:
+        self.fps = self._measured_fps() or self.fps
+        held, self._held = self._held, []
+        for _, img in held:
+            self._put(img)
+
+    def _put(self, img) -> None:
         h, w = img.shape[:2]
         if self._writer is None:
             self._open(w, h)
@@ -122,6 +151,8 @@ class VideoSink:
         self.frames += 1
 
     def close(self) -> None:
+        if self._held:
+            self._write_held()
         if self._writer is None:
             return
         self._writer.release()
