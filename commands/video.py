@@ -21,6 +21,7 @@ no frame leaves no file.
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -157,7 +158,8 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
             except CaptureError as e:
                 problems.append(str(e))
             except BaseException:
-                _said(outputs.close_input(per), True)      # said before the error that ends the run
+                with _no_second_interrupt():
+                    _said(outputs.close_input(per), True)      # said before the error that ends the run
                 raise
             problems += outputs.close_input(per)
             if stats is not None:
@@ -173,7 +175,8 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     except ValueError as e:
         raise click.ClickException(str(e).splitlines()[0]) from None
     finally:
-        closing = _said(outputs.close(), not finished)
+        with _no_second_interrupt():
+            closing = _said(outputs.close(), not finished)
         _warn(outputs)
     if several and failed_inputs:
         _said(closing, True)
@@ -182,6 +185,20 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     if failures:
         _said(failures[1:], True)
         raise click.ClickException(failures[0])
+
+
+@contextlib.contextmanager
+def _no_second_interrupt():
+    """Ctrl-C ignored while the outputs close: an interrupt there would leave them under their partial names
+    (cli.py does the same for SIGTERM and SIGHUP)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _said(problems, say: bool) -> list:
@@ -245,7 +262,8 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-        closing = _said(outputs.close_input(per) + outputs.close(), not finished)
+        with _no_second_interrupt():
+            closing = _said(outputs.close_input(per) + outputs.close(), not finished)
         _warn(outputs)
     _report(stats)
     failures = stats.incomplete + closing

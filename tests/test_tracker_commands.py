@@ -247,3 +247,30 @@ def test_the_progress_bar_counts_to_max_frames(frame_count, files, max_frames, l
     if files is not None:
         src.files = list(range(files))
     assert commands._progress_bar(src, max_frames).length == length
+
+
+def test_a_second_ctrl_c_while_the_outputs_close_leaves_none_under_a_partial_name(fake_model, clips, tmp_path,
+                                                                                    monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from pose_track.tracker import sinks
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    closing = sinks.CsvSink.close
+
+    def close_pressing_ctrl_c(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)         # the user presses Ctrl-C again while the CSV closes
+        return closing(self, *args, **kwargs)
+
+    monkeypatch.setattr(sinks.CsvSink, "close", close_pressing_ctrl_c)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        res = CliRunner().invoke(commands.video, [str(clips[1][0].video_path), "--csv", str(tmp_path / "p.csv")])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(tmp_path)) == ["p.csv"]
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 21
