@@ -280,3 +280,14 @@ def test_a_stream_that_never_answers_is_given_up(monkeypatch):
     with pytest.raises(CaptureError, match="did not open within 0 s"):
         capture._open_capture("http://127.0.0.1:9/v.mjpg", "s", "stream s", timeout=0.2)
     assert time.monotonic() - t0 < 6
+
+
+def test_a_stream_whose_opening_raises_could_not_be_opened(monkeypatch):
+    import pose_track.tracker.capture as capture
+
+    def raising(*args):
+        raise capture.cv2.error("bad URL")
+
+    monkeypatch.setattr(capture.cv2, "VideoCapture", raising)
+    with pytest.raises(CaptureError, match="^stream s could not be opened$"):
+        capture._open_capture("http://127.0.0.1:9/v.mjpg", "s", "stream s", timeout=5)

@@ -401,12 +401,16 @@ def _open_capture(target, name: str, what: str, timeout: float = OPEN_TIMEOUT_S)
     opened: dict = {}
 
     def open_it():
-        if isinstance(target, int):
-            cap = cv2.VideoCapture(target)
-        else:
-            ms = int(timeout * 1000)
-            cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms,
-                                                            cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        try:
+            if isinstance(target, int):
+                cap = cv2.VideoCapture(target)
+            else:
+                ms = int(timeout * 1000)
+                cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms,
+                                                                cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        except Exception:       # noqa: BLE001 - OpenCV's own error: the source cannot be opened
+            opened["failed"] = True
+            return
         with lock:
             if opened.get("abandoned"):
                 cap.release()
@@ -421,6 +425,8 @@ def _open_capture(target, name: str, what: str, timeout: float = OPEN_TIMEOUT_S)
         opener.join(0.1)        # short waits: a signal that lands on the opening thread is still heard here
     with lock:
         cap = opened.get("cap")
+        if cap is None and opened.get("failed"):
+            raise CaptureError(f"{what} could not be opened")
         if cap is None:
             opened["abandoned"] = True
             raise CaptureError(f"{what} did not open within {timeout:.0f} s")
