@@ -82,7 +82,7 @@ def _npz_holds(path, names) -> bool:
 
 
 def reads_as_clip_file(path) -> bool:
-    """Whether `path`, found in a workdir without a list of pose-track's outputs (such as one written by an older pose-track),
+    """Whether `path`, found in a workdir without a list of pose-track's outputs (one an older pose-track wrote),
     is one of the hard set's files by its name and content: an npz holding exactly a ClipTruth's arrays
     (hard_NN.npz) or track_clip's (hard_NN_tracked.npz), or a video beside such a ClipTruth (hard_NN.mp4)."""
     folder, name = os.path.split(str(path))

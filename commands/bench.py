@@ -140,8 +140,8 @@ def _clip_files(workdir, clips: int, hard: bool) -> list:
 
 
 def _clips_from_before_lists(workdir) -> list:
-    """In a --hard workdir without a list of pose-track's outputs (such as one written by an older pose-track), the hard set's
-    files that its names and contents show (hard_tracking.reads_as_clip_file); [] elsewhere."""
+    """In a --hard workdir without a list of pose-track's outputs (one an older pose-track wrote), the hard set's
+    files that their names and contents show (hard_tracking.reads_as_clip_file); [] elsewhere."""
     if not os.path.isdir(workdir) or os.path.exists(os.path.join(workdir, OWN_OUTPUTS)):
         return []
     from pose_track.benchmarks.hard_tracking import reads_as_clip_file

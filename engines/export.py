@@ -181,14 +181,13 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
 
                 files, quant = [], []
                 for s, src in enumerate(onnx_files):
+                    name = engine_file(s + 1, precision, backend, int8_stages)
                     if int8_stages is not None and s + 1 not in int8_stages:
-                        name = f"stage{s + 1}.onnx"
                         shutil.copyfile(src, os.path.join(out_dir, name))
                         quant.append({"precision": "fp32"})
                         files.append(name)
                         log(f"stage {s + 1} stays fp32")
                         continue
-                    name = f"stage{s + 1}.int8.onnx"
                     cache = os.path.join(calib_dir, calibration["range_caches"][s])
                     log(f"quantising stage {s + 1} to INT8 (QDQ, per-channel, {calib_method} ranges"
                         f"{', cached' if os.path.isfile(cache) else ''})")
@@ -210,7 +209,7 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
             version, device = runtime_version(), device_info()
             stage_entries = []
             for s, src in enumerate(onnx_files):
-                plan = os.path.join(out_dir, f"stage{s + 1}.{precision}.plan")
+                plan = os.path.join(out_dir, engine_file(s + 1, precision, backend, int8_stages))
                 calibrator = calib_batch = None
                 if precision == "int8":
                     from pose_track.calibration.trt_calibrator import calibration_batch_size, make_entropy_calibrator
@@ -250,6 +249,16 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     return out_dir
 
 
+def engine_file(k: int, precision: str, backend: str, int8_stages=None) -> str:
+    """The name of stage k's engine in a bundle: stage<k>.onnx, stage<k>.int8.onnx (INT8 on ONNX Runtime, for the
+    stages `int8_stages` names, default all) or stage<k>.<precision>.plan (TensorRT)."""
+    if backend == "tensorrt":
+        return f"stage{k}.{precision}.plan"
+    if precision == "int8" and (int8_stages is None or k in int8_stages):
+        return f"stage{k}.int8.onnx"
+    return f"stage{k}.onnx"
+
+
 def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", calib: str | None = None,
                  backend: str = "onnxruntime", *, calib_images: int = CALIB_IMAGES, calib_method: str = "minmax",
                  stages: int | None = None, int8_stages=None) -> list:
@@ -264,11 +273,8 @@ def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", ca
     names = [MANIFEST]
     for k in range(1, n_stages + 1):
         if backend == "tensorrt":
-            names += [f"stage{k}.onnx", f"stage{k}.{precision}.plan"]
-        elif precision == "int8" and (int8_stages is None or k in int8_stages):
-            names.append(f"stage{k}.int8.onnx")
-        else:
-            names.append(f"stage{k}.onnx")
+            names.append(f"stage{k}.onnx")          # the plan's source, kept beside it
+        names.append(engine_file(k, precision, backend, int8_stages))
     files = [os.path.join(out_dir, name) for name in names]
     if precision == "int8":
         calib_dir = os.path.join(out_dir, "calibration")
