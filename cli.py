@@ -347,6 +347,10 @@ def main():
         _stop_on_termination()
     except ValueError:      # not the main thread
         pass
+    # A file name that is not UTF-8 text (engines.opencv_files) goes to stdout as the bytes it is made of, as
+    # `ls` writes it, whatever the locale's encoding would refuse.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     code = _run_cli()
     if _terminated:
         signum = _terminated[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pose_track.engines.opencv_files import FileAlias
 from pose_track.engines.outputs import partial_path
 from pose_track.tracker.sinks import SinkError, write_pose_csv
 
@@ -138,7 +139,8 @@ def make_clip(image: np.ndarray, joints, video_path, csv_path=None, n_frames: in
 def write_video(path, frames, fps: float, size, fourcc: str = "mp4v") -> None:
     """Write BGR frames of `size` (width, height) to `path`; the file appears whole or not at all."""
     partial = partial_path(str(path))
-    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*fourcc), float(fps), tuple(int(v) for v in size))
+    alias = FileAlias(partial)
+    writer = cv2.VideoWriter(alias.name, cv2.VideoWriter_fourcc(*fourcc), float(fps), tuple(int(v) for v in size))
     try:
         if not writer.isOpened():
             raise SinkError(f"cannot write video {path}")
@@ -148,6 +150,7 @@ def write_video(path, frames, fps: float, size, fourcc: str = "mp4v") -> None:
         os.replace(partial, str(path))
     finally:
         writer.release()
+        alias.close()
         if os.path.exists(partial):
             os.remove(partial)
 

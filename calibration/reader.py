@@ -16,6 +16,7 @@ import numpy as np
 
 from pose_track.engines.cascade import Cascade
 from pose_track.engines.estimator import PoseEstimator
+from pose_track.engines.opencv_files import FileAlias, read_picture
 from pose_track.tracker.capture import IMAGE_EXTS, CaptureError, ImageFolderSource
 
 class CalibrationError(Exception):
@@ -46,7 +47,7 @@ def iter_frames(source: str, limit: int | None = 64):
         if not files:
             raise CalibrationError(f"no images in {source}")
         for i in _spread(len(files), limit):
-            image = cv2.imread(files[i], cv2.IMREAD_COLOR)
+            image = read_picture(files[i])
             if image is None:
                 raise CalibrationError(f"cannot read image {files[i]}")
             yield os.path.basename(files[i]), image
@@ -54,13 +55,15 @@ def iter_frames(source: str, limit: int | None = 64):
     if not os.path.isfile(source):
         raise CalibrationError(f"calibration source not found: {source} (give an image folder or a video file)")
     if os.path.splitext(source)[1].lower() in IMAGE_EXTS:
-        image = cv2.imread(source, cv2.IMREAD_COLOR)
+        image = read_picture(source)
         if image is None:
             raise CalibrationError(f"cannot read image {source}")
         yield os.path.basename(source), image
         return
-    cap = cv2.VideoCapture(source)
+    alias = FileAlias(source)
+    cap = cv2.VideoCapture(alias.name)
     if not cap.isOpened():
+        alias.close()
         raise CalibrationError(f"cannot open {source} as a video")
     try:
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -82,6 +85,7 @@ def iter_frames(source: str, limit: int | None = 64):
             raise CalibrationError(f"no frames could be decoded from {source}")
     finally:
         cap.release()
+        alias.close()
 
 
 class RecordingBackend:

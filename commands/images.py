@@ -13,6 +13,7 @@ import time
 
 import click
 
+from pose_track.engines.opencv_files import write_picture
 from pose_track.engines.outputs import (OutputConflict, check_outputs, folders_to_make, note_own_output,
                                         partial_path, refuse_replacing_others, remove_if_empty)
 from pose_track.tracker.capture import VIDEO_EXTS, CaptureError, ImageFolderSource, unreadable_images
@@ -141,11 +142,9 @@ def render_path(render_dir, image_name: str) -> str:
 
 
 def cv2_write(path, image):
-    import cv2
-
     tmp = partial_path(path)
     try:
-        if not cv2.imwrite(tmp, image):
+        if not write_picture(tmp, image):
             raise SinkError(f"cannot write {path}")
         os.replace(tmp, path)
     finally:

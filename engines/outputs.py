@@ -131,7 +131,8 @@ OWN_OUTPUTS = ".pose-track-outputs"     # in an output folder: the names of the 
 def _own_outputs(folder: str) -> set | None:
     """The names the folder's OWN_OUTPUTS lists; None for a folder without one."""
     try:
-        with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8") as f:
+        # A file name that is not UTF-8 text is listed as the bytes it is made of (engines.opencv_files).
+        with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
             return {line.rstrip("\n") for line in f}
     except FileNotFoundError:
         return None
@@ -184,7 +185,7 @@ def note_own_output(path) -> None:
     if name in listed:
         return
     try:
-        with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8") as f:
+        with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8", errors="surrogateescape") as f:
             f.write(name + "\n")
         listed.add(name)
     except OSError:

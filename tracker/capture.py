@@ -33,6 +33,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+from pose_track.engines.opencv_files import FileAlias, read_picture
+
 # OpenCV's own warnings (a camera that does not open, a file it cannot parse) would bury our one-line errors.
 if hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -164,9 +166,10 @@ class VideoFileSource(Source):
             raise CaptureError(f"cannot open video {path}: the file is empty")
         self.path = p
         self.name = name if name is not None else str(path)
-        self._cap = cv2.VideoCapture(str(p))
+        self._alias = FileAlias(p)
+        self._cap = cv2.VideoCapture(self._alias.name)
         if not self._cap.isOpened():
-            self._cap.release()
+            self.close()
             raise CaptureError(f"cannot open video {path}: corrupt, truncated or unsupported format")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 0.0 < fps < 1000.0 else None
@@ -174,7 +177,7 @@ class VideoFileSource(Source):
         self.frame_count: int | None = count if count > 0 else None
         ok, first = self._cap.read()
         if not ok or first is None:
-            self._cap.release()
+            self.close()
             raise CaptureError(f"cannot decode video {path}: no frame could be read "
                                "(corrupt, truncated or unsupported codec)")
         self._first = first
@@ -225,6 +228,7 @@ class VideoFileSource(Source):
 
     def close(self) -> None:
         self._cap.release()
+        self._alias.close()
 
     def reopen(self) -> "VideoFileSource":
         return VideoFileSource(self.path, self.name)
@@ -268,7 +272,7 @@ class ImageFolderSource(Source):
         for i, f in enumerate(self.files):
             if stop is not None and stop.is_set():
                 return
-            image = None if _jpeg_ends_early(f) else cv2.imread(str(f), cv2.IMREAD_COLOR)
+            image = None if _jpeg_ends_early(f) else read_picture(f)
             if image is None:
                 self.skipped.append(f.name)
                 continue

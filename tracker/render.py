@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from pose_track.engines.joints import SKELETON
+from pose_track.engines.opencv_files import FileAlias
 from pose_track.engines.outputs import partial_path
 
 from .sinks import SinkError, StopRequested
@@ -99,6 +100,7 @@ class VideoSink:
         self.fps = fps
         self.which = which
         self._writer = None
+        self._alias = None          # the name OpenCV writes `partial` under (engines.opencv_files)
         self._size = None
         self.frames = 0
         self._live = False
@@ -118,8 +120,10 @@ class VideoSink:
     def _open(self, w: int, h: int) -> None:
         ext = Path(self.path).suffix.lower()
         fourcc = cv2.VideoWriter_fourcc(*("MJPG" if ext in (".avi", ".mkv") else "mp4v"))
-        self._writer = cv2.VideoWriter(self.partial, fourcc, float(self.fps or 30.0), (w, h))
+        self._alias = FileAlias(self.partial)
+        self._writer = cv2.VideoWriter(self._alias.name, fourcc, float(self.fps or 30.0), (w, h))
         if not self._writer.isOpened():
+            self._alias.close()
             if os.path.exists(self.partial):
                 os.remove(self.partial)
             why = "no space left on device" if _disk_full(self.partial) else "no encoder for this format"
@@ -157,11 +161,14 @@ class VideoSink:
             return
         self._writer.release()
         self._writer = None
+        try:
+            held = _frames_held(self._alias.name, self.frames) if self.frames else "none"
+        finally:
+            self._alias.close()
         if not self.frames:
             if os.path.exists(self.partial):
                 os.remove(self.partial)
             return
-        held = _frames_held(self.partial, self.frames)
         if held == "all":
             os.replace(self.partial, self.target)
             return

@@ -118,13 +118,13 @@ class OutputFile:
         self.target = os.path.realpath(self.path)  # a link: replace the file it points to, not the link
         if is_special_file(self.path):              # /dev/null, a pipe: written as it goes, never replaced
             try:
-                self.stream = open(self.path, "w", newline="", encoding="utf-8")
+                self.stream = open(self.path, "w", newline="", encoding="utf-8", errors="surrogateescape")
             except OSError as e:
                 raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
             return
         self.partial = partial_path(self.target)
         try:
-            self.stream = open(self.partial, "w", newline="", encoding="utf-8")
+            self.stream = open(self.partial, "w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
             raise SinkError(f"cannot write {what} {self.path}: {e.strerror or e}") from None
 
@@ -249,7 +249,7 @@ def write_pose_rows(path, rows) -> None:
 def read_pose_csv(path) -> dict:
     """Read a CSV of this schema: {source: {"frame": (T,), "time_s": (T,), "joints": (T,14,2), "conf": (T,14)}}
     with NaN for empty cells, sources in order of first appearance."""
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
         rows = list(csv.reader(f))
     if not rows or rows[0] != csv_header():
         raise ValueError(f"{path}: not a pose-track CSV (unexpected header)")

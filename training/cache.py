@@ -12,13 +12,15 @@ import cv2
 import numpy as np
 
 from pose_track.engines.geometry import box_from_joints, crop
+from pose_track.engines.opencv_files import read_picture
+
 from .datasets import DatasetError, PoseSet
 
 CONTEXT = 1.8
 
 
 def read_image(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    image = read_picture(path)
     if image is None:
         raise DatasetError(f"cannot read image {path}")
     return image
