@@ -1,6 +1,6 @@
 """The imports follow the data flow: a module imports only from its own layer or the layers below it.
 
-    base       joints, geometry, types (config), output-file safety
+    base       joints, geometry, types (config), output-file safety, file names OpenCV cannot take
     runtime    bundles, backends, the cascade, the PoseEstimator
     tracking   capture -> tracker -> smoothing -> sinks
     build      the network definition and torch, export, calibration, training, evaluation
@@ -18,6 +18,7 @@ LAYERS = ["base", "runtime", "tracking", "build", "commands"]
 MODULE_LAYERS = {
     "engines": "base",
     "engines.joints": "base", "engines.geometry": "base", "engines.config": "base", "engines.outputs": "base",
+    "engines.opencv_files": "base",
     "engines.timing": "base",
     "engines.bundle": "runtime", "engines.backends": "runtime", "engines.onnxruntime_backend": "runtime",
     "engines.tensorrt_backend": "runtime", "engines.cascade": "runtime", "engines.estimator": "runtime",
