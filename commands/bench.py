@@ -12,7 +12,7 @@ from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_out
                                         write_text)
 
 from .engines import _errors
-from .model import engine_option, load_estimator, require_writable
+from .model import MAX_THREADS, engine_option, load_estimator, require_writable
 
 
 @click.command("bench")
@@ -24,7 +24,8 @@ from .model import engine_option, load_estimator, require_writable
 @click.option("--device", default=None, help="onnxruntime: cpu|cuda|tensorrt provider; torch: cpu|cuda.")
 @click.option("--half", is_flag=True, help="torch on CUDA: fp16.")
 @click.option("--cuda-graphs", is_flag=True, help="torch on CUDA: replay CUDA graphs.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads (default: all cores).")
+@click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=None,
+              help="CPU threads (default: all cores).")
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
               help="Folder holding lsp/ (or an lsp folder): LSP's first test image is the person timed, and "
                    "the test images give PCK@0.2.")

@@ -12,6 +12,8 @@ from pose_track.engines.config import parse_sizes
 from pose_track.engines.outputs import (check_outputs, folders_to_make, note_own_output, refuse_replacing_others,
                                         remove_if_empty)
 
+from .model import MAX_THREADS
+
 
 def _missing(module: str) -> bool:
     if module in sys.modules:
@@ -53,7 +55,7 @@ def _errors():
               help="Frames used for calibration.")
 @click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
               show_default=True, help="ONNX Runtime INT8 range method (TensorRT always uses entropy).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=None,
               help="ONNX Runtime threads for checks and calibration.")
 @click.option("--workspace-mb", type=click.IntRange(min=1), default=1024, show_default=True,
               help="TensorRT builder workspace.")

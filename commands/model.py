@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import click
 
+# The most CPU threads an option takes: more than any machine's cores is a typo, not a choice (100000 threads
+# took 16 GB and ran for minutes before a frame).
+MAX_THREADS = 1024
+
 
 def load_estimator(engine=None, stills: bool = False, recrop: bool = True, pictures: bool | None = None, **options):
     """engine: a bundle folder or a checkpoint file; None: the shipped bundle (`stills`: its mirror-view build,

@@ -450,3 +450,13 @@ def test_csv_to_dev_stdout_redirected_to_a_log_appends_to_it(tmp_path):
     lines = log.read_text().splitlines()
     assert lines[0] == "earlier" and lines[1].startswith("source,frame,time_s") and len(lines) == 4
     assert not [f for f in os.listdir(tmp_path) if "partial" in f]
+
+
+@pytest.mark.parametrize("command", [["bench", "--images", "0"], ["build-engine", "-o", "engines_out"]])
+def test_a_thread_count_no_machine_has_is_refused_before_any_work(command, tmp_path, monkeypatch):
+    from pose_track.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, [*command, "--threads", "100000"])
+    assert res.exit_code == 2 and "--threads" in res.output and "Traceback" not in res.output, res.output
+    assert os.listdir(tmp_path) == []
