@@ -11,6 +11,7 @@ import os
 import click
 import cv2
 
+from pose_track.engines.opencv_files import FileAlias
 from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, folders_to_make, note_own_output,
                                         reads_as_ours, refuse_replacing_others, remove_if_empty)
 from pose_track.tracker.sinks import SinkError
@@ -49,6 +50,24 @@ def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
     return path
 
 
+def _demo_from_before_lists(out: str, path: str) -> bool:
+    """Whether `path`, one of the demo's files in a folder without a `.pose-track-outputs` list, is a demo's
+    own: its pose-track CSV, and videos with as many frames as that CSV has rows. Any other file is the user's."""
+    csv_path = os.path.join(out, "astronaut.csv")
+    if os.path.isfile(os.path.join(out, OWN_OUTPUTS)) or not os.path.isfile(path) or not reads_as_ours(csv_path):
+        return False
+    if path == csv_path:
+        return True
+    with open(csv_path, encoding="utf-8", errors="replace") as f:
+        rows = sum(1 for _ in f) - 1
+    with FileAlias(path) as name:
+        cap = cv2.VideoCapture(name)
+        try:
+            return cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == rows
+        finally:
+            cap.release()
+
+
 @click.command()
 @click.option("--out", default="demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the outputs.")
@@ -59,10 +78,7 @@ def demo(out, frames, engine):
     """Make a sample clip from a public-domain photo and track it: CSV + annotated video in OUT."""
     written = [("--out", os.path.join(out, n)) for n in ("astronaut.mp4", "astronaut.csv", "astronaut_tracked.mp4")]
     check_outputs([("--out", os.path.join(out, "")), *written], inputs=[engine])
-    csv_path = os.path.join(out, "astronaut.csv")
-    before_lists = os.path.isfile(csv_path) and not os.path.isfile(os.path.join(out, OWN_OUTPUTS))
-    if not (before_lists and reads_as_ours(csv_path)):      # a demo folder from before lists: its CSV says so
-        refuse_replacing_others(written)
+    refuse_replacing_others([(option, path) for option, path in written if not _demo_from_before_lists(out, path)])
     load_estimator(engine, stills=False)       # a model that cannot load is said before anything is written
     made = folders_to_make(out)
     try:
@@ -79,7 +95,10 @@ def demo(out, frames, engine):
     args = [clip, "--csv", os.path.join(out, "astronaut.csv"), "--render", os.path.join(out, "astronaut_tracked.mp4")]
     if engine:
         args += ["--engine", engine]
-    video.main(args, standalone_mode=False)
-    for _, path in written[1:]:
-        note_own_output(path)
+    try:
+        video.main(args, standalone_mode=False)
+    finally:                    # also on Ctrl-C: what it kept is pose-track's, and the next demo may replace it
+        for _, path in written[1:]:
+            if os.path.isfile(path):
+                note_own_output(path)
     click.echo(f"wrote {os.path.join(out, 'astronaut.csv')} and {os.path.join(out, 'astronaut_tracked.mp4')}")

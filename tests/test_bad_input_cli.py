@@ -107,6 +107,38 @@ def test_demo_with_a_model_that_cannot_load_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+
+def test_demo_refuses_a_users_video_beside_a_demo_csv_in_a_folder_without_a_list(tmp_path, monkeypatch):
+    pytest.importorskip("skimage")
+    import pose_track.commands.demo as demo_command
+
+    monkeypatch.setattr(demo_command, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "astronaut.csv").write_text(",".join(csv_header()) + "\n")
+    (out / "astronaut_tracked.mp4").write_text("my own video")
+    res = CliRunner().invoke(demo, ["--out", str(out), "--frames", "2"])
+    assert "astronaut_tracked.mp4" in _refused_in_one_line(res, exit_code=2)
+    assert (out / "astronaut_tracked.mp4").read_text() == "my own video"
+
+
+def test_an_interrupted_demo_lists_what_it_kept_so_the_next_demo_may_replace_it(tmp_path, monkeypatch):
+    pytest.importorskip("skimage")
+    import pose_track.commands.demo as demo_command
+
+    def interrupted_after_the_csv(args, standalone_mode=True):
+        with open(args[args.index("--csv") + 1], "w") as f:
+            f.write(",".join(csv_header()) + "\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo_command, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
+    monkeypatch.setattr(demo_command.video, "main", interrupted_after_the_csv)
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(demo, ["--out", str(out), "--frames", "2"])
+    assert res.exit_code != 0          # click takes the KeyboardInterrupt as an abort
+    listed = (out / ".pose-track-outputs").read_text().split()
+    assert sorted(listed) == ["astronaut.csv", "astronaut.mp4"]
+
 @pytest.fixture
 def clip_and_fake_model(tmp_path, monkeypatch):
     img, joints = synthetic_person(64, 48, 0)
