@@ -9,8 +9,10 @@ import click
 
 from pose_track.engines.outputs import check_outputs, note_own_output, refuse_replacing_others, write_text
 
-from .model import (checkpoint_option, decoding, device_options, gpu_options, load_estimator, recrop_option,
-                    require_writable, stills_engine_option)
+from .model import (FiniteFloatRange, checkpoint_option, decoding, device_options, gpu_options, load_estimator,
+                    recrop_option, require_writable, stills_engine_option)
+
+MAX_PAD = 10.0      # an LSP picture on a canvas 10 times its size: about 6000 px a side, 100 MB
 
 
 @click.command("eval")
@@ -18,7 +20,7 @@ from .model import (checkpoint_option, decoding, device_options, gpu_options, lo
               help="The LSP folder (images/ + joints.mat); the test split im1001-im2000 is used.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N test images.")
 @recrop_option
-@click.option("--pad", default=1.0, show_default=True, type=click.FloatRange(min=1.0),
+@click.option("--pad", default=1.0, show_default=True, type=FiniteFloatRange(min=1.0, max=MAX_PAD),
               help="Centre each image on a black canvas this many times its size (a smaller person).")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False), default=None,
               help="Also write each image's joints here, in the CSV schema of `images`.")

@@ -9,6 +9,16 @@ import click
 MAX_THREADS = 1024
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses NaN (which passes every comparison of a plain range)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 def load_estimator(engine=None, stills: bool = False, recrop: bool = True, pictures: bool | None = None, **options):
     """engine: a bundle folder or a checkpoint file; None: the shipped bundle (`stills`: its mirror-view build,
     the default of every command on still pictures). `pictures` (default: `stills`): the estimator answers still

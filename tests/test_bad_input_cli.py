@@ -492,3 +492,11 @@ def test_a_thread_count_no_machine_has_is_refused_before_any_work(command, tmp_p
     res = CliRunner().invoke(cli, [*command, "--threads", "100000"])
     assert res.exit_code == 2 and "--threads" in res.output and "Traceback" not in res.output, res.output
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("pad", ["nan", "inf", "1e308", "11"])
+def test_eval_refuses_a_padding_that_is_no_number_or_too_large_in_one_line(pad):
+    from pose_track.commands.evaluate import evaluate
+
+    res = CliRunner().invoke(evaluate, ["--pad", pad, "--limit", "1"])
+    assert "--pad" in _refused_in_one_line(res, exit_code=2)
