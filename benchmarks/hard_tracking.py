@@ -96,10 +96,10 @@ def reads_as_clip_file(path) -> bool:
 
 
 def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, empty_scene=None,
-                  size=(640, 480), fps: float = 30.0) -> list:
+                  size=(640, 480), fps: float = 30.0, progress=None) -> list:
     """Write hard_NN.mp4 and hard_NN.npz into `workdir`, three LSP test people per clip, spread over the test
     set (clip k: the k-th, (k + n)-th and (k + 2n)-th of 3n evenly spaced images), each listed as pose-track's
-    own (engines.outputs). Returns [(video, truth)]."""
+    own (engines.outputs). Returns [(video, truth)]. `progress(video)`: called before each clip is written."""
     from pose_track.training.datasets import lsp_test
 
     test = lsp_test(lsp_root)
@@ -110,6 +110,8 @@ def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, emp
                   for i in picks[k::n_clips]]
         plan = plan_clip(people, empty_scene, n_frames, size, fps, seed=k)
         video, truth, _ = clip_files(workdir, k)
+        if progress is not None:
+            progress(video)
         clips.append((video, write_clip(plan, video, truth, seed=k, written=note_own_output)))
     return clips
 
@@ -237,11 +239,10 @@ def _events(values) -> dict:
             "mean": float(np.mean(found)) if found else float("nan"), "max": max(found) if found else None}
 
 
-def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=None, **tracker_kwargs):
-    """clips: [(video, ClipTruth or its npz path)]. `estimator`: a PoseEstimator, a cascade, or a factory
-    ClipTruth -> cascade (for fakes). `save_to`: a folder for each clip's per-frame answers (<clip>_tracked.npz,
-    listed as pose-track's own). Returns (rows, summary)."""
-    rows = []
+def hard_clip_rows(estimator, clips, single_image: bool = True, save_to=None, **tracker_kwargs):
+    """clips: [(video, ClipTruth or its npz path)]; each clip's row, clip by clip. `estimator`: a PoseEstimator,
+    a cascade, or a factory ClipTruth -> cascade (for fakes). `save_to`: a folder for each clip's per-frame
+    answers (<clip>_tracked.npz, listed as pose-track's own)."""
     for video, truth in clips:
         truth = truth if isinstance(truth, ClipTruth) else ClipTruth.load(truth)
         est = estimator
@@ -251,14 +252,24 @@ def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=No
         out = track_clip(est, video, single_image, **tracker_kwargs)
         if save_to is not None:
             _save_tracked(os.path.join(save_to, f"{name}_tracked.npz"), out)
-        rows.append({"clip": name, **clip_figures(out, truth)})
+        yield {"clip": name, **clip_figures(out, truth)}
+
+
+def hard_summary(rows) -> dict:
+    """The clips' mean figures and, pooled over them, the recovery events."""
     scalars = [k for k, v in rows[0].items() if isinstance(v, (int, float))] if rows else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         summary = {"mean": {k: float(np.nanmean([r[k] for r in rows])) for k in scalars}}
     for key in ("cut_recovery_tracking", "cut_recovery_single", "reentry_recovery_tracking"):
         summary[key] = _events([v for r in rows for v in r[key]])
-    return rows, summary
+    return summary
+
+
+def benchmark_hard_clips(estimator, clips, single_image: bool = True, save_to=None, **tracker_kwargs):
+    """`hard_clip_rows` for every clip: (rows, summary)."""
+    rows = list(hard_clip_rows(estimator, clips, single_image, save_to, **tracker_kwargs))
+    return rows, hard_summary(rows)
 
 
 COLUMNS = (("pck_single", "single"), ("pck_tracking", "track"), ("pck_kalman", "kalman"), ("pck_lookahead", "ahead"),

@@ -95,11 +95,20 @@ def benchmark_clip(estimator, image, joints, workdir, n_frames: int = 300, fps: 
     return row
 
 
-def benchmark_clips(estimator, stills, workdir, n_frames: int = 300, **kw):
-    """stills: [(image, joints (14, 2))]; one clip per still with seed = its position. Returns (rows, means).
+def clip_rows(estimator, stills, workdir, n_frames: int = 300, **kw):
+    """stills: [(image, joints (14, 2))]; one clip per still with seed = its position: its row, clip by clip.
     `estimator`: a PoseEstimator, a cascade, or a factory ClipInfo -> cascade (for fakes)."""
-    rows = [benchmark_clip(estimator, img, j, workdir, n_frames=n_frames, seed=i, **kw)
-            for i, (img, j) in enumerate(stills)]
+    for i, (img, j) in enumerate(stills):
+        yield benchmark_clip(estimator, img, j, workdir, n_frames=n_frames, seed=i, **kw)
+
+
+def clip_means(rows) -> dict:
+    """The mean of each figure over the rows."""
     keys = [k for k in rows[0] if k != "seed"] if rows else []
-    means = {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
-    return rows, means
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+
+
+def benchmark_clips(estimator, stills, workdir, n_frames: int = 300, **kw):
+    """`clip_rows` for every still: (rows, means)."""
+    rows = list(clip_rows(estimator, stills, workdir, n_frames, **kw))
+    return rows, clip_means(rows)

@@ -8,11 +8,14 @@ import os
 import click
 
 from pose_track.engines.backends import DEFAULT_BUNDLE
-from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_output, refuse_replacing_others,
-                                        write_text)
+from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, folders_to_make, note_own_output,
+                                        refuse_replacing_others, remove_if_empty, write_text)
 
 from .engines import _errors
 from .model import MAX_THREADS, engine_option, load_estimator, require_writable
+
+MAX_FRAMES = 3000       # frames of a benchmark clip: 100 s at 30 frames/s
+MAX_CLIPS = 1000        # LSP test's people
 
 
 @click.command("bench")
@@ -32,7 +35,7 @@ from .model import MAX_THREADS, engine_option, load_estimator, require_writable
 @click.option("--images", default=100, show_default=True, type=click.IntRange(min=0),
               help="LSP test images for PCK@0.2 (0 = skip).")
 @click.option("--runs", default=50, show_default=True, type=click.IntRange(min=1), help="Timed runs per measurement.")
-@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=2),
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=2, max=MAX_FRAMES),
               help="Frames of the tracked 1280x720 clip.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
 def bench(engines, backend, device, half, cuda_graphs, threads, data, images, runs, frames, json_out):
@@ -70,9 +73,10 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
 @click.command("bench-tracking")
 @click.option("--data", default="../shared/data/lsp", show_default=True, type=click.Path(),
               help="LSP folder: clips are made from its test images (known joints).")
-@click.option("--clips", type=click.IntRange(min=1), default=None,
-              help="Number of clips (different test images). Default: 10; --hard: 12.")
-@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=30),
+@click.option("--clips", type=click.IntRange(min=1, max=MAX_CLIPS), default=None,
+              help="Number of clips (different test images). Default: 10; --hard: 12 (at most a third of "
+                   f"{MAX_CLIPS}: three people a clip).")
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=30, max=MAX_FRAMES),
               help="Frames per clip (at least 30: the lag is measured over a second).")
 @click.option("--workdir", default="runs/bench_tracking", show_default=True, type=click.Path())
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Also write the numbers here.")
@@ -80,21 +84,26 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
               help="Clips that look like real video (benchmarks/hard_clips.py): motion blur, noise, compression, "
                    "roll, whip pans, hard cuts, a person walking out and back, stretches with nobody; 640x480.")
 @click.option("--empty-scene", default="../shared/data/real/sports2d_demo.mp4", show_default=True,
-              type=click.Path(), help="--hard: the video whose last frame gives the person-free scene.")
+              type=click.Path(), help="--hard: the video whose last frame gives the person-free scene ('': none, "
+                                      "the empty shots then film a person's backdrop).")
 @engine_option
-def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, engine):
+@click.pass_context
+def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scene, engine):
     """Tracking benchmark on clips made from LSP test images: PCK, smoothness, lag, throughput."""
     import json
 
     import cv2
     import numpy as np
 
-    from pose_track.benchmarks.tracking import benchmark_clips
+    from pose_track.benchmarks.tracking import clip_means, clip_rows
     from pose_track.training.datasets import DatasetError, dataset_folders, lsp_test, resolve_data_root
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise click.ClickException(f"--workdir {workdir} is a file: give a folder for the clips")
     clips = clips or (12 if hard else 10)
+    if hard and 3 * clips > MAX_CLIPS:
+        raise click.BadParameter(f"--hard takes at most {MAX_CLIPS // 3} clips (three LSP test people a clip)",
+                                 param_hint="--clips")
     written = _clip_files(workdir, clips, hard)
     check_outputs([("--workdir", os.path.join(workdir, "")), *[("--workdir", p) for p in written],
                    ("--json", json_out)], inputs=[engine, *dataset_folders(data)])
@@ -106,13 +115,17 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
         test = lsp_test(lsp_root)
     except DatasetError as exc:
         raise click.ClickException(str(exc))
+    explicit_scene = ctx.get_parameter_source("empty_scene") != click.core.ParameterSource.DEFAULT
     if hard:
-        return _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists)
+        return _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists,
+                           explicit_scene)
     picks = [int(i) for i in (len(test) * (0.5 + np.arange(clips)) / clips)]
     stills = [(cv2.imread(test.paths[i]), test.joints[i]) for i in picks]
     estimator = load_estimator(engine)
-    os.makedirs(workdir, exist_ok=True)
-    rows, means = benchmark_clips(estimator, stills, workdir, n_frames=frames)
+    made = _make_workdir(workdir)
+    rows = _measure(clip_rows(estimator, stills, workdir, n_frames=frames), clips, made,
+                    lambda k: f"tracking clip {k + 1} of {clips} ({os.path.basename(test.paths[picks[k]])})")
+    means = clip_means(rows)
     titles = {"pck_single": "single", "pck_tracking": "tracking", "pck_kalman": "kalman", "pck_lookahead": "lookahead",
               "pck_rts": "rts", "accel_raw": "accel raw", "accel_reduction_kalman": "acc-red kal",
               "accel_reduction_lookahead": "acc-red ahd", "accel_reduction_rts": "acc-red rts", "lag_kalman": "lag kal",
@@ -124,8 +137,48 @@ def bench_tracking(data, clips, frames, workdir, json_out, hard, empty_scene, en
         click.echo(f"{os.path.basename(test.paths[i]):6.6s}" + " ".join(f"{row[k]:12.4g}" for k in keys))
     click.echo("mean  " + " ".join(f"{means[k]:12.4g}" for k in keys))
     if json_out:
-        write_text(json_out, json.dumps({"clips": [os.path.basename(test.paths[i]) for i in picks], "rows": rows,
-                                         "mean": means}, indent=1))
+        write_text(json_out, json.dumps({"clips": [os.path.basename(test.paths[i]) for i in picks[:len(rows)]],
+                                         "rows": rows, "mean": means}, indent=1))
+    _interrupted_after(rows)
+
+
+def _make_workdir(workdir) -> list:
+    """Make --workdir (one line where it cannot be made); the folders made, for `remove_if_empty`."""
+    made = folders_to_make(workdir)
+    try:
+        os.makedirs(workdir, exist_ok=True)
+    except OSError as exc:
+        remove_if_empty(made)
+        raise click.ClickException(f"cannot make --workdir {workdir}: {exc.strerror or exc}") from None
+    return made
+
+
+class _Interrupted(list):
+    """The rows measured before Ctrl-C."""
+
+
+def _measure(rows, total: int, made: list, what) -> list:
+    """The rows of a clip-by-clip benchmark, with a line on stderr before each clip (`what(k)`). On Ctrl-C the
+    rows measured so far, as `_Interrupted`: they are printed and written like a whole run's, then the run
+    exits 130."""
+    measured = []
+    try:
+        for k in range(total):
+            click.echo(f"{what(k)} ...", err=True)
+            row = next(rows, None)
+            if row is None:
+                break
+            measured.append(row)
+    except KeyboardInterrupt:
+        remove_if_empty(made)
+        click.echo(f"interrupted after {len(measured)} of {total} clips: the figures below are theirs", err=True)
+        return _Interrupted(measured)
+    return measured
+
+
+def _interrupted_after(rows) -> None:
+    if isinstance(rows, _Interrupted):
+        raise KeyboardInterrupt
 
 
 def _clip_files(workdir, clips: int, hard: bool) -> list:
@@ -151,21 +204,37 @@ def _clips_from_before_lists(workdir) -> list:
     return [p for p in paths if reads_as_clip_file(p)]
 
 
-def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists):
+def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists, explicit_scene):
     import json
 
-    from pose_track.benchmarks.hard_tracking import benchmark_hard_clips, format_table, make_hard_set, street_scene
+    from pose_track.benchmarks.hard_tracking import (format_table, hard_clip_rows, hard_summary, make_hard_set,
+                                                     street_scene)
 
-    scene = street_scene(empty_scene) if os.path.isfile(empty_scene) else None
-    if scene is None:
-        click.echo(f"no person-free scene from {empty_scene}: the empty shots film a person's backdrop", err=True)
+    scene = street_scene(empty_scene) if empty_scene and os.path.isfile(empty_scene) else None
     estimator = load_estimator(engine)
+    if scene is None and explicit_scene and empty_scene:
+        raise click.ClickException(f"--empty-scene {empty_scene}: not a video or picture that can be read")
+    if scene is None:
+        if empty_scene:
+            click.echo(f"no person-free scene from {empty_scene}: the empty shots film a person's backdrop", err=True)
+    elif estimator(scene).found:
+        raise click.ClickException(f"--empty-scene {empty_scene}: the model finds a person in the scene it gives "
+                                   "(the left 65 % of its last frame); give one with nobody in it")
     # The list this run starts holds the older clips too: a later run with more clips may replace them.
     for path in before_lists:
         note_own_output(path)
-    os.makedirs(workdir, exist_ok=True)
-    made = make_hard_set(lsp_root, workdir, clips, frames, empty_scene=scene)
-    rows, summary = benchmark_hard_clips(estimator, made, save_to=workdir)
+    made = _make_workdir(workdir)
+    try:
+        videos = make_hard_set(lsp_root, workdir, clips, frames, empty_scene=scene,
+                               progress=lambda video: click.echo(f"making {video} ...", err=True))
+    except KeyboardInterrupt:
+        remove_if_empty(made)
+        raise
+    names = [os.path.basename(video) for video, _ in videos]
+    rows = _measure(hard_clip_rows(estimator, videos, save_to=workdir), len(videos), made,
+                    lambda k: f"tracking {names[k]} ({k + 1} of {len(videos)})")
+    summary = hard_summary(rows)
     click.echo(format_table(rows, summary))
     if json_out:
         write_text(json_out, json.dumps({"rows": rows, "summary": summary}, indent=1))
+    _interrupted_after(rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bundle import OUTPUT_SHAPES, BackendUnavailable, import_backend_package
+from .bundle import OUTPUT_SHAPES, BackendUnavailable, BundleError, import_backend_package
 
 INSTALL_HINT = "pip install onnxruntime (or onnxruntime-gpu for the CUDA and TensorRT providers)"
 
@@ -80,6 +80,18 @@ def resolve_providers(device: str = "cpu"):
     return [p for p in wanted if p in available]
 
 
+def _session(ort, path, options, providers):
+    """An InferenceSession of the ONNX file at `path`; BundleError where ONNX Runtime cannot read it (a file cut
+    short or not ONNX at all), in one line."""
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own exception types, from its compiled module
+        if not type(exc).__module__.startswith("onnxruntime"):
+            raise
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BundleError(f"ONNX Runtime cannot load {path}: {why}") from None
+
+
 class OnnxRuntimeBackend:
     """`run(stage, batch) -> (coords, spread[, presence, inside])` over one ONNX Runtime session per stage.
 
@@ -96,8 +108,7 @@ class OnnxRuntimeBackend:
         self.device = device
         self.providers = resolve_providers(device)
         so = session_options(threads, spinning)
-        self.sessions = [ort.InferenceSession(str(p), sess_options=so, providers=self.providers)
-                         for p in stage_paths]
+        self.sessions = [_session(ort, p, so, self.providers) for p in stage_paths]
         started = self.sessions[0].get_providers()[0] if self.sessions else self.providers[0]
         if started != self.providers[0]:        # ONNX Runtime falls back to the CPU quietly when CUDA fails to load
             raise BackendUnavailable(f"ONNX Runtime could not start {self.providers[0]} (its GPU libraries did not "

@@ -500,3 +500,25 @@ def test_eval_refuses_a_padding_that_is_no_number_or_too_large_in_one_line(pad):
 
     res = CliRunner().invoke(evaluate, ["--pad", pad, "--limit", "1"])
     assert "--pad" in _refused_in_one_line(res, exit_code=2)
+
+
+def test_a_bundle_whose_onnx_file_is_not_onnx_is_one_line_in_bench_too(tmp_path):
+    from pose_track.cli import cli
+
+    bundle = _bundle_copy(tmp_path / "garbage", lambda manifest: None)
+    os.remove(bundle / "stage1.onnx")
+    (bundle / "stage1.onnx").write_text("junk")
+    res = CliRunner().invoke(cli, ["bench", "--engine", str(bundle), "--images", "0", "--runs", "1", "--frames", "2"])
+    error = _refused_in_one_line(res)
+    assert "ONNX Runtime cannot load" in error and "stage1.onnx" in error
+
+
+@pytest.mark.parametrize("args", [["bench", "--frames", "100000000"], ["bench-tracking", "--frames", "3001"],
+                                  ["bench-tracking", "--clips", "5000"]])
+def test_benchmark_sizes_past_their_limits_are_refused_before_any_work(args, tmp_path, monkeypatch):
+    from pose_track.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and args[1] in res.output and "Traceback" not in res.output, res.output
+    assert os.listdir(tmp_path) == []

@@ -42,7 +42,7 @@ def _listed(folder):
 
 def _bench(data, workdir, *extra):
     return CliRunner().invoke(cli, ["bench-tracking", "--data", str(data / "lsp"), "--workdir", str(workdir),
-                                    "--frames", "30", "--empty-scene", str(data / "no_scene.mp4"), *extra])
+                                    "--frames", "30", "--empty-scene", "", *extra])
 
 
 @pytest.mark.parametrize("hard, name", [(False, "clip_0.mp4"), (True, "hard_00.npz"), (True, "hard_00.mp4")])
@@ -133,3 +133,42 @@ def test_build_engine_replaces_only_a_bundle_it_built_there(tmp_path):
     before = {p.name: p.read_bytes() for p in copied.iterdir()}
     _refused(CliRunner().invoke(cli, [*build, str(copied)]))
     assert {p.name: p.read_bytes() for p in copied.iterdir()} == before
+
+
+def test_bench_tracking_shows_each_clip_and_keeps_what_it_measured_when_interrupted(data, fake_model, tmp_path,
+                                                                                      monkeypatch):
+    from pose_track.benchmarks import tracking
+
+    measured = tracking.benchmark_clip
+
+    def interrupted_on_the_second_clip(*args, seed=0, **kw):
+        if seed == 1:
+            raise KeyboardInterrupt
+        return measured(*args, seed=seed, **kw)
+
+    monkeypatch.setattr(tracking, "benchmark_clip", interrupted_on_the_second_clip)
+    res = _bench(data, tmp_path / "work", "--clips", "3", "--json", str(tmp_path / "figures.json"))
+    assert res.exit_code == 1 and "tracking clip 1 of 3" in res.output and "tracking clip 2 of 3" in res.output
+    assert "interrupted after 1 of 3 clips" in res.output and "\nmean " in res.output
+    import json
+
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert len(figures["rows"]) == 1 and figures["clips"] == ["im1001.jpg"]
+
+
+@pytest.mark.parametrize("scene", ["a_file.txt", "person.png"])
+def test_bench_tracking_hard_refuses_an_empty_scene_it_cannot_read_or_with_a_person(data, fake_model, tmp_path, scene):
+    import cv2
+
+    (tmp_path / "a_file.txt").write_text("not a video")
+    cv2.imwrite(str(tmp_path / "person.png"), np.full((48, 64, 3), 90, np.uint8))    # the fake model sees one
+    res = _bench(data, tmp_path / "work", "--hard", "--clips", "1", "--empty-scene", str(tmp_path / scene))
+    assert res.exit_code == 1 and "--empty-scene" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "work").exists()
+
+
+def test_bench_tracking_workdir_under_a_file_is_one_line(data, fake_model, tmp_path):
+    (tmp_path / "a_file").write_text("mine")
+    res = _bench(data, tmp_path / "a_file" / "work", "--clips", "1")
+    assert res.exit_code == 1 and "cannot make --workdir" in res.output, res.output
+    assert len(res.output.strip().splitlines()) == 1 and (tmp_path / "a_file").read_text() == "mine"
