@@ -228,6 +228,9 @@ def test_unwritable_outputs(tmp_path):
         assert "\n" not in str(e.value)
         with pytest.raises(SinkError, match="folder"):
             make(tmp_path)  # a folder, not a file
+        (tmp_path / "a_file").write_text("")
+        with pytest.raises(SinkError, match="a_file is a file, not a folder"):
+            make(tmp_path / "a_file" / "out.mp4")
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         ro = tmp_path / "ro"
         ro.mkdir()

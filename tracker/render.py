@@ -16,7 +16,7 @@ from pose_track.engines.joints import SKELETON
 from pose_track.engines.opencv_files import FileAlias
 from pose_track.engines.outputs import partial_path
 
-from .sinks import SinkError, StopRequested
+from .sinks import SinkError, StopRequested, missing_folder
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v")    # what VideoSink's encoders write
 
@@ -88,8 +88,8 @@ class VideoSink:
         parent = Path(self.path).resolve().parent
         if Path(self.path).is_dir():
             raise SinkError(f"cannot write video {self.path}: it is a folder")
-        if not parent.is_dir():
-            raise SinkError(f"cannot write video {self.path}: folder {parent} does not exist")
+        if missing_folder(self.path):
+            raise SinkError(f"cannot write video {self.path}: {missing_folder(self.path)}")
         if Path(self.path).suffix.lower() not in VIDEO_SUFFIXES:
             raise SinkError(f"cannot write video {self.path}: give a file name ending in "
                             f"{', '.join(VIDEO_SUFFIXES[:-1])} or {VIDEO_SUFFIXES[-1]}, or a folder ending with '/'")

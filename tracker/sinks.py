@@ -70,10 +70,18 @@ def csv_row(source: str, frame: int, time_s: float, joints, conf) -> list[str]:
     return row
 
 
-def _check_parent(path: str) -> None:
+def missing_folder(path) -> str | None:
+    """Why the folder that would hold `path` cannot: it does not exist, or it is a file. None when it is a folder."""
     parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise SinkError(f"cannot write {path}: folder {parent} does not exist")
+    if parent.is_dir():
+        return None
+    return f"{parent} is a file, not a folder" if parent.exists() else f"folder {parent} does not exist"
+
+
+def _check_parent(path: str) -> None:
+    why = missing_folder(path)
+    if why:
+        raise SinkError(f"cannot write {path}: {why}")
 
 
 def check_writable(path: str, what: str = "output") -> None:
