@@ -105,16 +105,6 @@ def check_file_format(doc, fmt: str, version_key: str, readable, name: str, what
                     f"{max(readable)}{suffix}")
 
 
-def write_manifest(out_dir: str, manifest: dict) -> str:
-    path = os.path.join(out_dir, MANIFEST)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
-
-
 def _version_tuple(v: str) -> tuple:
     parts = []
     for p in str(v).split("+")[0].split("."):

@@ -10,14 +10,19 @@ calibration/ (tensor-range caches and the crop cache, reused when the same folde
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
+import glob
+import json
 import os
 import shutil
+import signal
 import tempfile
 
 import numpy as np
 
-from .bundle import FORMAT, FORMAT_VERSION, MANIFEST, cpu_name, write_manifest
+from .bundle import FORMAT, FORMAT_VERSION, MANIFEST, cpu_name
+from .outputs import folders_to_make, partial_path, remove_if_empty
 
 OPSET = 17
 PARITY_TOL = 1e-3                 # max abs difference of coords (crop-normalised units) vs torch
@@ -61,8 +66,10 @@ def export_stage_onnx(net, path: str, size: int, opset: int = OPSET):
     return path
 
 
-def check_parity(net, onnx_path: str, size: int, batch_sizes, seed: int = 0, tol: float = PARITY_TOL) -> dict:
-    """Max abs difference between torch and ONNX Runtime (CPU, fp32) on random 0-255 input."""
+def check_parity(net, onnx_path: str, size: int, batch_sizes, seed: int = 0, tol: float = PARITY_TOL,
+                 label: str | None = None) -> dict:
+    """Max abs difference between torch and ONNX Runtime (CPU, fp32) on random 0-255 input. label: the file
+    in messages (default: onnx_path's name)."""
     import torch
     from .onnxruntime_backend import OnnxRuntimeBackend
 
@@ -78,8 +85,8 @@ def check_parity(net, onnx_path: str, size: int, batch_sizes, seed: int = 0, tol
             worst[name] = max(worst[name], float(np.abs(got - want.numpy()).max()))
     for name in ("coords",) + PERSON_OUTPUTS:
         if name in worst and not worst[name] <= tol:
-            raise ExportError(f"{os.path.basename(onnx_path)} differs from torch by {worst[name]:.2e} (> {tol:g}) "
-                              f"in {name}; the export is wrong")
+            raise ExportError(f"{label or os.path.basename(onnx_path)} differs from torch by {worst[name]:.2e} "
+                              f"(> {tol:g}) in {name}; the export is wrong")
     return {**{f"{n}_max_abs_diff": v for n, v in worst.items()}, "batch_sizes": list(batch_sizes)}
 
 
@@ -110,12 +117,11 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     int8_stages: with onnxruntime int8, the stage numbers to quantise (None = all); the others stay fp32.
     stage1_flip: override the checkpoint's stage-1 flip averaging in this bundle (False: half the stage-1 cost).
     stage1_scales: override the extra stage-1 input sizes of the flip averaging (a tuple; () for none).
+
+    Every file is written under a partial name and moved into place once all are complete, manifest.json
+    last: a bundle already in out_dir stays whole and loadable until the new one replaces it, and a build
+    that fails or is interrupted leaves it as it was, with no partial file and no folder it made.
     """
-    import torch
-
-    from .bundle import file_sha256
-    from .checkpoint import build_model, load_checkpoint
-
     log = log or _log_default
     if backend not in PRECISIONS:
         raise ExportError(f"unknown backend {backend!r} (onnxruntime or tensorrt)")
@@ -128,6 +134,119 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
         from .tensorrt_backend import device_info, import_tensorrt
         import_tensorrt()
         device_info()
+
+    staging = _Staging()
+    try:
+        staging.make_folder(out_dir)
+    except OSError as exc:
+        raise ExportError(f"cannot make the bundle folder {out_dir}: {exc.strerror or exc}") from None
+    try:
+        _export(staging, checkpoint_path, out_dir, precision, calib, backend, calib_images, calib_method, stages,
+                workspace_bytes, threads, int8_stages, stage1_flip, stage1_scales, log)
+    except BaseException as exc:
+        with _signals_held():
+            staging.discard()
+        if isinstance(exc, OSError):
+            raise ExportError(_os_error_message(exc, out_dir)) from None
+        raise
+    log(f"wrote {out_dir}")
+    return out_dir
+
+
+def _os_error_message(exc: OSError, out_dir: str) -> str:
+    name, folder = exc.filename, os.path.abspath(out_dir)
+    if name is None or os.path.commonpath([os.path.abspath(str(name)), folder]) == folder:
+        return f"cannot write the engine bundle {out_dir}: {exc.strerror or exc}"
+    return f"cannot build the engine bundle {out_dir}: {name}: {exc.strerror or exc}"
+
+
+class _Staging:
+    """The files of one build: each written under partial_path(final), all moved into place by commit(), in
+    the order they were asked for (the manifest is asked for last). discard() removes what was not moved and
+    the folders made for the build that are still empty."""
+
+    def __init__(self):
+        self.moves = []            # (partial, final)
+        self.folders = []          # made for this build, deepest first
+
+    def path(self, final: str) -> str:
+        partial = partial_path(final)
+        self.moves.append((partial, final))
+        return partial
+
+    def make_folder(self, folder: str):
+        missing = folders_to_make(folder)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            remove_if_empty([f for f in missing if os.path.isdir(f)])     # it may have made the upper ones
+            raise
+        self.folders = missing + self.folders
+
+    def commit(self, out_dir: str, manifest_text: str):
+        """Move every file into place; SIGINT, SIGTERM and SIGHUP wait until they all are."""
+        with _signals_held():
+            _drop_outdated_manifest(out_dir, json.loads(manifest_text), [final for _, final in self.moves])
+            while self.moves:
+                partial, final = self.moves[0]
+                os.replace(partial, final)
+                self.moves.pop(0)
+
+    def discard(self):
+        for partial, _ in self.moves:
+            # The writers' own temporaries beside it too (build_plan's <partial>.tmp, cached_crops'
+            # <partial>.tmp.npz).
+            for leftover in [partial] + glob.glob(glob.escape(partial) + ".*"):
+                try:
+                    os.remove(leftover)
+                except FileNotFoundError:
+                    pass
+        self.moves = []
+        remove_if_empty(self.folders)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT, SIGTERM and SIGHUP wait until the block ends, and are then delivered."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    held = {getattr(signal, n) for n in names if hasattr(signal, n)}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _drop_outdated_manifest(out_dir: str, new: dict, finals):
+    """Remove out_dir's manifest when the files about to replace some of those it lists were built otherwise
+    (another checkpoint, config or runtime): should the process die between the moves, the folder must not
+    hold that manifest over engines it does not describe. One that describes the new build as well stays."""
+    path = os.path.join(out_dir, MANIFEST)
+    try:
+        with open(path) as f:
+            old = json.load(f)
+        listed = {stage.get(key) for stage in old["stages"] for key in ("file", "onnx")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return                  # no bundle there to keep consistent
+    replaced = {os.path.basename(f) for f in finals if os.path.exists(f)}
+    if not listed & replaced:
+        return
+    old, new = dict(old), dict(new)
+    old.pop("created", None)
+    new.pop("created", None)
+    if old != new:
+        os.remove(path)
+
+
+def _export(staging, checkpoint_path, out_dir, precision, calib, backend, calib_images, calib_method, stages,
+            workspace_bytes, threads, int8_stages, stage1_flip, stage1_scales, log):
+    import torch
+
+    from .bundle import file_sha256
+    from .checkpoint import build_model, load_checkpoint
 
     payload = load_checkpoint(checkpoint_path)
     cfg = payload["config"]
@@ -142,10 +261,6 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
         raise ExportError(f"--int8-stages {','.join(map(str, sorted(int8_stages)))}: the model has stages 1 to "
                           f"{n_stages}")
     model = build_model(payload)
-    os.makedirs(out_dir, exist_ok=True)
-    stale = os.path.join(out_dir, MANIFEST)
-    if os.path.isfile(stale):
-        os.remove(stale)                  # a build that fails half way must not leave a loadable bundle behind
     calib_dir = os.path.join(out_dir, "calibration")
     sizes = [arch.stage1_input] + [arch.refiner_input] * (n_stages - 1)
 
@@ -155,50 +270,58 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
     onnx_files, parity, stage_outputs = [], [], []
     try:
         for s in range(n_stages):
-            path = os.path.join(onnx_dir, f"stage{s + 1}.onnx")
+            name = f"stage{s + 1}.onnx"
+            path = os.path.join(onnx_dir, name)
+            if keep_onnx:
+                path = staging.path(path)
             log(f"exporting stage {s + 1} to ONNX (opset {OPSET}, input {sizes[s]} px, dynamic batch)")
             export_stage_onnx(model[s], path, sizes[s])
             stage_outputs.append(list(output_names(model[s])))
             lo, opt, hi = stage_batches(s)
-            parity.append(check_parity(model[s], path, sizes[s], sorted({lo, opt, min(hi, 2 * opt)})))
+            parity.append(check_parity(model[s], path, sizes[s], sorted({lo, opt, min(hi, 2 * opt)}),
+                                       label=name))
             log(f"stage {s + 1}: max |onnx - torch| = {parity[-1]['coords_max_abs_diff']:.1e} (coords)")
             onnx_files.append(path)
         del model
 
         calibration = None
         crops = None
-        needs_calib = precision == "int8"
-        if needs_calib:
+        if precision == "int8":
+            staging.make_folder(calib_dir)
             crops, calibration = _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages,
-                                                    backend, calib_method, threads, log)
+                                                    backend, calib_method, threads, log, staging)
+
+        def cache_path(s):
+            """Stage s's range cache: read where it exists, else written under a partial name."""
+            cache = os.path.join(calib_dir, calibration["range_caches"][s])
+            return cache if os.path.isfile(cache) else staging.path(cache)
 
         # 2. the engines.
         if backend == "onnxruntime":
-            files = [os.path.basename(f) for f in onnx_files]
+            files = [f"stage{s + 1}.onnx" for s in range(n_stages)]
             if precision == "int8":
                 from pose_track.calibration.ort_quant import quantize_stage
                 from .onnxruntime_backend import OnnxRuntimeBackend
 
-                files, quant = [], []
+                files, quant, engines = [], [], []
                 for s, src in enumerate(onnx_files):
                     name = engine_file(s + 1, precision, backend, int8_stages)
+                    files.append(name)
+                    engines.append(staging.path(os.path.join(out_dir, name)))
                     if int8_stages is not None and s + 1 not in int8_stages:
-                        shutil.copyfile(src, os.path.join(out_dir, name))
+                        shutil.copyfile(src, engines[-1])
                         quant.append({"precision": "fp32"})
-                        files.append(name)
                         log(f"stage {s + 1} stays fp32")
                         continue
-                    cache = os.path.join(calib_dir, calibration["range_caches"][s])
+                    cache = cache_path(s)
                     log(f"quantising stage {s + 1} to INT8 (QDQ, per-channel, {calib_method} ranges"
                         f"{', cached' if os.path.isfile(cache) else ''})")
-                    quant.append(quantize_stage(src, os.path.join(out_dir, name),
-                                                None if crops is None else crops[s], cache_path=cache,
-                                                method=calib_method))
-                    files.append(name)
+                    quant.append(quantize_stage(src, engines[-1], None if crops is None else crops[s],
+                                                cache_path=cache, method=calib_method))
                 calibration["stages"] = quant
                 if crops is not None:
                     fp32 = OnnxRuntimeBackend(onnx_files, threads=threads)
-                    int8 = OnnxRuntimeBackend([os.path.join(out_dir, f) for f in files], threads=threads)
+                    int8 = OnnxRuntimeBackend(engines, threads=threads)
                     calibration["int8_vs_fp32"] = _compare(fp32, int8, crops)
             stage_entries = [{"file": f} for f in files]
             from .onnxruntime_backend import runtime_version
@@ -209,19 +332,19 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
             version, device = runtime_version(), device_info()
             stage_entries = []
             for s, src in enumerate(onnx_files):
-                plan = os.path.join(out_dir, engine_file(s + 1, precision, backend, int8_stages))
+                name = engine_file(s + 1, precision, backend, int8_stages)
+                plan = staging.path(os.path.join(out_dir, name))
                 calibrator = calib_batch = None
                 if precision == "int8":
                     from pose_track.calibration.trt_calibrator import calibration_batch_size, make_entropy_calibrator
                     stage_crops = None if crops is None else crops[s]
                     calib_batch = calibration_batch_size(len(stage_crops) if stage_crops is not None else 1,
                                                          stage_batches(s)[1])
-                    calibrator = make_entropy_calibrator(stage_crops, os.path.join(
-                        calib_dir, calibration["range_caches"][s]), calib_batch, log=log)
+                    calibrator = make_entropy_calibrator(stage_crops, cache_path(s), calib_batch, log=log)
                 log(f"building TensorRT {precision} plan for stage {s + 1}")
                 build_plan(src, plan, precision, stage_batches(s),
                            workspace_bytes=workspace_bytes or (1 << 30), calibrator=calibrator, calib_batch=calib_batch)
-                stage_entries.append({"file": os.path.basename(plan), "onnx": os.path.basename(src)})
+                stage_entries.append({"file": name, "onnx": f"stage{s + 1}.onnx"})
     finally:
         if not keep_onnx:
             shutil.rmtree(onnx_dir, ignore_errors=True)
@@ -244,9 +367,10 @@ def export_bundle(checkpoint_path: str, out_dir: str, precision: str = "fp32", c
         "calibration": calibration,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    write_manifest(out_dir, manifest)
-    log(f"wrote {out_dir}")
-    return out_dir
+    text = json.dumps(manifest, indent=1, sort_keys=False) + "\n"
+    with open(staging.path(os.path.join(out_dir, MANIFEST)), "w") as f:
+        f.write(text)
+    staging.commit(out_dir, text)
 
 
 def engine_file(k: int, precision: str, backend: str, int8_stages=None) -> str:
@@ -295,7 +419,8 @@ def _calibration_names(calib_dir, sha, calib, calib_images, n_stages, backend, m
     key = sha[:12] if calib is None else f"{sha[:12]}-{source_fingerprint(calib, calib_images)}"
     # With no source given, reuse the newest matching caches of this checkpoint.
     if calib is None:
-        found = sorted((f for f in os.listdir(calib_dir) if f.startswith(f"{kind}-{method}-stage1-{sha[:12]}"))
+        found = sorted((f for f in os.listdir(calib_dir) if f.startswith(f"{kind}-{method}-stage1-{sha[:12]}")
+                        and ".partial-" not in f)
                        if os.path.isdir(calib_dir) else [],
                        key=lambda f: os.path.getmtime(os.path.join(calib_dir, f)))
         if not found:
@@ -305,8 +430,9 @@ def _calibration_names(calib_dir, sha, calib, calib_images, n_stages, backend, m
 
 
 def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_stages, backend, method, threads,
-                       log):
-    """The crops per stage (None when every range cache already exists), and the calibration manifest entry."""
+                       log, staging):
+    """The crops per stage (None when every range cache already exists), and the calibration manifest entry.
+    A crop cache made here is written under staging's partial name."""
     from pose_track.calibration.reader import cached_crops, collect_crops
     from .onnxruntime_backend import OnnxRuntimeBackend
 
@@ -324,6 +450,7 @@ def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_s
         raise ExportError(f"the calibration caches in {calib_dir} are incomplete: give --calib")
     fp32 = OnnxRuntimeBackend(onnx_files, threads=threads)
     log(f"calibration: collecting the cascade's crops on up to {calib_images} frames of {calib}")
-    crops = cached_crops(crop_file, lambda: collect_crops(calib, fp32, cfg, calib_images, stages=n_stages))
+    crops = cached_crops(crop_file if os.path.isfile(crop_file) else staging.path(crop_file),
+                         lambda: collect_crops(calib, fp32, cfg, calib_images, stages=n_stages))
     entry["crops_per_stage"] = [int(len(c)) for c in crops]
     return crops, entry
