@@ -40,7 +40,8 @@ def cli():
 @cli.command()
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
               help="Folder holding lsp/ and lspet/ (or an lsp folder).")
-@click.option("--out", default="runs/main", show_default=True, help="Run folder: checkpoint.pt, curves.png.")
+@click.option("--out", default="runs/main", show_default=True, type=click.Path(file_okay=False),
+              help="Run folder: checkpoint.pt, curves.png.")
 @click.option("--epochs", default=16.0, show_default=True, type=click.FloatRange(min=0), help="Stage-1 passes over the training set.")
 @click.option("--refiner-epochs", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Passes per refinement stage.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
@@ -124,71 +125,92 @@ def train(ctx, tiny, export, recipe, **options):
     --tiny: a seconds-long configuration for tests, without the recipe; options given with it still win."""
     if tiny and recipe:
         raise click.UsageError("--tiny and --recipe: --tiny trains without a recipe; give one of them")
-    if options["refit"] and not os.path.isfile(os.path.join(options["out"], "checkpoint.pt")):
-        raise click.UsageError(f"--refit: no finished run in {options['out']} (its checkpoint.pt)")
-    options = _train_settings(ctx, options, recipe, tiny)
-    from pose_track.commands.engines import require_train_extra
-
+    settings, origin = _train_settings(ctx, options, recipe, tiny)
+    missing_start = settings.pop("_recipe_start_missing", None)
+    cfg = _train_config(settings, origin)
+    out = cfg.out
+    if cfg.refit and not os.path.isfile(os.path.join(out, "checkpoint.pt")):
+        raise click.UsageError(f"--refit: no finished run in {out} (its checkpoint.pt)")
+    from pose_track.engines.outputs import OutputConflict, note_own_output, refuse_replacing_others
     from pose_track.training.datasets import dataset_folders
+    from pose_track.training.run_folder import ONNX, made_before_lists, run_files
 
-    out = options["out"]
-    written = [os.path.join(out, n) for n in ("", "checkpoint.pt", "model.pt", "history.json", "curves.png")]
-    check_outputs([("--out", p) for p in written + ([os.path.join(out, "onnx", "")] if export else [])],
-                  inputs=[*options["init_from"], options["clean_labels"], *dataset_folders(options["data"])])
-    missing_start = options.pop("_recipe_start_missing", None)
+    written = run_files(out, cfg.architecture.num_stages, export)
+    folders = [os.path.join(out, "")] + ([os.path.join(out, ONNX, "")] if export else [])
+    check_outputs([("--out", p) for p in folders + written],
+                  inputs=[*(cfg.init_from or ()), cfg.clean_labels, *dataset_folders(cfg.data)])
     if missing_start and not os.path.isfile(os.path.join(out, "checkpoint.pt")):    # a resume needs no start
         raise click.ClickException(missing_start)
+    from pose_track.commands.engines import require_train_extra
+
     require_train_extra("train", ("torch", "onnx") if export else ("torch",))
+    for p in written:
+        if os.path.isdir(p) or os.path.isfile(os.path.dirname(p)):
+            what = f"{p} is a folder" if os.path.isdir(p) else f"{os.path.dirname(p)} is a file"
+            raise OutputConflict(f"--out: train writes {p}, but {what}: move it, or give another --out")
+    before_lists = made_before_lists(out)
+    if not before_lists:
+        refuse_replacing_others([("--out", p) for p in written])
+    made = folders_to_make(out)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        remove_if_empty(made)
+        raise click.ClickException(f"cannot make --out {out}: {exc.strerror or exc}") from None
+    if before_lists:        # its files, its bundle's too (a run without --export), are the run's from now on
+        for p in run_files(out, cfg.architecture.num_stages):
+            if os.path.isfile(p):
+                note_own_output(p)
     from pose_track.engines.checkpoint import CheckpointError
-    from pose_track.engines.config import parse_sizes
     from pose_track.training.datasets import DatasetError
-    from pose_track.training.settings import TrainConfig
     from pose_track.training.train import train as run_training
 
-    values = {k: v for k, v in options.items() if v is not None}
-    values["init_from"] = list(options["init_from"]) or None
-    if isinstance(values["stage1_scales"], str):
-        try:
-            values["stage1_scales"] = parse_sizes(values["stage1_scales"])
-        except ValueError as exc:
-            raise click.UsageError(str(exc))
-    if values.get("cut_shares") is not None:          # from the command line (a string) or a recipe (a list)
-        import math
-
-        shares = values["cut_shares"]
-        try:
-            shares = [float(v) for v in (shares.split(",") if isinstance(shares, str) else shares)]
-        except (TypeError, ValueError):
-            shares = []
-        if len(shares) != 4 or not all(math.isfinite(v) and v >= 0 for v in shares) or sum(shares) <= 0:
-            raise click.UsageError("--cut-shares takes four shares, waist-up,chest-up,knees-up,side, e.g. 0.3,0.4,0.1,0.2")
-        values["cut_shares"] = shares
-    cfg = TrainConfig.from_settings(values)
-    made = folders_to_make(cfg.out)
     try:
         path = _run_with_bar(lambda bars: run_training(cfg, progress=bars, log=lambda m: click.echo(m, err=True)))
-    except (DatasetError, CheckpointError) as exc:
+    except BaseException as exc:
         remove_if_empty(made)               # nothing trained: no folder left behind
-        raise click.ClickException(str(exc))
+        if isinstance(exc, (DatasetError, CheckpointError)):
+            raise click.ClickException(str(exc)) from None
+        if isinstance(exc, OSError):
+            raise click.ClickException(f"training stopped: {_os_error(exc)}") from None
+        raise
     click.echo(f"checkpoint: {path}")
     if export:
-        from pose_track.engines.export import export_bundle
-        bundle = export_bundle(path, os.path.join(cfg.out, "onnx"))
+        from pose_track.engines.export import ExportError, export_bundle
+
+        try:
+            bundle = export_bundle(path, os.path.join(out, ONNX))
+        except (ExportError, CheckpointError, OSError) as exc:
+            why = _os_error(exc) if isinstance(exc, OSError) else str(exc)
+            raise click.ClickException(f"the ONNX Runtime bundle was not written: {why}") from None
+        finally:
+            for p in written:
+                if os.path.isfile(p):
+                    note_own_output(p)
         click.echo(f"ONNX Runtime bundle: {bundle}")
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError in one line: the file and the reason, where it names them."""
+    if exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 DEFAULT_RECIPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes", "deeppose_lsp.json")
 
 
-def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
-    """Option values by precedence: given on the command line > --tiny > the recipe > the options' defaults."""
+def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> tuple:
+    """(settings, origin): the option values by precedence, given on the command line > --tiny > the recipe >
+    the options' defaults; and, for messages, where each value given on the command line or in the recipe came
+    from (the option, or the recipe and its key)."""
     import json
 
     from click.core import ParameterSource
 
     given = {k for k in options if ctx.get_parameter_source(k) in (ParameterSource.COMMANDLINE,
                                                                    ParameterSource.ENVIRONMENT)}
-    settings = dict(options)
+    settings, origin = dict(options), {}
     if tiny:
         from pose_track.training.settings import TINY
         settings.update(TINY)
@@ -204,26 +226,42 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> dict:
                     from_recipe = json.load(f)
             except (OSError, ValueError) as exc:
                 raise click.UsageError(f"cannot read the recipe {path}: {exc}") from None
+            if not isinstance(from_recipe, dict):
+                raise click.UsageError(f"{path}: a recipe is a JSON object of settings, like {{\"epochs\": 16}}")
             from pose_track.training.settings import setting_names
             unknown = sorted(set(from_recipe) - set(setting_names()) - {"command"})
             if unknown:
                 raise click.UsageError(f"{path}: unknown settings {', '.join(unknown)}")
             command = from_recipe.pop("command", None)
-            if "init_from" in from_recipe:      # paths in a recipe are relative to the repository
-                base = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-                from_recipe["init_from"] = [p if os.path.isabs(p) else os.path.join(base, p)
-                                            for p in from_recipe["init_from"]]
+            starts = from_recipe.get("init_from")
+            starts = [starts] if isinstance(starts, str) else starts
+            # Anything but paths is refused with the other settings' values.
+            if isinstance(starts, list) and all(isinstance(p, str) and p for p in starts):
+                base = os.path.dirname(os.path.dirname(os.path.abspath(path)))    # relative to the repository
+                from_recipe["init_from"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in starts]
                 missing = [p for p in from_recipe["init_from"] if not os.path.exists(p)]
                 if missing and "init_from" not in given:
                     settings["_recipe_start_missing"] = (
                         f"the recipe {path} starts from {missing[0]}, which is not there yet"
                         + (f": its whole command is `{command}`" if command else ""))
             settings.update(from_recipe)
+            origin.update({k: f"{path}: {k}" for k in from_recipe})
     settings.update({k: options[k] for k in given})
-    settings["init_from"] = tuple(settings.get("init_from") or ())
-    if isinstance(settings.get("stage1_scales"), list):
-        settings["stage1_scales"] = tuple(settings["stage1_scales"])
-    return settings
+    options_of = {p.name: p.opts[0] for p in ctx.command.params}
+    origin.update({k: options_of[k] for k in given})
+    return settings, origin
+
+
+def _train_config(settings: dict, origin: dict):
+    """The run's TrainConfig; a value it cannot take is refused in one line naming its option or recipe key."""
+    from pose_track.training.settings import SettingError, TrainConfig, shown
+
+    try:
+        return TrainConfig.from_settings({k: v for k, v in settings.items() if v is not None})
+    except SettingError as exc:
+        raise click.UsageError(f"{origin.get(exc.key, exc.key)} takes {exc.allowed}, not {shown(exc.value)}") from None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 class _PhaseBars:

@@ -63,13 +63,13 @@ def apply_fixes(joints, valid, swapped, dropped):
 def load_reference(path: str):
     """The reference model's cascade (engine bundle or checkpoint); CheckpointError in one line if it fails."""
     from pose_track.engines.torch_backend import load_any_cascade
-    from pose_track.engines.bundle import BundleError
     from pose_track.engines.checkpoint import CheckpointError
 
     try:
         cascade = load_any_cascade(path)
-    except (BundleError, CheckpointError) as exc:
-        raise CheckpointError(f"cannot load the model: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any load failure (a runtime's own error too) is one line
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"cannot load the model: {why}") from None
     cascade.refine_nobody = True        # its refined joints are compared with labelled people
     return cascade
 

@@ -3,6 +3,10 @@
     checkpoint.pt   weights, model config, the run's settings and its state (rewritten as training goes)
     history.json    one entry per epoch of every network; curves.png draws it
     model.pt        config and weights only, written when every phase is done (what ships)
+    onnx/           the ONNX Runtime bundle `pose-track train` exports from model.pt
+
+Each file is listed in its folder's OWN_OUTPUTS (engines.outputs) once written, so that a later run (a resume)
+may replace it; `pose-track train` replaces no file that is not listed there.
 
 Training runs in named phases (`phases`). The state lists the phases that are done and, for a network whose
 training stopped part way, the phase, the step and the optimizer to go on from. A state written with the
@@ -15,10 +19,37 @@ import json
 import os
 from typing import NamedTuple
 
-from pose_track.engines.checkpoint import CheckpointError, save_checkpoint
+from pose_track.engines.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from pose_track.engines.outputs import OWN_OUTPUTS, note_own_output
 from .curves import write_curves
 
-CHECKPOINT, RELEASE, HISTORY, CURVES = "checkpoint.pt", "model.pt", "history.json", "curves.png"
+CHECKPOINT, RELEASE, HISTORY, CURVES, ONNX = "checkpoint.pt", "model.pt", "history.json", "curves.png", "onnx"
+
+
+def run_files(path: str, num_stages: int, export: bool = True) -> list:
+    """Every file a run of `num_stages` writes in the run folder `path`, with its exported bundle's (`export`)."""
+    from pose_track.engines.bundle import MANIFEST
+    from pose_track.engines.export import engine_file
+
+    files = [os.path.join(path, name) for name in (CHECKPOINT, RELEASE, HISTORY, CURVES)]
+    if export:
+        names = [MANIFEST] + [engine_file(k, "fp32", "onnxruntime") for k in range(1, num_stages + 1)]
+        files += [os.path.join(path, ONNX, name) for name in names]
+    return files
+
+
+def made_before_lists(path: str) -> bool:
+    """A run folder written before OWN_OUTPUTS lists existed: it has none, and a checkpoint that loads as
+    pose-track's; its files are taken as pose-track's."""
+    if os.path.lexists(os.path.join(path, OWN_OUTPUTS)):
+        return False
+    for name in (CHECKPOINT, RELEASE):
+        try:
+            load_checkpoint(os.path.join(path, name))
+            return True
+        except CheckpointError:
+            pass
+    return False
 
 
 class Phase(NamedTuple):
@@ -89,12 +120,15 @@ class RunFolder:
         save_checkpoint(self.checkpoint, model_cfg, [m.state_dict() for m in model],
                         trained_stages=state.trained_stages(num_stages), train_state=dataclasses.asdict(state),
                         train_config=settings)
+        note_own_output(self.checkpoint)
 
     def record(self, state: RunState, **entry):
         """One epoch's figures into the history, history.json and curves.png."""
         state.history.append(entry)
-        with open(os.path.join(self.path, HISTORY), "w") as f:
+        history = os.path.join(self.path, HISTORY)
+        with open(history, "w") as f:
             json.dump(state.history, f, indent=1)
+        note_own_output(history)
         loss, metric = {}, {}
         for h in state.history:
             key = f"stage {h['stage']}"
@@ -103,6 +137,7 @@ class RunFolder:
             if "val_pck" in h:
                 metric.setdefault(key, []).append((h["epoch"], h["val_pck"]))
         write_curves(os.path.join(self.path, CURVES), loss, metric)
+        note_own_output(os.path.join(self.path, CURVES))
 
     def write_release(self, model_cfg, model, state: RunState, settings: dict) -> str:
         """model.pt beside the resumable checkpoint: config, weights and the history, no training state."""
@@ -110,4 +145,5 @@ class RunFolder:
         save_checkpoint(path, model_cfg, [m.state_dict() for m in model],
                         trained_stages=model_cfg.architecture.num_stages, train_config=settings,
                         history=state.history)
+        note_own_output(path)
         return path

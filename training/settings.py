@@ -7,8 +7,10 @@ The command line and recipes name settings flat (`epochs`, `stage1_input`, `deco
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from pose_track.engines.config import Architecture, Calibration, Decoding, ModelConfig
+from pose_track.engines.joints import JOINT_NAMES
 
 
 def _new_architecture() -> Architecture:
@@ -60,10 +62,11 @@ class TrainConfig:
     @classmethod
     def from_settings(cls, settings: dict) -> "TrainConfig":
         """Flat setting names, each the run's own or a field of the architecture or the decoding; ValueError
-        naming those that are none of these."""
+        naming those that are none of these, SettingError for a value training cannot use."""
         unknown = sorted(set(settings) - set(setting_names()))
         if unknown:
             raise ValueError(f"unknown settings {', '.join(unknown)}")
+        settings = checked(settings)
         own = {k: v for k, v in settings.items() if k in _run_names()}
         base = cls()
         arch, decoding = base.architecture.to_dict(), base.decoding.to_dict()
@@ -89,6 +92,140 @@ def _run_names() -> tuple:
 def setting_names() -> tuple:
     """Every name a recipe or the command line may set."""
     return _run_names() + Architecture.field_names() + Decoding.field_names()
+
+
+class SettingError(ValueError):
+    """A setting's value that training cannot use; the message names the setting and what it takes."""
+
+    def __init__(self, key: str, value, allowed: str):
+        self.key, self.value, self.allowed = key, value, allowed
+        super().__init__(f"{key} takes {allowed}, not {shown(value)}")
+
+
+def shown(value) -> str:
+    """A setting's value as a recipe (JSON) writes it."""
+    import json
+
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _whole(low: int, high: int | None = None, step: int = 1, none: bool = False):
+    def ok(v):
+        return ((none and v is None) or (isinstance(v, int) and not isinstance(v, bool) and v >= low
+                                         and (high is None or v <= high) and v % step == 0))
+    kind = f"a multiple of {step}" if step > 1 else "a whole number"
+    return ok, f"{kind} from {low}" + (f" to {high}" if high is not None else " up") + (" or null" if none else "")
+
+
+def _real(low: float, high: float | None = None, above: bool = False):
+    def ok(v):
+        return _is_number(v) and (v > low if above else v >= low) and (high is None or v <= high)
+    if high is not None:
+        return ok, f"a number from {low:g} to {high:g}"
+    return ok, f"a finite number {'above' if above else 'from'} {low:g}" + ("" if above else " up")
+
+
+def _choice(*names):
+    return (lambda v: isinstance(v, str) and v in names), " or ".join(f'"{n}"' for n in names)
+
+
+def _numbers(count: int, positive: bool = False):
+    def ok(v):
+        return (isinstance(v, (list, tuple)) and len(v) == count
+                and all(_is_number(x) and (x > 0 or not positive) for x in v))
+    return ok, f"{count} finite numbers" + (" above 0" if positive else "")
+
+
+_FLAG = (lambda v: isinstance(v, bool)), "true or false"
+_PATH = (lambda v: isinstance(v, str) and v != ""), "a path"
+_PATH_OR_NONE = (lambda v: v is None or (isinstance(v, str) and v != "")), "a path or null"
+_SHARE = _real(0, 1)
+
+# What each setting takes, but those of _READ.
+_RULES = {
+    "data": _PATH, "out": _PATH, "epochs": _real(0), "refiner_epochs": _real(0), "batch_size": _whole(1),
+    "refiner_batch_images": _whole(1), "lr": _real(0, above=True), "refiner_lr": _real(0, above=True),
+    "weight_decay": _real(0), "loss": _choice("l1", "l2"), "heatmap_weight": _real(0), "refit": _FLAG,
+    "fit_gains": _FLAG, "clean_labels": _PATH_OR_NONE, "clean_max_error": _real(0, above=True),
+    "max_images": _whole(1, none=True), "val_images": _whole(1), "bank_images": _whole(1), "cache_size": _whole(32),
+    "cache_dir": _PATH_OR_NONE, "pretrained": _FLAG, "seed": _whole(0),
+    "threads": _whole(1, 1024),     # as commands.model.MAX_THREADS: more is a typo, not a machine's cores
+    "negative_share": _SHARE, "truncate_share": _SHARE, "edge_share": _SHARE, "portrait_share": _SHARE,
+    "sharpness_share": _SHARE, "glare_share": _SHARE, "real_video": _FLAG, "person_weight": _real(0),
+    "holdout": _whole(0), "scene_images": _whole(1),
+    "backbone": _choice("efficientnet_lite0"), "stage1_input": _whole(32, step=32),
+    "stage1_head": _choice("integral", "fc", "grid"), "refiner_input": _whole(16, step=16),
+    # Past 11 blocks the refiner's backbone ends at stride 32, where its head cannot fuse.
+    "refiner_blocks": _whole(1, 11), "head_channels": _whole(1), "sigma": _real(0, above=True),
+    "num_stages": _whole(1),
+    "joint_names": ((lambda v: isinstance(v, (list, tuple)) and tuple(v) == JOINT_NAMES),
+                    f"the {len(JOINT_NAMES)} LSP joint names in pose-track's order"),
+    "person_head": _FLAG, "mean": _numbers(3), "std": _numbers(3, positive=True),
+    "decode_window": _whole(0), "refiner_decode_window": _whole(0), "stage1_flip": _FLAG, "refiner_flip": _FLAG,
+    "presence_threshold": _SHARE, "inside_threshold": _SHARE, "second_look_threshold": _SHARE,
+}
+
+
+def _init_from(value):
+    if value is None or (isinstance(value, str) and value):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(p, str) and p for p in value):
+        return list(value) or None
+    raise SettingError("init_from", value, "a checkpoint path, a list of them, or null")
+
+
+def _cut_shares(value):
+    if value is None:
+        return None
+    shares = value.split(",") if isinstance(value, str) else value
+    try:
+        shares = [float(v) if isinstance(v, str) else v for v in shares]
+    except (TypeError, ValueError):
+        shares = None
+    if not (isinstance(shares, (list, tuple)) and len(shares) == 4 and all(_is_number(v) and v >= 0 for v in shares)
+            and sum(shares) > 0):
+        raise SettingError("cut_shares", value, "four shares, waist-up,chest-up,knees-up,side, e.g. 0.3,0.4,0.1,0.2")
+    return [float(v) for v in shares]
+
+
+def _stage1_scales(value):
+    from pose_track.engines.config import parse_sizes
+
+    sizes = value
+    if isinstance(value, str):
+        try:
+            sizes = parse_sizes(value)
+        except ValueError:
+            sizes = None
+    if not (isinstance(sizes, (list, tuple)) and all(_whole(32, step=32)[0](v) for v in sizes)):
+        raise SettingError("stage1_scales", value, "input sizes, each a multiple of 32, e.g. 224,160 (none: no more "
+                                                   "sizes)")
+    return tuple(sizes)
+
+
+# Settings also given as the command line writes them: each read into the form training uses.
+_READ = {"init_from": _init_from, "cut_shares": _cut_shares, "stage1_scales": _stage1_scales}
+
+
+def checked(settings: dict) -> dict:
+    """`settings` with init_from, cut_shares and stage1_scales in the form training reads; SettingError for the
+    first value training cannot use."""
+    out = dict(settings)
+    for key, value in settings.items():
+        if key in _READ:
+            out[key] = _READ[key](value)
+            continue
+        ok, allowed = _RULES[key]
+        if not ok(value):
+            raise SettingError(key, value, allowed)
+    return out
 
 
 # A seconds-long run for tests; flat setting names, as a recipe's.

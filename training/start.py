@@ -67,6 +67,10 @@ def _init_from(model, paths: list, log):
     checkpoints: the mean of their weights (runs of one lineage, e.g. a run and its fine-tune: a "model soup")."""
     import torch
 
+    for p in paths:
+        if os.path.isdir(p):
+            raise CheckpointError(f"--init-from {p} is a folder, not a checkpoint file: give a checkpoint (.pt), "
+                                  "e.g. a run folder's model.pt")
     payloads = [load_checkpoint(p) for p in paths]
     for i, stage in enumerate(model):
         own = stage.state_dict()
