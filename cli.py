@@ -21,7 +21,7 @@ import os  # noqa: E402
 
 import click  # noqa: E402
 
-from pose_track.engines.outputs import check_outputs, folders_to_make, remove_if_empty  # noqa: E402
+from pose_track.engines.outputs import check_outputs, remove_if_empty  # noqa: E402
 
 
 def _multiple_of(n: int, param, value):
@@ -151,12 +151,9 @@ def train(ctx, tiny, export, recipe, **options):
     before_lists = made_before_lists(out)
     if not before_lists:
         refuse_replacing_others([("--out", p) for p in written])
-    made = folders_to_make(out)
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as exc:
-        remove_if_empty(made)
-        raise click.ClickException(f"cannot make --out {out}: {exc.strerror or exc}") from None
+    from pose_track.commands.model import make_output_folder
+
+    made = make_output_folder(out, "--out")
     if before_lists:        # its files, its bundle's too (a run without --export), are the run's from now on
         for p in run_files(out, cfg.architecture.num_stages):
             if os.path.isfile(p):
@@ -202,8 +199,8 @@ DEFAULT_RECIPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recip
 
 def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> tuple:
     """(settings, origin): the option values by precedence, given on the command line > --tiny > the recipe >
-    the options' defaults; and, for messages, where each value given on the command line or in the recipe came
-    from (the option, or the recipe and its key)."""
+    the options' defaults; and where each value given on the command line, by --tiny or in the recipe came from
+    (the option, --tiny, or the recipe and its key): for messages, and to tell a None it sets from one not given."""
     import json
 
     from click.core import ParameterSource
@@ -214,6 +211,7 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> tuple
     if tiny:
         from pose_track.training.settings import TINY
         settings.update(TINY)
+        origin.update({k: "--tiny" for k in TINY})
     else:
         path = recipe or (DEFAULT_RECIPE if os.path.isfile(DEFAULT_RECIPE) else None)
         if path is None:
@@ -257,7 +255,8 @@ def _train_config(settings: dict, origin: dict):
     from pose_track.training.settings import SettingError, TrainConfig, shown
 
     try:
-        return TrainConfig.from_settings({k: v for k, v in settings.items() if v is not None})
+        # None is an option not given, except where --tiny or a recipe sets it (cache_dir: no crop cache).
+        return TrainConfig.from_settings({k: v for k, v in settings.items() if v is not None or k in origin})
     except SettingError as exc:
         raise click.UsageError(f"{origin.get(exc.key, exc.key)} takes {exc.allowed}, not {shown(exc.value)}") from None
     except ValueError as exc:

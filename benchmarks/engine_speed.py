@@ -20,6 +20,7 @@ import numpy as np
 
 from pose_track.engines.estimator import PoseEstimator
 from pose_track.engines.joints import NUM_JOINTS
+from pose_track.engines.opencv_files import read_picture
 from pose_track.engines.timing import NO_TIMES, PartTimes
 from pose_track.engines.torch_backend import load_any_cascade
 
@@ -125,7 +126,7 @@ def _sample_person(data: str | None):
     test = lsp_test(root)
     if not len(test):
         raise DatasetError(f"no LSP test images (im1001-im2000) in {root}")
-    image = cv2.imread(test.paths[0], cv2.IMREAD_COLOR)
+    image = read_picture(test.paths[0])
     if image is None:
         raise DatasetError(f"cannot read {test.paths[0]}")
     return image, test.joints[0]

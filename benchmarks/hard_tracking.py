@@ -35,6 +35,7 @@ import numpy as np
 
 from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
 from pose_track.engines.estimator import PoseEstimator
+from pose_track.engines.opencv_files import FileAlias, read_picture
 from pose_track.engines.outputs import note_own_output, partial_path
 from pose_track.tracker.capture import open_source
 from pose_track.tracker.loop import Tracker
@@ -49,14 +50,15 @@ ENTERED_JOINTS = 10    # a person walking back in counts as in the picture from 
 def street_scene(video_path) -> np.ndarray | None:
     """The left 65 % of the last frame of sports2d_demo.mp4: a street with nobody in it (the man who ran off is
     behind the tree on the right). None when the video cannot be read."""
-    cap = cv2.VideoCapture(str(video_path))
-    last = None
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        last = frame
-    cap.release()
+    with FileAlias(video_path) as name:
+        cap = cv2.VideoCapture(name)
+        last = None
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            last = frame
+        cap.release()
     return None if last is None else np.ascontiguousarray(last[:, : int(0.65 * last.shape[1])])
 
 
@@ -106,7 +108,7 @@ def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, emp
     picks = ((0.5 + np.arange(3 * n_clips)) * len(test) / (3 * n_clips)).astype(int)
     clips = []
     for k in range(n_clips):
-        people = [(cv2.imread(test.paths[i]), test.joints[i], os.path.splitext(os.path.basename(test.paths[i]))[0])
+        people = [(read_picture(test.paths[i]), test.joints[i], os.path.splitext(os.path.basename(test.paths[i]))[0])
                   for i in picks[k::n_clips]]
         plan = plan_clip(people, empty_scene, n_frames, size, fps, seed=k)
         video, truth, _ = clip_files(workdir, k)

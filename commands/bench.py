@@ -8,11 +8,12 @@ import os
 import click
 
 from pose_track.engines.backends import DEFAULT_BUNDLE
-from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, folders_to_make, note_own_output,
-                                        refuse_replacing_others, remove_if_empty, write_text)
+from pose_track.engines.opencv_files import read_picture
+from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_output, refuse_replacing_others,
+                                        remove_if_empty, write_text)
 
 from .engines import _errors
-from .model import MAX_THREADS, engine_option, load_estimator, require_writable
+from .model import MAX_THREADS, engine_option, load_estimator, make_output_folder, require_writable
 
 MAX_FRAMES = 3000       # frames of a benchmark clip: 100 s at 30 frames/s
 MAX_CLIPS = 1000        # LSP test's people
@@ -90,9 +91,6 @@ def bench(engines, backend, device, half, cuda_graphs, threads, data, images, ru
 @click.pass_context
 def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scene, engine):
     """Tracking benchmark on clips made from LSP test images: PCK, smoothness, lag, throughput."""
-    import json
-
-    import cv2
     import numpy as np
 
     from pose_track.benchmarks.tracking import clip_means, clip_rows
@@ -120,9 +118,9 @@ def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scen
         return _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists,
                            explicit_scene)
     picks = [int(i) for i in (len(test) * (0.5 + np.arange(clips)) / clips)]
-    stills = [(cv2.imread(test.paths[i]), test.joints[i]) for i in picks]
+    stills = [(read_picture(test.paths[i]), test.joints[i]) for i in picks]
     estimator = load_estimator(engine)
-    made = _make_workdir(workdir)
+    made = make_output_folder(workdir, "--workdir")
     rows = _measure(clip_rows(estimator, stills, workdir, n_frames=frames), clips, made,
                     lambda k: f"tracking clip {k + 1} of {clips} ({os.path.basename(test.paths[picks[k]])})")
     means = clip_means(rows)
@@ -142,25 +140,14 @@ def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scen
     _interrupted_after(rows)
 
 
-def _make_workdir(workdir) -> list:
-    """Make --workdir (one line where it cannot be made); the folders made, for `remove_if_empty`."""
-    made = folders_to_make(workdir)
-    try:
-        os.makedirs(workdir, exist_ok=True)
-    except OSError as exc:
-        remove_if_empty(made)
-        raise click.ClickException(f"cannot make --workdir {workdir}: {exc.strerror or exc}") from None
-    return made
-
-
 class _Interrupted(list):
     """The rows measured before Ctrl-C."""
 
 
 def _measure(rows, total: int, made: list, what) -> list:
-    """The rows of a clip-by-clip benchmark, with a line on stderr before each clip (`what(k)`). On Ctrl-C the
-    rows measured so far, as `_Interrupted`: they are printed and written like a whole run's, then the run
-    exits 130."""
+    """The rows of a clip-by-clip benchmark, with a line on stderr before each clip (`what(k)`). On Ctrl-C after
+    a clip or more, the rows measured so far, as `_Interrupted`: they are printed and written like a whole run's,
+    then the run exits 130."""
     measured = []
     try:
         for k in range(total):
@@ -171,6 +158,8 @@ def _measure(rows, total: int, made: list, what) -> list:
             measured.append(row)
     except KeyboardInterrupt:
         remove_if_empty(made)
+        if not measured:
+            raise
         click.echo(f"interrupted after {len(measured)} of {total} clips: the figures below are theirs", err=True)
         return _Interrupted(measured)
     return measured
@@ -205,8 +194,6 @@ def _clips_from_before_lists(workdir) -> list:
 
 
 def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists, explicit_scene):
-    import json
-
     from pose_track.benchmarks.hard_tracking import (format_table, hard_clip_rows, hard_summary, make_hard_set,
                                                      street_scene)
 
@@ -223,7 +210,7 @@ def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene,
     # The list this run starts holds the older clips too: a later run with more clips may replace them.
     for path in before_lists:
         note_own_output(path)
-    made = _make_workdir(workdir)
+    made = make_output_folder(workdir, "--workdir")
     try:
         videos = make_hard_set(lsp_root, workdir, clips, frames, empty_scene=scene,
                                progress=lambda video: click.echo(f"making {video} ...", err=True))

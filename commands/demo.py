@@ -11,7 +11,7 @@ import os
 import click
 import cv2
 
-from pose_track.engines.opencv_files import FileAlias
+from pose_track.engines.opencv_files import FileAlias, read_picture
 from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, folders_to_make, note_own_output,
                                         reads_as_ours, refuse_replacing_others, remove_if_empty)
 from pose_track.tracker.sinks import SinkError
@@ -40,7 +40,7 @@ def make_sample_clip(out_dir: str, n_frames: int = 150, seed: int = 0) -> str:
 
     from pose_track.benchmarks.clipmaker import make_clip
 
-    image = cv2.imread(sample_photo_path(), cv2.IMREAD_COLOR)
+    image = read_picture(sample_photo_path())
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "astronaut.mp4")
     h, w = image.shape[:2]

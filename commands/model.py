@@ -97,6 +97,22 @@ def decoding(cfg) -> str:
     return "".join(f", {p}" for p in parts)
 
 
+def make_output_folder(folder, option: str) -> list:
+    """Make `folder` and its missing parents, or say in one line naming `option` why it cannot be made (leaving
+    none of them). The folders made, deepest first, for `remove_if_empty`."""
+    import os
+
+    from pose_track.engines.outputs import folders_to_make, remove_if_empty
+
+    made = folders_to_make(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        remove_if_empty(made)
+        raise click.ClickException(f"cannot make {option} {folder}: {exc.strerror or exc}") from None
+    return made
+
+
 def require_writable(**outputs) -> None:
     """Before any work: each given output (option name -> path) can be written, else one line naming it."""
     from pose_track.tracker.sinks import SinkError, check_writable

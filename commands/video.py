@@ -31,7 +31,7 @@ import click
 
 from pose_track.tracker.capture import CaptureError, expand_inputs, open_source
 from pose_track.tracker.run import process_source
-from pose_track.tracker.sinks import SinkError, close_all
+from pose_track.tracker.sinks import SinkError
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.smoothing import MODES, make_smoother
 

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 
 import numpy as np
 
@@ -207,17 +208,26 @@ class _Staging:
 
 @contextlib.contextmanager
 def _signals_held():
-    """SIGINT, SIGTERM and SIGHUP wait until the block ends, and are then delivered."""
-    names = ("SIGINT", "SIGTERM", "SIGHUP")
-    held = {getattr(signal, n) for n in names if hasattr(signal, n)}
-    if not hasattr(signal, "pthread_sigmask"):
+    """SIGINT, SIGTERM and SIGHUP that arrive in the block are delivered when it ends. Their Python handlers are
+    replaced for the block (a signal mask would hold them for the calling thread only: numpy's, torch's or ONNX
+    Runtime's threads would still take them, and Python would then raise in the block)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    held = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    arrived = []
+    previous = {s: signal.signal(s, lambda signum, frame: arrived.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in arrived:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
 
 
 def _drop_outdated_manifest(out_dir: str, new: dict, finals):

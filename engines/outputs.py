@@ -162,7 +162,7 @@ def refuse_replacing_others(outputs: Iterable) -> None:
 def reads_as_ours(path: str) -> bool:
     """A CSV or NDJSON file that starts as pose-track's outputs do."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
             first = f.readline(4096)
     except (OSError, UnicodeDecodeError):
         return False

@@ -214,3 +214,18 @@ def test_an_export_that_differs_from_torch_names_the_bundle_file(built, tiny_che
     error = _one_line_error(_build(tiny_checkpoint, bundle))
     assert error.startswith("Error: stage1.onnx differs from torch") and "partial" not in error
     assert _contents(bundle) == before and not _partials(bundle)
+
+
+def test_a_signal_during_the_moves_arrives_once_they_are_done():
+    import signal
+    import time
+
+    from pose_track.engines.export import _signals_held
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            steps.append("moved")
+    assert steps == ["moved"]

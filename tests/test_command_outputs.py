@@ -156,6 +156,18 @@ def test_bench_tracking_shows_each_clip_and_keeps_what_it_measured_when_interrup
     assert len(figures["rows"]) == 1 and figures["clips"] == ["im1001.jpg"]
 
 
+def test_bench_tracking_interrupted_on_its_first_clip_ends_as_interrupted(data, fake_model, tmp_path, monkeypatch):
+    from pose_track.benchmarks import tracking
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tracking, "benchmark_clip", interrupted)
+    res = _bench(data, tmp_path / "work", "--clips", "2", "--json", str(tmp_path / "figures.json"))
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit) and "Traceback" not in res.output
+    assert "KeyError" not in repr(res.exception) and not (tmp_path / "figures.json").exists()
+
+
 @pytest.mark.parametrize("scene", ["a_file.txt", "person.png"])
 def test_bench_tracking_hard_refuses_an_empty_scene_it_cannot_read_or_with_a_person(data, fake_model, tmp_path, scene):
     import cv2

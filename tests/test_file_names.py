@@ -105,3 +105,21 @@ def test_images_and_video_take_latin1_names_for_inputs_and_outputs(latin1_ok):
         assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
         cap.release()
     assert not [f for f in os.listdir(latin1_ok / LATIN1) if "partial" in f]
+
+
+def test_a_pose_track_csv_naming_a_latin1_file_reads_as_pose_tracks_own(latin1_ok):
+    from pose_track.engines.outputs import reads_as_ours
+    from pose_track.tracker.sinks import csv_header
+
+    table = latin1_ok / "poses.csv"
+    table.write_bytes((",".join(csv_header()) + "\n").encode() + b"caf\xe9.avi,0,0.0" + b"," * 42 + b"\n")
+    assert reads_as_ours(str(table))
+
+
+def test_training_curves_are_drawn_into_a_latin1_run_folder(latin1_ok):
+    from pose_track.training.curves import write_curves
+
+    folder = latin1_ok / LATIN1
+    folder.mkdir()
+    write_curves(str(folder / "curves.png"), {"stage 1": [(1, 0.5), (2, 0.3)]}, {})
+    assert read_picture(folder / "curves.png") is not None

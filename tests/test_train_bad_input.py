@@ -54,13 +54,14 @@ def test_a_run_lists_every_file_it_writes_and_resumes_with_or_without_lists(fake
     # The same run again resumes (nothing left to train) and writes the same files.
     res = _train(fake_lsp, out)
     assert res.exit_code == 0 and f"resuming {out / 'checkpoint.pt'}" in res.output, res.output
-    # A run folder from before the lists: its checkpoint makes it pose-track's; it resumes, and is listed.
-    for folder in listed:
-        os.remove(folder / OWN_OUTPUTS)
+    # A run folder from before the lists (another command's list beside it at most): its checkpoint makes it
+    # pose-track's; it resumes, and is listed.
+    os.remove(out / "onnx" / OWN_OUTPUTS)
+    (out / OWN_OUTPUTS).write_text("eval.csv\n")
     monkeypatch.setattr(outputs, "_noted", {})         # what a new process knows of the lists
     res = _train(fake_lsp, out, "--no-export")
     assert res.exit_code == 0 and f"resuming {out / 'checkpoint.pt'}" in res.output, res.output
-    assert set((out / OWN_OUTPUTS).read_text().split()) == listed[out]
+    assert set((out / OWN_OUTPUTS).read_text().split()) == listed[out] | {"eval.csv"}
 
 
 def test_a_folder_where_train_writes_a_file_is_refused(fake_lsp, tmp_path):
@@ -80,8 +81,8 @@ def test_an_out_folder_that_cannot_be_made_is_one_line(fake_lsp, tmp_path):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--refiner-input", "0"], "--refiner-input takes a multiple of 16"),
-    (["--refiner-input", "40"], "--refiner-input takes a multiple of 16"),
+    (["--refiner-input", "0"], "--refiner-input takes a whole number from 16 up"),
+    (["--refiner-input", "40", "--refiner-blocks", "8"], "--refiner-input takes a multiple of 16 with 8 refiner"),
     (["--refiner-blocks", "0"], "--refiner-blocks takes a whole number from 1 to 11"),
     (["--refiner-blocks", "99"], "--refiner-blocks takes a whole number from 1 to 11"),
     (["--lr", "nan"], "--lr takes a finite number above 0"),
@@ -180,3 +181,10 @@ def test_every_setting_has_a_check_that_its_default_and_the_shipped_recipes_pass
             recipe = json.load(f)
         recipe.pop("command", None)
         TrainConfig.from_settings(recipe)
+
+
+def test_tiny_keeps_no_crop_cache_as_it_says(fake_lsp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = _train(fake_lsp, tmp_path / "run", "--no-export")
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(tmp_path)) == ["run"]

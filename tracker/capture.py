@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import cv2
 import numpy as np
@@ -166,7 +166,10 @@ class VideoFileSource(Source):
             raise CaptureError(f"cannot open video {path}: the file is empty")
         self.path = p
         self.name = name if name is not None else str(path)
-        self._alias = FileAlias(p)
+        try:
+            self._alias = FileAlias(p)
+        except OSError as e:
+            raise CaptureError(f"cannot open video {path}: {e.strerror or e}") from None
         self._cap = cv2.VideoCapture(self._alias.name)
         if not self._cap.isOpened():
             self.close()

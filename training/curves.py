@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pose_track.engines.opencv_files import write_picture
+
 COLOURS = [(200, 80, 30), (40, 140, 40), (30, 30, 200), (160, 40, 160), (20, 150, 200), (100, 100, 100)]
 
 
@@ -48,5 +50,5 @@ def write_curves(path: str, loss_series: dict, metric_series: dict, metric_name:
     canvas = np.full((360, 900, 3), 255, np.uint8)
     _panel(canvas, 70, 35, 360, 290, loss_series, "training loss")
     _panel(canvas, 520, 35, 360, 290, metric_series, metric_name)
-    if not cv2.imwrite(path, canvas):
+    if not write_picture(path, canvas):
         raise OSError(f"cannot write {path}")

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from pose_track.engines.geometry import torso_diameter
+from pose_track.engines.opencv_files import FileAlias
 from .cache import read_image
 from .framing import ANKLES, HIPS, KNEES
 
@@ -61,7 +62,8 @@ def person_free_regions(data, candidates: int = 100, exclude=PEOPLE_SEEN, grow: 
 
 def video_regions(path: str, frames, box):
     """[(name, BGR image)]: the region box = (x, y, side) of the listed frames of a video."""
-    cap = cv2.VideoCapture(path)
+    alias = FileAlias(path)
+    cap = cv2.VideoCapture(alias.name)
     out, index = [], 0
     wanted = set(frames)
     x, y, side = box
@@ -74,6 +76,7 @@ def video_regions(path: str, frames, box):
             wanted.discard(index)
         index += 1
     cap.release()
+    alias.close()
     return out
 
 

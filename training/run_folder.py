@@ -6,7 +6,8 @@
     onnx/           the ONNX Runtime bundle `pose-track train` exports from model.pt
 
 Each file is listed in its folder's OWN_OUTPUTS (engines.outputs) once written, so that a later run (a resume)
-may replace it; `pose-track train` replaces no file that is not listed there.
+may replace it; `pose-track train` replaces no file that is not listed there, except in a run folder from
+before runs listed their files (`made_before_lists`), whose files it lists when it starts.
 
 Training runs in named phases (`phases`). The state lists the phases that are done and, for a network whose
 training stopped part way, the phase, the step and the optimizer to go on from. A state written with the
@@ -39,17 +40,22 @@ def run_files(path: str, num_stages: int, export: bool = True) -> list:
 
 
 def made_before_lists(path: str) -> bool:
-    """A run folder written before OWN_OUTPUTS lists existed: it has none, and a checkpoint that loads as
-    pose-track's; its files are taken as pose-track's."""
-    if os.path.lexists(os.path.join(path, OWN_OUTPUTS)):
+    """A run folder written before runs listed their files in OWN_OUTPUTS: its list (if any: other commands
+    wrote there) does not name its checkpoint.pt, which loads as a pose-track checkpoint. Its files are
+    taken as pose-track's."""
+    try:
+        with open(os.path.join(path, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
+            if CHECKPOINT in {line.rstrip("\n") for line in f}:
+                return False
+    except FileNotFoundError:
+        pass
+    except OSError:
         return False
-    for name in (CHECKPOINT, RELEASE):
-        try:
-            load_checkpoint(os.path.join(path, name))
-            return True
-        except CheckpointError:
-            pass
-    return False
+    try:
+        load_checkpoint(os.path.join(path, CHECKPOINT))
+    except CheckpointError:
+        return False
+    return True
 
 
 class Phase(NamedTuple):

@@ -161,7 +161,7 @@ _RULES = {
     "sharpness_share": _SHARE, "glare_share": _SHARE, "real_video": _FLAG, "person_weight": _real(0),
     "holdout": _whole(0), "scene_images": _whole(1),
     "backbone": _choice("efficientnet_lite0"), "stage1_input": _whole(32, step=32),
-    "stage1_head": _choice("integral", "fc", "grid"), "refiner_input": _whole(16, step=16),
+    "stage1_head": _choice("integral", "fc", "grid"), "refiner_input": _whole(16),
     # Past 11 blocks the refiner's backbone ends at stride 32, where its head cannot fuse.
     "refiner_blocks": _whole(1, 11), "head_channels": _whole(1), "sigma": _real(0, above=True),
     "num_stages": _whole(1),
@@ -225,6 +225,11 @@ def checked(settings: dict) -> dict:
         ok, allowed = _RULES[key]
         if not ok(value):
             raise SettingError(key, value, allowed)
+    # From 6 blocks the refiner's backbone ends at stride 16: its input must divide into it.
+    blocks = out.get("refiner_blocks", Architecture.refiner_blocks)
+    if blocks >= 6 and out.get("refiner_input", Architecture.refiner_input) % 16:
+        raise SettingError("refiner_input", out["refiner_input"],
+                           f"a multiple of 16 with {blocks} refiner blocks (up to 5: any size from 16)")
     return out
 
 
