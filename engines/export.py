@@ -214,20 +214,24 @@ def _signals_held():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    arrived = []
-    previous = {s: signal.signal(s, lambda signum, frame: arrived.append(signum)) for s in held}
+    arrived, previous = [], {}
     try:
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) is not None:    # None: a handler set from C
+                previous[signum] = signal.signal(signum, lambda s, frame: arrived.append(s))
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for signum in arrived:
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), signum)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        first = None
+        for signum in dict.fromkeys(arrived):       # each once, in the order they came
+            try:
+                signal.raise_signal(signum)
+            except BaseException as exc:  # noqa: BLE001 - every signal is delivered; the first one's error wins
+                first = first or exc
+        if first is not None:
+            raise first
 
 
 def _drop_outdated_manifest(out_dir: str, new: dict, finals):

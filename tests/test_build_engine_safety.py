@@ -229,3 +229,23 @@ def test_a_signal_during_the_moves_arrives_once_they_are_done():
             time.sleep(0.05)
             steps.append("moved")
     assert steps == ["moved"]
+
+
+def test_every_signal_held_during_the_moves_is_delivered_after_them():
+    import signal
+    import time
+
+    from pose_track.engines.export import _signals_held
+
+    terms = []
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: terms.append(signum))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _signals_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                assert terms == []
+        assert terms == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, before)

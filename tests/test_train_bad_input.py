@@ -188,3 +188,16 @@ def test_tiny_keeps_no_crop_cache_as_it_says(fake_lsp, tmp_path, monkeypatch):
     res = _train(fake_lsp, tmp_path / "run", "--no-export")
     assert res.exit_code == 0, res.output
     assert sorted(os.listdir(tmp_path)) == ["run"]
+
+
+def test_a_model_file_copied_in_as_checkpoint_does_not_make_a_users_folder_a_run(fake_lsp, tmp_path):
+    run = tmp_path / "run"
+    assert _train(fake_lsp, run, "--no-export").exit_code == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copyfile(run / "model.pt", mine / "checkpoint.pt")      # weights and config, no training state
+    (mine / "model.pt").write_text("my own")
+    (mine / OWN_OUTPUTS).write_text("eval.csv\n")
+    error = _refused_in_one_line(_train(fake_lsp, mine, "--no-export"), exit_code=2)
+    assert "no record of writing" in error
+    assert (mine / "model.pt").read_text() == "my own" and (mine / OWN_OUTPUTS).read_text() == "eval.csv\n"

@@ -13,6 +13,7 @@ import numpy as np
 
 from pose_track.engines.geometry import box_from_joints, crop
 from pose_track.engines.opencv_files import read_picture
+from pose_track.engines.outputs import partial_path
 
 from .datasets import DatasetError, PoseSet
 
@@ -46,5 +47,12 @@ def build_cache(data: PoseSet, size: int, cache_dir: str | None = None, progress
             progress(1)
     if file:
         os.makedirs(cache_dir, exist_ok=True)
-        np.savez(file, images=images, joints=joints)
+        partial = partial_path(file)        # a run stopped while writing leaves no cut cache under its name
+        try:
+            with open(partial, "wb") as f:
+                np.savez(f, images=images, joints=joints)
+            os.replace(partial, file)
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
     return images, joints

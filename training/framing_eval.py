@@ -62,21 +62,21 @@ def person_free_regions(data, candidates: int = 100, exclude=PEOPLE_SEEN, grow: 
 
 def video_regions(path: str, frames, box):
     """[(name, BGR image)]: the region box = (x, y, side) of the listed frames of a video."""
-    alias = FileAlias(path)
-    cap = cv2.VideoCapture(alias.name)
     out, index = [], 0
     wanted = set(frames)
     x, y, side = box
-    while wanted:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if index in wanted:
-            out.append((f"{os.path.splitext(os.path.basename(path))[0]}_{index:04d}", frame[y:y + side, x:x + side].copy()))
-            wanted.discard(index)
-        index += 1
-    cap.release()
-    alias.close()
+    with FileAlias(path) as name:
+        cap = cv2.VideoCapture(name)
+        while wanted:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if index in wanted:
+                out.append((f"{os.path.splitext(os.path.basename(path))[0]}_{index:04d}",
+                            frame[y:y + side, x:x + side].copy()))
+                wanted.discard(index)
+            index += 1
+        cap.release()
     return out
 
 

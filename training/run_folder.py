@@ -41,8 +41,8 @@ def run_files(path: str, num_stages: int, export: bool = True) -> list:
 
 def made_before_lists(path: str) -> bool:
     """A run folder written before runs listed their files in OWN_OUTPUTS: its list (if any: other commands
-    wrote there) does not name its checkpoint.pt, which loads as a pose-track checkpoint. Its files are
-    taken as pose-track's."""
+    wrote there) does not name its checkpoint.pt, which holds a training state a run resumes (a model file
+    copied there does not). Its files are taken as pose-track's."""
     try:
         with open(os.path.join(path, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
             if CHECKPOINT in {line.rstrip("\n") for line in f}:
@@ -52,10 +52,10 @@ def made_before_lists(path: str) -> bool:
     except OSError:
         return False
     try:
-        load_checkpoint(os.path.join(path, CHECKPOINT))
+        state = load_checkpoint(os.path.join(path, CHECKPOINT)).get("train_state")
     except CheckpointError:
         return False
-    return True
+    return isinstance(state, dict) and ("done" in state or "phase" in state)    # what RunState.from_dict resumes
 
 
 class Phase(NamedTuple):

@@ -225,12 +225,16 @@ def checked(settings: dict) -> dict:
         ok, allowed = _RULES[key]
         if not ok(value):
             raise SettingError(key, value, allowed)
-    # From 6 blocks the refiner's backbone ends at stride 16: its input must divide into it.
+    # The refiner's input must divide into the stride its backbone ends at (its heatmap's cells, mirrored).
     blocks = out.get("refiner_blocks", Architecture.refiner_blocks)
-    if blocks >= 6 and out.get("refiner_input", Architecture.refiner_input) % 16:
-        raise SettingError("refiner_input", out["refiner_input"],
-                           f"a multiple of 16 with {blocks} refiner blocks (up to 5: any size from 16)")
+    stride = _REFINER_STRIDE.get(blocks, 16)
+    if out.get("refiner_input", Architecture.refiner_input) % stride:
+        raise SettingError("refiner_input", out["refiner_input"], f"a multiple of {stride} with {blocks} refiner blocks")
     return out
+
+
+# The stride of the last EfficientNet-Lite0 block kept, by the refiner's number of blocks (from 6 up: 16).
+_REFINER_STRIDE = {1: 2, 2: 4, 3: 4, 4: 8, 5: 8}
 
 
 # A seconds-long run for tests; flat setting names, as a recipe's.

@@ -1,7 +1,5 @@
-import numpy as np
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.capture import open_source
-from pose_track.tracker import person_finder as pf
 t = Tracker()
 casc = t.estimator.cascade
 orig = casc.stage1

@@ -1,4 +1,4 @@
-import numpy as np, cv2
+import cv2
 from pose_track.engines.estimator import PoseEstimator
 est = PoseEstimator(stills=False, max_passes=1)
 cap = cv2.VideoCapture("../shared/data/real/sports2d_demo.mp4")

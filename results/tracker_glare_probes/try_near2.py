@@ -1,4 +1,4 @@
-"""Near a lost track: the finder's best look (not the last) at the plain presence threshold, kept only for the
+"""Model v3 (the shipped video bundle when written). Near a lost track: the finder's best look (not the last) at the plain presence threshold, kept only for the
 same-looking person."""
 import sys, re, time, numpy as np
 from pose_track.tracker.loop import Tracker
