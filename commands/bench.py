@@ -141,13 +141,17 @@ def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scen
 
 
 class _Interrupted(list):
-    """The rows measured before Ctrl-C."""
+    """The rows measured before Ctrl-C or a fault (`cause`, raised again once they are printed and written)."""
+
+    def __init__(self, rows, cause: BaseException):
+        super().__init__(rows)
+        self.cause = cause
 
 
 def _measure(rows, total: int, made: list, what) -> list:
-    """The rows of a clip-by-clip benchmark, with a line on stderr before each clip (`what(k)`). On Ctrl-C after
-    a clip or more, the rows measured so far, as `_Interrupted`: they are printed and written like a whole run's,
-    then the run exits 130."""
+    """The rows of a clip-by-clip benchmark, with a line on stderr before each clip (`what(k)`). On Ctrl-C or a
+    fault after a clip or more, the rows measured so far, as `_Interrupted`: they are printed and written like a
+    whole run's, then the run ends as the interruption or the fault ends it."""
     measured = []
     try:
         for k in range(total):
@@ -156,18 +160,22 @@ def _measure(rows, total: int, made: list, what) -> list:
             if row is None:
                 break
             measured.append(row)
-    except KeyboardInterrupt:
+    except BaseException as exc:
         remove_if_empty(made)
-        if not measured:
+        if not measured or isinstance(exc, (SystemExit, GeneratorExit)):
             raise
-        click.echo(f"interrupted after {len(measured)} of {total} clips: the figures below are theirs", err=True)
-        return _Interrupted(measured)
+        how = "stopped by an error" if isinstance(exc, Exception) else "interrupted"
+        click.echo(f"{how} after {len(measured)} of {total} clips: the figures below are theirs", err=True)
+        return _Interrupted(measured, exc)
     return measured
 
 
 def _interrupted_after(rows) -> None:
-    if isinstance(rows, _Interrupted):
-        raise KeyboardInterrupt
+    if not isinstance(rows, _Interrupted):
+        return
+    if isinstance(rows.cause, OSError):
+        raise click.ClickException(f"{rows.cause.filename or 'writing a clip'}: {rows.cause.strerror or rows.cause}")
+    raise rows.cause
 
 
 def _clip_files(workdir, clips: int, hard: bool) -> list:

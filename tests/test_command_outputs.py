@@ -156,6 +156,27 @@ def test_bench_tracking_shows_each_clip_and_keeps_what_it_measured_when_interrup
     assert len(figures["rows"]) == 1 and figures["clips"] == ["im1001.jpg"]
 
 
+def test_bench_tracking_stopped_by_a_fault_keeps_the_clips_measured_before_it(data, fake_model, tmp_path,
+                                                                              monkeypatch):
+    import errno
+    import json
+
+    from pose_track.benchmarks import tracking
+
+    measured = tracking.benchmark_clip
+
+    def disk_full_on_the_second_clip(*args, seed=0, **kw):
+        if seed == 1:
+            raise OSError(errno.ENOSPC, "No space left on device", "clip_1.mp4")
+        return measured(*args, seed=seed, **kw)
+
+    monkeypatch.setattr(tracking, "benchmark_clip", disk_full_on_the_second_clip)
+    res = _bench(data, tmp_path / "work", "--clips", "3", "--json", str(tmp_path / "figures.json"))
+    assert res.exit_code == 1 and "stopped by an error after 1 of 3 clips" in res.output and "\nmean " in res.output
+    assert res.output.strip().splitlines()[-1] == "Error: clip_1.mp4: No space left on device", res.output
+    assert len(json.loads((tmp_path / "figures.json").read_text())["rows"]) == 1
+
+
 def test_bench_tracking_interrupted_on_its_first_clip_ends_as_interrupted(data, fake_model, tmp_path, monkeypatch):
     from pose_track.benchmarks import tracking
 
