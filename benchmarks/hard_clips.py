@@ -25,7 +25,6 @@ The benchmark on these clips is benchmarks/hard_tracking.py (`pose-track bench-t
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 import cv2
@@ -34,7 +33,7 @@ import numpy as np
 from pose_track.benchmarks.clipmaker import camera_path, transform_joints, write_video
 from pose_track.engines.geometry import torso_diameter, torso_diameters
 from pose_track.engines.joints import SKELETON
-from pose_track.engines.outputs import partial_path
+from pose_track.engines.outputs import write_npz
 
 FAST_TORSO = 0.3       # a fast frame: mean joint displacement since the previous frame, in torso diameters
 EXPOSURE = 0.5         # shutter open for this fraction of the frame interval (the motion blur length)
@@ -52,14 +51,7 @@ class ClipTruth:
     fps: float = 30.0
 
     def save(self, path) -> None:
-        tmp = partial_path(path)
-        try:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **{k: np.asarray(v) for k, v in asdict(self).items()})
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_npz(path, {k: np.asarray(v) for k, v in asdict(self).items()}, compressed=True)
 
     @classmethod
     def load(cls, path) -> "ClipTruth":

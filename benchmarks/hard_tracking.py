@@ -36,7 +36,7 @@ import numpy as np
 from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
 from pose_track.engines.estimator import PoseEstimator
 from pose_track.engines.opencv_files import FileAlias, read_picture
-from pose_track.engines.outputs import note_own_output, partial_path
+from pose_track.engines.outputs import note_own_output, write_npz
 from pose_track.tracker.capture import open_source
 from pose_track.tracker.loop import Tracker
 from pose_track.tracker.smoothing import Lookahead, make_smoother
@@ -223,14 +223,7 @@ def clip_figures(out: dict, truth: ClipTruth) -> dict:
 
 
 def _save_tracked(path, out: dict) -> None:
-    tmp = partial_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **out)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_npz(path, out, compressed=True)
     note_own_output(path)
 
 

@@ -118,9 +118,6 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
     CSV per input. A stream URL (rtsp://, http://) is read live: the newest frame is taken and those in between
     are dropped (a file:// URL is read as the file)."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
-    if any(str(spec) == "" for spec in inputs):     # Path("") is the current folder
-        raise click.ClickException("an empty input name (\"\"): give a video, a folder, a camera index or a "
-                                   "stream URL")
     options = device_options(cuda, half, cuda_graphs)
     notes: list = []
     try:

@@ -31,10 +31,16 @@ def read_picture(path, flags: int = cv2.IMREAD_COLOR):
     if opencv_takes(path):
         return cv2.imread(os.fspath(path), flags)
     try:
-        data = np.fromfile(os.fsencode(path), np.uint8)
+        with open(path, "rb") as f:
+            return decode_picture(f.read(), flags)
     except OSError:
         return None
-    return cv2.imdecode(data, flags) if data.size else None
+
+
+def decode_picture(data: bytes, flags: int = cv2.IMREAD_COLOR):
+    """A picture file's bytes decoded as cv2.imread decodes the file (EXIF rotation too); None where they are
+    not a picture."""
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
 
 
 def write_picture(path, image) -> bool:

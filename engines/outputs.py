@@ -237,10 +237,23 @@ def write_text(path, text: str) -> None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         return
+    _write_whole(path, "w", lambda f: f.write(text))
+
+
+def write_npz(path, arrays: dict, compressed: bool = False) -> None:
+    """numpy's savez (savez_compressed) of `arrays` at `path`, written whole as write_text writes."""
+    import numpy as np
+
+    save = np.savez_compressed if compressed else np.savez
+    _write_whole(path, "wb", lambda f: save(f, **arrays))
+
+
+def _write_whole(path, mode: str, write) -> None:
+    """write(f) into a file under partial_path(path), then moved onto `path`; nothing left on a failure."""
     tmp = partial_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -249,4 +262,5 @@ def write_text(path, text: str) -> None:
 
 
 __all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "is_stdout", "note_own_output",
-           "partial_path", "reads_as_ours", "refuse_replacing_others", "folders_to_make", "remove_if_empty", "write_text"]
+           "partial_path", "reads_as_ours", "refuse_replacing_others", "folders_to_make", "remove_if_empty", "write_npz",
+           "write_text"]

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 import cv2
 import numpy as np
 
-from pose_track.engines.opencv_files import FileAlias, read_picture
+from pose_track.engines.opencv_files import FileAlias, decode_picture
 
 # OpenCV's own warnings (a camera that does not open, a file it cannot parse) would bury our one-line errors.
 if hasattr(cv2, "utils") and hasattr(cv2.utils, "logging"):
@@ -96,16 +96,21 @@ def unreadable_images(names) -> str:
             + (" ..." if len(names) > 5 else ""))
 
 
-def _jpeg_ends_early(path) -> bool:
-    """A JPEG cut short (a copy or download that stopped): its markers, read from the start, end before the
-    end-of-image marker. OpenCV decodes such a file with its missing part grey, which would be taken for the
-    picture. Decided by content (a PNG named .jpg is not a JPEG); bytes after the end-of-image marker (a phone's
-    motion photo) do not count."""
+def _read_picture_file(path):
+    """The picture in the file at `path` (read once), or None: not a picture, unreadable, or a JPEG cut short."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
-        return False            # imread then says it cannot read it
+        return None
+    return None if _jpeg_ends_early(data) else decode_picture(data)
+
+
+def _jpeg_ends_early(data: bytes) -> bool:
+    """A JPEG cut short (a copy or download that stopped): its markers, read from the start, end before the
+    end-of-image marker. OpenCV decodes such a file with its missing part grey, which would be taken for the
+    picture. Decided by content (a PNG named .jpg is not a JPEG); bytes after the end-of-image marker (a phone's
+    motion photo) do not count."""
     if not data.startswith(b"\xff\xd8"):
         return False
     i, n = 2, len(data)
@@ -275,7 +280,7 @@ class ImageFolderSource(Source):
         for i, f in enumerate(self.files):
             if stop is not None and stop.is_set():
                 return
-            image = None if _jpeg_ends_early(f) else read_picture(f)
+            image = _read_picture_file(f)
             if image is None:
                 self.skipped.append(f.name)
                 continue
@@ -449,6 +454,7 @@ def _open_capture(target, name: str, what: str, timeout: float = OPEN_TIMEOUT_S)
 
 
 MAX_CAMERA_INDEX = 2 ** 31 - 1
+EMPTY_INPUT = 'an empty input name (""): give a video, a folder, a camera index or a stream URL'
 
 
 def is_url(spec) -> bool:
@@ -478,7 +484,7 @@ def open_source(spec, fps: float | None = None) -> Source:
         return _open_capture(spec, safe, f"stream {safe}")
     p = Path(spec)
     if not str(spec).strip():
-        raise CaptureError('an empty input name (""): give a video, a folder, a camera index or a stream URL')
+        raise CaptureError(EMPTY_INPUT)
     if not p.exists():
         if re.fullmatch(r"\s*-\d+\s*", str(spec)):
             raise CaptureError(f"input not found: {spec} (a camera index is 0 or more)")
@@ -495,6 +501,8 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     for each folder of videos whose pictures or subfolders are left unread."""
     out: list = []
     for spec in specs:
+        if isinstance(spec, str) and not spec.strip():      # Path("") would be the current folder
+            raise CaptureError(EMPTY_INPUT)
         if isinstance(spec, str) and spec.startswith("file://"):    # a local file: read frame by frame, as a file
             url = urlsplit(spec)
             if url.netloc not in ("", "localhost") or not url.path:

@@ -88,8 +88,9 @@ class VideoSink:
         parent = Path(self.path).resolve().parent
         if Path(self.path).is_dir():
             raise SinkError(f"cannot write video {self.path}: it is a folder")
-        if missing_folder(self.path):
-            raise SinkError(f"cannot write video {self.path}: {missing_folder(self.path)}")
+        why = missing_folder(self.path)
+        if why:
+            raise SinkError(f"cannot write video {self.path}: {why}")
         if Path(self.path).suffix.lower() not in VIDEO_SUFFIXES:
             raise SinkError(f"cannot write video {self.path}: give a file name ending in "
                             f"{', '.join(VIDEO_SUFFIXES[:-1])} or {VIDEO_SUFFIXES[-1]}, or a folder ending with '/'")

@@ -78,12 +78,6 @@ def missing_folder(path) -> str | None:
     return f"{parent} is a file, not a folder" if parent.exists() else f"folder {parent} does not exist"
 
 
-def _check_parent(path: str) -> None:
-    why = missing_folder(path)
-    if why:
-        raise SinkError(f"cannot write {path}: {why}")
-
-
 def check_writable(path: str, what: str = "output") -> None:
     """SinkError (one line) unless `path` can be written: not a folder, its folder exists, not read-only, and a
     file can be made beside it (where it will be written first; /proc, a read-only mount refuse it). '-' is
@@ -94,7 +88,9 @@ def check_writable(path: str, what: str = "output") -> None:
         return
     if Path(path).is_dir() or str(path).endswith(("/", os.sep)):
         raise SinkError(f"cannot write {what} {path}: it is a folder (give a file name)")
-    _check_parent(path)
+    why = missing_folder(path)
+    if why:
+        raise SinkError(f"cannot write {path}: {why}")
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise SinkError(f"cannot write {what} {path}: permission denied")
     if is_special_file(path):
@@ -219,11 +215,8 @@ class CsvSink:
 
     def write_row(self, row) -> None:
         """One row of csv_row's form."""
-        text = self._format(row)
-        if not self._header:
-            text = self._format(csv_header()) + text
-        self._out.write(text)
-        self._header = True
+        self.begin()
+        self._out.write(self._format(row))
         self.rows += 1
 
     def write(self, frame, result) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from pose_track.engines.geometry import box_from_joints, crop
 from pose_track.engines.opencv_files import read_picture
-from pose_track.engines.outputs import partial_path
+from pose_track.engines.outputs import write_npz
 
 from .datasets import DatasetError, PoseSet
 
@@ -47,12 +47,5 @@ def build_cache(data: PoseSet, size: int, cache_dir: str | None = None, progress
             progress(1)
     if file:
         os.makedirs(cache_dir, exist_ok=True)
-        partial = partial_path(file)        # a run stopped while writing leaves no cut cache under its name
-        try:
-            with open(partial, "wb") as f:
-                np.savez(f, images=images, joints=joints)
-            os.replace(partial, file)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
+        write_npz(file, {"images": images, "joints": joints})    # a run stopped while writing leaves no cut cache
     return images, joints
