@@ -92,8 +92,11 @@ def tracking_fps(estimator, image: np.ndarray, joints=None, frames: int = 300) -
     ms = times.ms_per(n)
     tracked_s = stats.total_s - stats.decode_s
     ms["other"] = 1000.0 * stats.total_s / n - sum(ms.values())
+    stage1_calls = times.calls.get("stage 1", 0)
     return {"frames": stats.frames, "fps": n / tracked_s, "fps_end_to_end": n / stats.total_s,
-            "ms_per_frame": 1000.0 * tracked_s / n, "parts_ms": ms, "reacquisitions": stats.reacquired}
+            "ms_per_frame": 1000.0 * tracked_s / n, "parts_ms": ms, "reacquisitions": stats.reacquired,
+            "stage1_calls": stage1_calls,
+            "stage1_ms_per_call": 1000.0 * times.seconds.get("stage 1", 0.0) / max(stage1_calls, 1)}
 
 
 def lsp_accuracy(estimator, data: str, images: int) -> dict | None:
@@ -160,6 +163,9 @@ def bench_engine(engine: str | None = None, backend: str | None = None, data: st
     image, joints = _sample_person(data)
     result["single_image"] = single_image_fps(estimator, image, runs, warmup)
     result["tracking"] = tracking_fps(estimator, image, joints, frames)
+    # Again after the loop: this machine's speed can change within a minute (docs/experiments.md, "Speed, CPU"),
+    # and the loop's stage-1 time compares only with a latency taken next to it.
+    result["stage1_after"] = stage_latency(runner, 0, 1, cfg.architecture.stage1_input, runs, warmup)
     result["accuracy"] = lsp_accuracy(estimator, data, images) if data and images > 0 else None
     result["peak_rss_mb"] = peak_memory_mb()
     return result
@@ -203,6 +209,10 @@ def format_table(results: list) -> str:
     parts = sorted({p for r in results for p in r["tracking"]["parts_ms"]}, key=PART_ORDER.index)
     for part in parts:
         rows.append((f"  {part} ms/frame", [f"{r['tracking']['parts_ms'].get(part, 0.0):.2f}" for r in results]))
+    rows.append(("  stage 1 calls/frame, ms/call", [
+        f"{r['tracking']['stage1_calls'] / max(r['tracking']['frames'], 1):.2f}, "
+        f"{r['tracking']['stage1_ms_per_call']:.2f}" for r in results]))
+    rows.append(("  stage 1 (batch 1) after, ms med", [f"{r['stage1_after']['median_ms']:.2f}" for r in results]))
     rows.append(("  re-acquisitions", [f"{r['tracking']['reacquisitions']} of {r['tracking']['frames']}"
                                        for r in results]))
     rows.append(("peak RSS MB (process)", [f"{r['peak_rss_mb']:.0f}" for r in results]))

@@ -13,6 +13,7 @@ class PartTimes:
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
         self._inner = []        # per open part, the seconds of the parts timed inside it
 
     @contextmanager
@@ -25,6 +26,7 @@ class PartTimes:
             spent = time.perf_counter() - t0
             inner = self._inner.pop()
             self.add(part, spent - inner)
+            self.calls[part] = self.calls.get(part, 0) + 1
             if self._inner:
                 self._inner[-1] += spent
 
