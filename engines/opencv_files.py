@@ -27,9 +27,13 @@ def opencv_takes(path) -> bool:
 
 
 def read_picture(path, flags: int = cv2.IMREAD_COLOR):
-    """cv2.imread(path, flags) for any file name: None where the file cannot be read or decoded."""
+    """cv2.imread(path, flags) for any file name: None where the file cannot be read or decoded (OpenCV raises
+    on a header claiming more pixels than it will decode: that too is a picture it cannot read)."""
     if opencv_takes(path):
-        return cv2.imread(os.fspath(path), flags)
+        try:
+            return cv2.imread(os.fspath(path), flags)
+        except cv2.error:
+            return None
     try:
         with open(path, "rb") as f:
             return decode_picture(f.read(), flags)
@@ -39,8 +43,13 @@ def read_picture(path, flags: int = cv2.IMREAD_COLOR):
 
 def decode_picture(data: bytes, flags: int = cv2.IMREAD_COLOR):
     """A picture file's bytes decoded as cv2.imread decodes the file (EXIF rotation too); None where they are
-    not a picture."""
-    return cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
+    not a picture, or one larger than OpenCV decodes."""
+    if not data:
+        return None
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        return None
 
 
 def write_picture(path, image) -> bool:

@@ -185,6 +185,35 @@ def test_unreadable_images_in_a_folder_exit_non_zero_after_the_readable_ones_are
     assert [r.split(",")[0] for r in (tmp_path / "o.csv").read_text().splitlines()[1:]] == ["a.png", "b.png", "c.jpg"]
 
 
+def _png_claiming(width: int, height: int, image) -> bytes:
+    """A PNG of `image` whose header claims another size (its checksum made right)."""
+    import struct
+    import zlib
+
+    data = bytearray(cv2.imencode(".png", image)[1].tobytes())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("command", ["images", "video"])
+def test_a_picture_claiming_more_pixels_than_opencv_decodes_is_skipped_and_the_next_ones_written(
+        command, tmp_path, monkeypatch):
+    img, joints = synthetic_person(64, 48, 0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), img)
+    (folder / "b_huge.png").write_bytes(_png_claiming(40000, 30000, img))
+    cv2.imwrite(str(folder / "c.png"), img)
+    module = images_commands if command == "images" else video_commands
+    monkeypatch.setattr(module, "load_estimator", estimator_of(FakeCascade(np.asarray(joints)[None])))
+    res = CliRunner().invoke(module.images if command == "images" else module.video,
+                             [str(folder), "--csv", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert res.output.strip().splitlines()[-1].startswith("Error: ") and res.output.strip().endswith("b_huge.png")
+    assert [r.split(",")[0] for r in (tmp_path / "o.csv").read_text().splitlines()[1:]] == ["a.png", "c.png"]
+
+
 def _cli(args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
     env.update(env_extra or {})
