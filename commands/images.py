@@ -90,6 +90,9 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, fol
     if render_dir:
         outputs.append(("--render", os.path.join(render_dir, "")))
     check_outputs(outputs + renders, inputs=[*files, model], input_folders=[folder] if folders is None else folders)
+    for _, path in renders:
+        if os.path.isdir(path):
+            raise OutputConflict(f"--render would write {path}, a folder: move it, or render to another folder")
     refuse_replacing_others(renders)
 
 
@@ -146,7 +149,10 @@ def cv2_write(path, image):
     try:
         if not write_picture(tmp, image):
             raise SinkError(f"cannot write {path}")
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise SinkError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -61,6 +61,13 @@ def is_stdout(path: str) -> bool:
     return (target.st_dev, target.st_ino) == (out.st_dev, out.st_ino)
 
 
+def _is_device(path: str) -> bool:
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def _beneath(path: str, folder: str) -> bool:
     try:
         return os.path.commonpath([path, folder]) == folder
@@ -90,6 +97,7 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
         if p is not None and os.path.isdir(str(p)):
             folders.setdefault(_file_id(str(p)), str(p))
     written: dict = {}
+    folders_written: dict = {}
     for option, path in outputs:
         if path is not None and (str(path) == "-" or is_stdout(str(path))):
             other = written.setdefault("-", option)
@@ -109,6 +117,12 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
             if source is not None:
                 raise OutputConflict(f"{option} {path} is inside the input folder {source}: "
                                      "write the outputs to a folder of their own")
+            if real in written:         # one option's file, another's folder (two folders may be one)
+                raise OutputConflict(f"{written[real]} and {option} would both write {path}: give them different "
+                                     "paths")
+            folders_written.setdefault(real, option)
+            continue
+        if _is_device(path):            # /dev/null and the like take every write in place
             continue
         source = files.get(_file_id(path))
         if source is None and os.path.isfile(path):
@@ -117,6 +131,9 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
                 source = f"{path} (in the input folder {source})"
         if source is not None:
             raise OutputConflict(f"{option} would overwrite the input {source}: choose another output path")
+        if real in folders_written:
+            raise OutputConflict(f"{folders_written[real]} and {option} would both write {path}: give them different "
+                                 "paths")
         if real in written:
             other = written[real]
             if other != option:

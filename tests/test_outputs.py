@@ -220,6 +220,30 @@ def test_images_render_into_the_photo_folder_is_refused_and_the_photos_are_untou
     assert _digests(photos) == before and not (tmp_path / "o.csv").exists()
 
 
+def test_a_file_and_a_folder_of_one_path_are_refused_and_a_device_takes_two_outputs(tmp_path):
+    for outputs in ([("--csv", tmp_path / "same"), ("--render", f"{tmp_path}/same/")],
+                    [("--render", f"{tmp_path}/same/"), ("--csv", tmp_path / "same")]):
+        with pytest.raises(OutputConflict, match="would both write"):
+            check_outputs(outputs)
+    check_outputs([("--csv", f"{tmp_path}/out/"), ("--render", f"{tmp_path}/out/")])    # files of their own there
+    check_outputs([("--csv", os.devnull), ("--ndjson", os.devnull)])
+
+
+def test_images_with_csv_and_render_on_one_path_is_refused_before_anything_is_made(photos, tmp_path, fake_model):
+    same = tmp_path / "same.csv"
+    res = CliRunner().invoke(cli, ["images", str(photos), "--csv", str(same), "--render", str(same)])
+    _one_line_refusal(res)
+    assert "would both write" in res.output and not same.exists()
+
+
+def test_images_render_onto_a_folder_of_an_images_name_is_one_line_before_any_work(photos, tmp_path, fake_model):
+    (tmp_path / "r" / "p1.jpg").mkdir(parents=True)
+    res = CliRunner().invoke(cli, ["images", str(photos), "--csv", str(tmp_path / "o.csv"),
+                                   "--render", str(tmp_path / "r")])
+    _one_line_refusal(res)
+    assert "p1.jpg, a folder" in res.output and not (tmp_path / "o.csv").exists()
+
+
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):
     from pose_track.commands.images import refuse_overwriting_inputs
 
