@@ -29,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from pose_track.tracker.capture import CaptureError, expand_inputs, open_source
+from pose_track.tracker.capture import CaptureError, ImageFolderSource, expand_inputs, open_source
 from pose_track.tracker.run import process_source
 from pose_track.tracker.sinks import SinkError
 from pose_track.tracker.loop import Tracker
@@ -141,6 +141,8 @@ def video(inputs, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engin
         for spec, stem in zip(specs, stems):
             try:
                 src = open_source(spec)
+                if several and isinstance(src, ImageFolderSource):
+                    src.name_by_path()          # two folders may hold a picture of one name
             except CaptureError as e:
                 failed_inputs += 1
                 failures += _said([str(e)], several)

@@ -185,6 +185,22 @@ def test_unreadable_images_in_a_folder_exit_non_zero_after_the_readable_ones_are
     assert [r.split(",")[0] for r in (tmp_path / "o.csv").read_text().splitlines()[1:]] == ["a.png", "b.png", "c.jpg"]
 
 
+def test_video_over_two_folders_names_each_picture_by_its_path_unreadable_ones_too(tmp_path, monkeypatch):
+    img, joints = synthetic_person(64, 48, 0)
+    for folder in ("dA", "dB"):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "x.jpg"), img)
+    (tmp_path / "dB" / "y.jpg").write_text("not a picture")
+    monkeypatch.setattr(video_commands, "load_estimator", estimator_of(FakeCascade(np.asarray(joints)[None])))
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(video_commands.video, ["dA", "dB/", "--csv", "o.csv"])
+    assert res.exit_code == 1 and "skipped (not an image, or cut short): dB/y.jpg\n" in res.output, res.output
+    rows = (tmp_path / "o.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [os.path.join("dA", "x.jpg"), os.path.join("dB", "x.jpg")]
+    res = CliRunner().invoke(video_commands.video, ["dA", "--csv", "one.csv"])
+    assert res.exit_code == 0 and (tmp_path / "one.csv").read_text().splitlines()[1].startswith("x.jpg,0,")
+
+
 def _png_claiming(width: int, height: int, image) -> bytes:
     """A PNG of `image` whose header claims another size (its checksum made right)."""
     import struct

@@ -6,7 +6,7 @@
   (CAP_PROP_POS_MSEC), or index / fps when the container gives none.
 - Image folder (or a single image): the images sorted by name (natural order, so `f2` < `f10`); `source_name`
   is the file name and `index` its position in that order. A list of images keeps its order and names each by
-  its path as given (two folders may hold a 1.jpg each). The images are treated as independent stills
+  its path as given (two folders may hold a 1.jpg each), as does a folder among several inputs (`name_by_path`). The images are treated as independent stills
   (`Source.independent`), `time_s` is index / fps (fps 30 unless given). Unreadable images are skipped and
   listed in `Source.skipped`.
 - Camera index (`0` or `"0"`) or URL (rtsp://, http://, ...): a capture thread reads as fast as the device
@@ -281,13 +281,20 @@ class ImageFolderSource(Source):
             if stop is not None and stop.is_set():
                 return
             image = _read_picture_file(f)
+            name = f.name if self._by_name else str(f)
             if image is None:
-                self.skipped.append(f.name)
+                self.skipped.append(name)
                 continue
             read += 1
-            yield Frame(i, i / self.fps, image, f.name if self._by_name else str(f))
+            yield Frame(i, i / self.fps, image, name)
         if read == 0:
             raise CaptureError(f"no readable image in {self.name}")
+
+    def name_by_path(self) -> "ImageFolderSource":
+        """Name each image by its path as given (`dA/x.jpg`), not its file name: for a run over several folders,
+        which may hold images of one name."""
+        self._by_name = False
+        return self
 
     def reopen(self) -> "ImageFolderSource":
         again = ImageFolderSource(self.files, self._fps_given)
