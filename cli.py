@@ -270,8 +270,10 @@ class _PhaseBars:
         self.bar = None
 
     def start(self, label: str, total: int):
+        from pose_track.commands.progress import progress_bar
+
         self.finish()
-        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+        self.bar = progress_bar(total, label, show_pos=True)
 
     def __call__(self, n: int = 1):
         if self.bar is not None:

@@ -3,14 +3,14 @@ in them, waist-up people), every picture through the PoseEstimator as `images` r
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from pose_track.engines.outputs import check_outputs, note_own_output, refuse_replacing_others, write_text
 
 from .model import (FiniteFloatRange, checkpoint_option, decoding, device_options, gpu_options, load_estimator,
-                    recrop_option, require_writable, stills_engine_option)
+                    one_model, recrop_option, require_writable, stills_engine_option)
+from .progress import progress_bar
 
 MAX_PAD = 10.0      # an LSP picture on a canvas 10 times its size: about 6000 px a side, 100 MB
 
@@ -40,12 +40,12 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
-        estimator = load_estimator(_one_model(engine, checkpoint), stills=True, recrop=recrop, **options)
+        estimator = load_estimator(one_model(engine, checkpoint), stills=True, recrop=recrop, **options)
         if not len(test):
             raise DatasetError(f"{lsp_root} holds none of LSP's test images (im1001-im2000)")
         if limit:
             test = test.subset(range(min(limit, len(test))))
-        with click.progressbar(length=len(test), label="LSP test", file=sys.stderr) as bar:
+        with progress_bar(len(test), "LSP test") as bar:
             passes, poses = [], []
             per_stage = predict_set(estimator, test, progress=bar.update, pad=pad, passes=passes, poses=poses)
     except DatasetError as exc:
@@ -113,11 +113,11 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
         refuse_replacing_others([("--sets", os.path.join(sets_dir, folder, f"{name}.jpg"))
                                  for folder, items in sets.items() for name, _ in items]
                                 + [("--sets", os.path.join(sets_dir, "waist_up", "truth.json"))])
-    estimator = load_estimator(_one_model(engine, checkpoint), stills=True, **options)
+    estimator = load_estimator(one_model(engine, checkpoint), stills=True, **options)
     if sets_dir:
         _write_sets(sets_dir, sets, json.dumps([{"name": f"{i:04d}", "joints": c[1].tolist(),
                                                  "inside": c[2].tolist()} for i, c in enumerate(cut)]))
-    with click.progressbar(length=len(free) + len(test) + len(cut), label="framing", file=sys.stderr) as bar:
+    with progress_bar(len(free) + len(test) + len(cut), "framing") as bar:
         r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update)
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "
                f"{r['person_free_images']} ({r['person_free_pose_reported'] / max(r['person_free_images'], 1):.1%})")
@@ -152,8 +152,3 @@ def _write_sets(sets_dir, sets: dict, truth: str) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot write --sets {sets_dir}: {exc.strerror or exc}") from None
 
-
-def _one_model(engine, checkpoint):
-    if engine and checkpoint:
-        raise click.UsageError("--engine and --checkpoint: give one model")
-    return checkpoint or engine

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 
 import click
 
 from pose_track.engines.opencv_files import write_picture
-from pose_track.engines.outputs import (OutputConflict, check_outputs, folders_to_make, note_own_output,
+from pose_track.engines.outputs import (OutputConflict, check_outputs, folders_to_make, is_stdout, note_own_output,
                                         partial_path, refuse_replacing_others, remove_if_empty)
 from pose_track.tracker.capture import VIDEO_EXTS, CaptureError, ImageFolderSource, unreadable_images
 from pose_track.tracker.render import draw_pose
 from pose_track.tracker.sinks import CsvSink, SinkError, StopRequested, check_writable, csv_row
 
-from .model import (checkpoint_option, device_options, gpu_options, load_estimator, recrop_option,
+from .model import (checkpoint_option, device_options, gpu_options, load_estimator, one_model, recrop_option,
                     require_writable, stills_engine_option)
+from .progress import progress_bar
 
 
 @click.command()
@@ -37,15 +37,16 @@ def images(inputs, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
     """Pose of the person in each image of FOLDER (or in each IMAGE; the whole image is the first box) to the CSV
     schema, one file for all of them, in the order given (a folder's images sorted by name)."""
     options = device_options(cuda, half, cuda_graphs)
+    model = one_model(engine, checkpoint)
     try:
         folder, folders = picture_inputs(inputs)
         total = len(ImageFolderSource(folder).files)
-        refuse_overwriting_inputs(folder, csv_out, render_dir, checkpoint or engine, folders)
+        refuse_overwriting_inputs(folder, csv_out, render_dir, model, folders)
         require_writable(csv=csv_out)
         if csv_out == "-":
             check_writable(csv_out, "CSV")      # stdout closed (`>&-`): said before any work
-        estimator = load_estimator(checkpoint or engine, stills=True, recrop=recrop, **options)
-        with click.progressbar(length=total, label="images", file=sys.stderr) as bar:
+        estimator = load_estimator(model, stills=True, recrop=recrop, **options)
+        with progress_bar(total, "images") as bar:
             stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
     except (CaptureError, SinkError) as exc:
         raise click.ClickException(str(exc))
@@ -83,6 +84,8 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, fol
     if render_dir and os.path.splitext(str(render_dir))[1].lower() in VIDEO_EXTS:
         raise OutputConflict(f"--render {render_dir}: images are rendered as pictures into a folder; give a "
                                "folder (for a video of a folder of images: pose-track video FOLDER --render OUT.mp4)")
+    if render_dir == "-" or (render_dir and is_stdout(str(render_dir))):
+        raise OutputConflict("--render -: the annotated images go into a folder; give a folder")
     if render_dir and os.path.exists(render_dir) and not os.path.isdir(render_dir):
         raise OutputConflict(f"--render {render_dir} is a file: give a folder for the annotated images")
     outputs = [("--csv", csv_path)]

@@ -57,6 +57,13 @@ stills_engine_option = click.option(
          "on ONNX Runtime, CPU).")
 checkpoint_option = click.option("--checkpoint", type=click.Path(), default=None,
                                  help="Run a torch checkpoint directly (needs the train extra).")
+
+
+def one_model(engine, checkpoint):
+    """The model of a command taking --engine and --checkpoint: one of them (or neither: the shipped one)."""
+    if engine and checkpoint:
+        raise click.UsageError("--engine and --checkpoint: give one model")
+    return checkpoint or engine
 _gpu_options = [
     click.option("--cuda", is_flag=True,
                  help="Run the model on the GPU: a torch checkpoint (--engine FILE.pt) on CUDA, or an ONNX Runtime "

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from pose_track.tracker.loop import Tracker
 from pose_track.tracker.smoothing import MODES, make_smoother
 
 from .model import device_options, gpu_options, load_estimator
+from .progress import progress_bar
 from .video_outputs import Outputs, refuse_overwriting_inputs, require_output, stem_of, unique_stems
 
 
@@ -67,9 +67,8 @@ def _progress_bar(src, max_frames=None):
     if max_frames is not None:
         length = min(length, max_frames) if length else max_frames
     label = Path(src.name).name or src.name
-    return click.progressbar(length=length or 0, label=label, file=sys.stderr,
-                             show_pos=True, show_percent=bool(length), show_eta=bool(length),
-                             item_show_func=lambda s: f"{s.fps:.1f} frames/s" if s is not None else None)
+    return progress_bar(length or 0, label, show_pos=True, show_percent=bool(length), show_eta=bool(length),
+                        item_show_func=lambda s: f"{s.fps:.1f} frames/s" if s is not None else None)
 
 
 def _report(stats) -> None:

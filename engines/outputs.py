@@ -142,6 +142,7 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
         written[real] = option
 
 
+MAX_NAME_BYTES = 255      # the longest file name most file systems take
 OWN_OUTPUTS = ".pose-track-outputs"     # in an output folder: the names of the files pose-track wrote there
 
 
@@ -244,7 +245,10 @@ def partial_path(path) -> str:
     """`dir/name.partial-<pid>.ext` for `dir/name.ext`: where `path` is written until it is complete."""
     head, name = os.path.split(str(path))
     stem, ext = os.path.splitext(name)
-    return os.path.join(head, f"{stem}.partial-{os.getpid()}{ext}")
+    tag = f".partial-{os.getpid()}{ext}"
+    while stem and len(os.fsencode(stem + tag)) > MAX_NAME_BYTES:      # a long name still has a partial name
+        stem = stem[:-1]
+    return os.path.join(head, stem + tag)
 
 
 def write_text(path, text: str) -> None:

@@ -14,6 +14,7 @@ import pose_track.commands.video as commands
 from pose_track.cli import cli
 from pose_track.engines.outputs import OWN_OUTPUTS, OutputConflict, check_outputs, partial_path, write_text
 from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
+from conftest import REPO
 from fakes import FakeCascade, estimator_of
 from pose_track.tracker.sinks import read_pose_csv
 
@@ -81,6 +82,14 @@ def test_write_text_replaces_whole(tmp_path):
     write_text(path, "two")
     assert path.read_text() == "two" and os.listdir(tmp_path) == ["r.json"]
     assert partial_path("d/clip.mp4") == f"d/clip.partial-{os.getpid()}.mp4"
+
+
+def test_a_name_as_long_as_a_file_system_takes_still_gets_a_partial_name_there(tmp_path):
+    longest = tmp_path / ("\u00e9" * 60 + "x" * 131 + ".csv")         # 255 bytes in UTF-8
+    partial = partial_path(longest)
+    assert os.path.dirname(partial) == str(tmp_path) and partial.endswith(f".partial-{os.getpid()}.csv")
+    write_text(longest, "rows")
+    assert os.listdir(tmp_path) == [longest.name] and longest.read_text() == "rows"
 
 
 @pytest.mark.parametrize("render", ["folder", "file"])
@@ -242,6 +251,16 @@ def test_images_render_onto_a_folder_of_an_images_name_is_one_line_before_any_wo
                                    "--render", str(tmp_path / "r")])
     _one_line_refusal(res)
     assert "p1.jpg, a folder" in res.output and not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("args", [["--render", "-"], ["--engine", "models/deeppose_lsp/int8", "--checkpoint",
+                                                      "models/deeppose_lsp/checkpoint.pt"]])
+def test_images_render_to_stdout_or_two_models_is_one_line(args, photos, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = [os.path.join(REPO, a) if a.startswith("models/") else a for a in args]
+    res = CliRunner().invoke(cli, ["images", str(photos), "--csv", str(tmp_path / "o.csv"), *args])
+    assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) <= 4
+    assert res.output.strip().splitlines()[-1].startswith("Error:") and not (tmp_path / "-").exists(), res.output
 
 
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):

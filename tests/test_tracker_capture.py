@@ -113,6 +113,17 @@ def test_expand_inputs_folder_of_videos(tmp_path):
                      "folder of pictures on its own)"]
 
 
+def test_hidden_files_of_a_folder_are_no_inputs(tmp_path):
+    videos, pictures = tmp_path / "videos", tmp_path / "pictures"
+    videos.mkdir(), pictures.mkdir()
+    _write_video(videos / "CLIP.MP4", n=3)
+    (videos / "._CLIP.MP4").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    assert expand_inputs([str(videos)]) == [str(videos / "CLIP.MP4")]
+    cv2.imwrite(str(pictures / "a.jpg"), np.zeros((8, 8, 3), np.uint8))
+    (pictures / "._a.jpg").write_bytes(b"\x00\x05\x16\x07")
+    assert [f.name for f in ImageFolderSource(str(pictures)).files] == ["a.jpg"]
+
+
 def test_a_file_named_like_a_camera_is_that_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _write_video(tmp_path / "clip.mp4", n=3).rename(tmp_path / "0")

@@ -242,6 +242,12 @@ class VideoFileSource(Source):
         return VideoFileSource(self.path, self.name)
 
 
+def _visible_files(folder: Path) -> list:
+    """The files of a folder, hidden ones left out (a name starting with '.': macOS keeps `._clip.mp4` beside
+    every clip copied to a foreign disk, which no decoder reads)."""
+    return [f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")]
+
+
 class ImageFolderSource(Source):
     """Still images: a folder's, sorted by name, or an explicit list of files in its order. Independent frames by
     default."""
@@ -254,7 +260,7 @@ class ImageFolderSource(Source):
             if not p.exists():
                 raise CaptureError(f"folder not found: {path_or_files}")
             if p.is_dir():
-                files = sorted((f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS),
+                files = sorted((f for f in _visible_files(p) if f.suffix.lower() in IMAGE_EXTS),
                                key=lambda f: _natural_key(f.name))
                 if not files:
                     raise CaptureError(f"no images in folder {path_or_files}")
@@ -525,7 +531,7 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
             raise CaptureError(f"input not found: {spec}")
         if p.is_dir():
             children = list(p.iterdir())
-            entries = [f for f in children if f.is_file()]
+            entries = _visible_files(p)
             videos = sorted((f for f in entries if f.suffix.lower() in VIDEO_EXTS), key=lambda f: _natural_key(f.name))
             if videos:
                 out.extend(str(v) for v in videos)
