@@ -17,15 +17,18 @@ layer, because the commands, the sinks and cli.py all use it.
 
 Files a command names itself in an output folder (`--csv DIR/` -> DIR/<input stem>.csv, `--render DIR/`, the
 annotated images) replace only what pose-track wrote there before: their names are listed in the folder's
-OWN_OUTPUTS file when they are written, and `refuse_replacing_others` refuses, before anything is written, one
-that already holds a file not on that list (the user's own walk.mp4 beside walk.avi, a photo of the same name).
+OWN_OUTPUTS file when they are written, with a fingerprint of each file, and `refuse_replacing_others` refuses,
+before anything is written, one that already holds a file not on that list, or another file than the one listed
+(the user's own walk.mp4 beside walk.avi, a photo of the same name, the user's file copied over pose-track's).
 
 partial_path(path) is where a file is written until it is complete (beside it, so that os.replace onto `path`
 is atomic; same suffix, which encoders read the format from); write_text() writes a whole file that way.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 from typing import Iterable
 
@@ -143,19 +146,55 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
 
 
 MAX_NAME_BYTES = 255      # the longest file name most file systems take
-OWN_OUTPUTS = ".pose-track-outputs"     # in an output folder: the names of the files pose-track wrote there
+OWN_OUTPUTS = ".pose-track-outputs"     # in an output folder: the files pose-track wrote there, a line each
+_EDGE = 1 << 20                         # a fingerprint reads this much of a file's start and of its end
+_FINGERPRINT = re.compile(r"\d+:[0-9a-f]{32}")
 
 
-def _own_outputs(folder: str) -> set | None:
-    """The names the folder's OWN_OUTPUTS lists; None for a folder without one."""
+def fingerprint(path) -> str | None:
+    """`size:hash` of the file's first and last MiB (the whole of a smaller one): tells the file pose-track
+    wrote from another put in its place, and holds for a copy of the folder. None where it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            digest = hashlib.blake2b(f.read(_EDGE), digest_size=16)
+            if size > 2 * _EDGE:
+                f.seek(size - _EDGE)
+            digest.update(f.read(_EDGE))
+    except OSError:
+        return None
+    return f"{size}:{digest.hexdigest()}"
+
+
+def parse_own_outputs(lines) -> dict:
+    """OWN_OUTPUTS' lines as {name: the fingerprint of the file last written under it}: `name<TAB>size:hash`;
+    a line of a name alone (lists from before fingerprints) gives None, any file of that name."""
+    listed = {}
+    for line in lines:
+        line = line.rstrip("\n")
+        name, _, tail = line.rpartition("\t")
+        if name and _FINGERPRINT.fullmatch(tail):
+            listed[name] = tail
+        elif line:
+            listed[line] = None
+    return listed
+
+
+def own_outputs(folder: str) -> dict | None:
+    """The files the folder's OWN_OUTPUTS lists (parse_own_outputs); None for a folder without one."""
     try:
         # A file name that is not UTF-8 text is listed as the bytes it is made of (engines.opencv_files).
         with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
-            return {line.rstrip("\n") for line in f}
+            return parse_own_outputs(f)
     except FileNotFoundError:
         return None
     except OSError:
-        return set()
+        return {}
+
+
+def _written_by_us(path: str, listed: dict) -> bool:
+    name = os.path.basename(path)
+    return name in listed and listed[name] in (None, fingerprint(path))
 
 
 def refuse_replacing_others(outputs: Iterable) -> None:
@@ -166,14 +205,14 @@ def refuse_replacing_others(outputs: Iterable) -> None:
         path = str(path)
         if not os.path.isfile(path):
             continue
-        folder, name = os.path.split(os.path.abspath(path))
+        folder = os.path.dirname(os.path.abspath(path))
         if folder not in listed:
-            listed[folder] = _own_outputs(folder)
+            listed[folder] = own_outputs(folder)
         # A folder without a list was written before lists existed: there a CSV or NDJSON in pose-track's format
-        # is taken as its own; where a list exists, only the list counts.
-        ours = name in listed[folder] if listed[folder] is not None else reads_as_ours(path)
+        # is taken as its own; where a list exists, only the list counts: the name, and the file's fingerprint.
+        ours = _written_by_us(path, listed[folder]) if listed[folder] is not None else reads_as_ours(path)
         if not ours:
-            raise OutputConflict(f"{option} would replace {path}, which pose-track has no record of writing (its "
+            raise OutputConflict(f"{option} would replace {path}, which is not a file pose-track wrote there (its "
                                  f"folder's {OWN_OUTPUTS}): move it, or give another folder")
 
 
@@ -191,21 +230,23 @@ def reads_as_ours(path: str) -> bool:
     return False
 
 
-_noted: dict = {}      # folder -> the names its OWN_OUTPUTS lists, read once a process
+_noted: dict = {}      # folder -> what its OWN_OUTPUTS lists, read once a process
 
 
 def note_own_output(path) -> None:
-    """List `path`, a file this run wrote, in its folder's OWN_OUTPUTS: a later run may replace it."""
+    """List `path`, a file this run has just written whole, in its folder's OWN_OUTPUTS with its fingerprint: a
+    later run may replace it (and only it: not another file put in its place)."""
     folder, name = os.path.split(os.path.abspath(str(path)))
     listed = _noted.get(folder)
     if listed is None:
-        listed = _noted[folder] = _own_outputs(folder) or set()
-    if name in listed:
+        listed = _noted[folder] = own_outputs(folder) or {}
+    mark = fingerprint(path)
+    if mark is None or listed.get(name, "") == mark:
         return
     try:
         with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(name + "\n")
-        listed.add(name)
+            f.write(f"{name}\t{mark}\n")
+        listed[name] = mark
     except OSError:
         pass            # the output itself then fails with its own message
 

@@ -136,8 +136,9 @@ def test_an_interrupted_demo_lists_what_it_kept_so_the_next_demo_may_replace_it(
     out = tmp_path / "demo"
     res = CliRunner().invoke(demo, ["--out", str(out), "--frames", "2"])
     assert res.exit_code != 0          # click takes the KeyboardInterrupt as an abort
-    listed = (out / ".pose-track-outputs").read_text().split()
-    assert sorted(listed) == ["astronaut.csv", "astronaut.mp4"]
+    from pose_track.engines.outputs import own_outputs
+
+    assert sorted(own_outputs(out)) == ["astronaut.csv", "astronaut.mp4"]
 
 @pytest.fixture
 def clip_and_fake_model(tmp_path, monkeypatch):
@@ -267,7 +268,7 @@ def test_images_never_replace_a_picture_of_the_users_in_the_render_folder(tmp_pa
     cv2.imwrite(str(photos / "IMG_1.jpg"), img)
     (annotated / "IMG_1.jpg").write_bytes(b"an older photo of the user's")
     res = CliRunner().invoke(images, [str(photos), "--csv", str(tmp_path / "o.csv"), "--render", str(annotated)])
-    assert "which pose-track has no record of writing" in _refused_in_one_line(res, exit_code=2)
+    assert "which is not a file pose-track wrote there" in _refused_in_one_line(res, exit_code=2)
     assert (annotated / "IMG_1.jpg").read_bytes() == b"an older photo of the user's"
     assert not (tmp_path / "o.csv").exists()
 

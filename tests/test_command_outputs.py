@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import pose_track.commands.bench as bench_command
 import pose_track.commands.evaluate as evaluate_command
 from pose_track.cli import cli
-from pose_track.engines.outputs import OWN_OUTPUTS
+from pose_track.engines.outputs import OWN_OUTPUTS, own_outputs
 from conftest import make_fake_lsp
 from fakes import FakeCascade, estimator_of
 
@@ -33,11 +33,11 @@ def fake_model(monkeypatch):
 
 def _refused(res):
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
-    assert "which pose-track has no record of writing" in res.output, res.output
+    assert "which is not a file pose-track wrote there" in res.output, res.output
 
 
 def _listed(folder):
-    return sorted((folder / OWN_OUTPUTS).read_text().split())
+    return sorted(own_outputs(folder))
 
 
 def _bench(data, workdir, *extra):

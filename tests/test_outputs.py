@@ -138,7 +138,7 @@ def test_a_file_of_the_users_in_an_output_folder_is_never_replaced(tmp_path, cli
     for option in ("--render", "--csv"):
         res = CliRunner().invoke(commands.video, [str(folder / "walk.avi"), option, f"{folder}/"])
         assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
-        assert "which pose-track has no record of writing" in res.output
+        assert "which is not a file pose-track wrote there" in res.output
     assert (folder / "walk.mp4").read_text() == "my precious" and (folder / "walk.csv").read_text() == "my labels"
     assert sorted(os.listdir(folder)) == ["walk.avi", "walk.csv", "walk.mp4"]
 
@@ -153,7 +153,7 @@ def test_a_csv_of_pose_tracks_format_in_a_listed_folder_is_still_the_users(tmp_p
     os.rename(tmp_path / "walk.csv", tmp_path / "walk_truth.csv")
     shutil.copy(d / "c0.mp4", tmp_path / "walk_truth.mp4")
     res = CliRunner().invoke(commands.video, [str(tmp_path / "walk_truth.mp4"), "--csv", f"{tmp_path}/"])
-    assert res.exit_code == 2 and "no record of writing" in res.output, res.output
+    assert res.exit_code == 2 and "not a file pose-track wrote there" in res.output, res.output
     assert (tmp_path / "walk_truth.csv").read_text() == truth
 
 
@@ -261,6 +261,34 @@ def test_images_render_to_stdout_or_two_models_is_one_line(args, photos, tmp_pat
     res = CliRunner().invoke(cli, ["images", str(photos), "--csv", str(tmp_path / "o.csv"), *args])
     assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) <= 4
     assert res.output.strip().splitlines()[-1].startswith("Error:") and not (tmp_path / "-").exists(), res.output
+
+
+def test_a_users_file_put_in_place_of_one_pose_track_wrote_is_refused_and_a_copied_folder_still_reruns(
+        photos, tmp_path, fake_model, monkeypatch):
+    import pose_track.commands.images as images_commands
+
+    monkeypatch.setattr(images_commands, "load_estimator", commands.load_estimator)     # the fake model
+    run = ["images", str(photos), "--csv", str(tmp_path / "o.csv")]
+    assert CliRunner().invoke(cli, [*run, "--render", str(tmp_path / "r")]).exit_code == 0
+    shutil.copytree(tmp_path / "r", tmp_path / "copy")
+    res = CliRunner().invoke(cli, [*run, "--render", str(tmp_path / "copy")])
+    assert res.exit_code == 0, res.output                 # its files, copied: the same files
+    shutil.copyfile(photos / "p1.jpg", tmp_path / "r" / "p0.jpg")     # the user's own file under a listed name
+    mine = _digests(tmp_path / "r")["p0.jpg"]
+    res = CliRunner().invoke(cli, [*run, "--render", str(tmp_path / "r")])
+    _one_line_refusal(res)
+    assert "p0.jpg, which is not a file pose-track wrote there" in res.output
+    assert _digests(tmp_path / "r")["p0.jpg"] == mine
+
+
+def test_a_list_from_before_fingerprints_still_names_pose_tracks_files(tmp_path):
+    from pose_track.engines.outputs import parse_own_outputs, refuse_replacing_others
+
+    (tmp_path / "a.mp4").write_bytes(b"old run")
+    (tmp_path / OWN_OUTPUTS).write_text("a.mp4\n")
+    refuse_replacing_others([("--render", tmp_path / "a.mp4")])
+    lines = ["a.mp4\n", "tab\tname.csv\n", "b.csv\t12:" + "0" * 32 + "\n", "a.mp4\t7:" + "f" * 32]
+    assert parse_own_outputs(lines) == {"a.mp4": "7:" + "f" * 32, "tab\tname.csv": None, "b.csv": "12:" + "0" * 32}
 
 
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):

@@ -36,7 +36,7 @@ def test_train_refuses_to_replace_a_file_it_did_not_write(fake_lsp, tmp_path, na
     (out / "onnx").mkdir(parents=True)
     (out / name).write_text("mine")
     error = _refused_in_one_line(_train(fake_lsp, out), exit_code=2)
-    assert str(out / name) in error and "no record of writing" in error
+    assert str(out / name) in error and "not a file pose-track wrote there" in error
     assert (out / name).read_text() == "mine"
     assert sorted(os.listdir(out)) == sorted({"onnx", name.split(os.sep)[0]})
 
@@ -47,7 +47,7 @@ def test_a_run_lists_every_file_it_writes_and_resumes_with_or_without_lists(fake
     out = tmp_path / "run"
     res = _train(fake_lsp, out)
     assert res.exit_code == 0, res.output
-    listed = {p: set((p / OWN_OUTPUTS).read_text().split()) for p in (out, out / "onnx")}
+    listed = {p: set(outputs.own_outputs(p)) for p in (out, out / "onnx")}
     assert listed[out] == {"checkpoint.pt", "model.pt", "history.json", "curves.png"}
     assert listed[out / "onnx"] == {"manifest.json", "stage1.onnx"}
     assert {p for p in os.listdir(out / "onnx") if not p.startswith(".")} == listed[out / "onnx"]
@@ -61,7 +61,7 @@ def test_a_run_lists_every_file_it_writes_and_resumes_with_or_without_lists(fake
     monkeypatch.setattr(outputs, "_noted", {})         # what a new process knows of the lists
     res = _train(fake_lsp, out, "--no-export")
     assert res.exit_code == 0 and f"resuming {out / 'checkpoint.pt'}" in res.output, res.output
-    assert set((out / OWN_OUTPUTS).read_text().split()) == listed[out] | {"eval.csv"}
+    assert set(outputs.own_outputs(out)) == listed[out] | {"eval.csv"}
 
 
 def test_a_folder_where_train_writes_a_file_is_refused(fake_lsp, tmp_path):
@@ -199,5 +199,5 @@ def test_a_model_file_copied_in_as_checkpoint_does_not_make_a_users_folder_a_run
     (mine / "model.pt").write_text("my own")
     (mine / OWN_OUTPUTS).write_text("eval.csv\n")
     error = _refused_in_one_line(_train(fake_lsp, mine, "--no-export"), exit_code=2)
-    assert "no record of writing" in error
+    assert "not a file pose-track wrote there" in error
     assert (mine / "model.pt").read_text() == "my own" and (mine / OWN_OUTPUTS).read_text() == "eval.csv\n"

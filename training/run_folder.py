@@ -21,7 +21,7 @@ import os
 from typing import NamedTuple
 
 from pose_track.engines.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from pose_track.engines.outputs import OWN_OUTPUTS, note_own_output
+from pose_track.engines.outputs import OWN_OUTPUTS, note_own_output, parse_own_outputs
 from .curves import write_curves
 
 CHECKPOINT, RELEASE, HISTORY, CURVES, ONNX = "checkpoint.pt", "model.pt", "history.json", "curves.png", "onnx"
@@ -45,7 +45,7 @@ def made_before_lists(path: str) -> bool:
     copied there does not). Its files are taken as pose-track's."""
     try:
         with open(os.path.join(path, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
-            if CHECKPOINT in {line.rstrip("\n") for line in f}:
+            if CHECKPOINT in parse_own_outputs(f):
                 return False
     except FileNotFoundError:
         pass
