@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from pose_track.engines.outputs import check_outputs, note_own_output, refuse_replacing_others
+from pose_track.engines.outputs import (check_outputs, folders_to_make, note_own_output, refuse_replacing_others,
+                                        remove_if_empty)
 from pose_track.tracker.capture import CaptureError, ImageFolderSource, is_camera, is_url
 from pose_track.tracker.render import VideoSink, WindowSink
 from pose_track.tracker.sinks import CsvSink, NdjsonSink, SinkError, UdpSink, close_all
@@ -42,15 +43,6 @@ def unique_stems(specs) -> list[str]:
         taken.add(f"{stem}_{n}")
         out.append(f"{stem}_{n}")
     return out
-
-
-def _folder(path: str) -> Path:
-    p = Path(path)
-    try:
-        p.mkdir(parents=False, exist_ok=True)
-    except OSError as e:
-        raise SinkError(f"cannot create output folder {path}: {e.strerror or e}") from None
-    return p
 
 
 # (key, option, file name suffix in an output folder)
@@ -92,6 +84,7 @@ class Outputs:
                  show=False, n_inputs=1):
         self.spec = {"csv": csv_out, "raw": raw_csv_out, "ndjson": ndjson_out, "render": render_out}
         self.shared = []
+        self.made = []          # output folders (and their parents) this run created, deepest first
         try:
             for key in ("csv", "raw", "ndjson"):
                 path = self.spec[key]
@@ -115,7 +108,7 @@ class Outputs:
             for key, _, suffix in _KINDS:
                 path = self.spec[key]
                 if path and path != "-" and _is_folder_target(path):
-                    sinks.append(_SINKS[key](_folder(path) / f"{stem}{suffix}"))
+                    sinks.append(_SINKS[key](self._folder(path) / f"{stem}{suffix}"))
                     sinks[-1].named_here = True
                 elif path and key == "render":
                     sinks.append(VideoSink(path))
@@ -123,6 +116,16 @@ class Outputs:
             close_all(sinks)
             raise
         return sinks
+
+    def _folder(self, path: str) -> Path:
+        """The output folder `path`, made with its missing parents (removed again at `close` if left empty)."""
+        missing = folders_to_make(path)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as e:
+            raise SinkError(f"cannot create output folder {path}: {e.strerror or e}") from None
+        self.made = sorted(set(self.made) | set(missing), key=len, reverse=True)     # a folder before its parent
+        return Path(path)
 
     @staticmethod
     def close_input(sinks) -> list[str]:
@@ -138,8 +141,12 @@ class Outputs:
                     note_own_output(sink.path)
 
     def close(self) -> list[str]:
-        """Close the shared sinks; returns the messages of those that could not be finished."""
-        return close_all(self.shared)
+        """Close the shared sinks; returns the messages of those that could not be finished. Output folders this
+        run made and left empty are removed."""
+        try:
+            return close_all(self.shared)
+        finally:
+            remove_if_empty(self.made)
 
     def warnings(self) -> list[str]:
         """What the best-effort outputs could not do (UDP datagrams not sent), one line each."""

@@ -264,12 +264,12 @@ def folders_to_make(path) -> list:
 
 
 def remove_if_empty(folders) -> None:
-    """Remove those of `folders` (deepest first, as folders_to_make gives them) that are empty."""
+    """Remove those of `folders` (each before its parent, as folders_to_make gives them) that are empty."""
     for folder in folders:
         try:
             os.rmdir(folder)
         except OSError:
-            return
+            continue        # not empty (or gone): its parents then stay too, rmdir refuses them
 
 
 def is_special_file(path) -> bool:

@@ -291,6 +291,18 @@ def test_a_list_from_before_fingerprints_still_names_pose_tracks_files(tmp_path)
     assert parse_own_outputs(lines) == {"a.mp4": "7:" + "f" * 32, "tab\tname.csv": None, "b.csv": "12:" + "0" * 32}
 
 
+def test_video_makes_missing_output_folders_and_leaves_none_it_did_not_fill(tmp_path, clips, fake_model):
+    d, _ = clips
+    res = CliRunner().invoke(cli, ["video", str(d / "c0.mp4"), "--csv", f"{tmp_path}/a/b/", "--render",
+                                   f"{tmp_path}/c/d/"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "a" / "b" / "c0.csv").is_file() and (tmp_path / "c" / "d" / "c0.mp4").is_file()
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "broken.jpg").write_text("not a picture")      # opens, then gives no frame
+    res = CliRunner().invoke(cli, ["video", str(tmp_path / "pictures"), "--csv", f"{tmp_path}/e/f/"])
+    assert res.exit_code == 1 and "no readable image" in res.output and not (tmp_path / "e").exists(), res.output
+
+
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):
     from pose_track.commands.images import refuse_overwriting_inputs
 
