@@ -150,7 +150,8 @@ def train(ctx, tiny, export, recipe, **options):
             raise OutputConflict(f"--out: train writes {p}, but {what}: move it, or give another --out")
     before_lists = made_before_lists(out)
     if not before_lists:
-        refuse_replacing_others([("--out", p) for p in written])
+        # By name: a run interrupted while it rewrote history.json or curves.png resumes.
+        refuse_replacing_others([("--out", p) for p in written], by_name=True)
     from pose_track.commands.model import make_output_folder
 
     made = make_output_folder(out, "--out")

@@ -44,8 +44,14 @@ class ProgressLines:
 
     def _start(self) -> None:
         if self._last is None:
-            click.echo(self.label, err=True)
             self._last = self.clock()
+            self._say(self.label)
+
+    def _say(self, line: str) -> None:
+        try:
+            click.echo(line, err=True)
+        except OSError:             # whoever read stderr left (`2>&1 | head`): the work goes on, unreported
+            self.every_s = float("inf")
 
     def update(self, n: int, current_item=None) -> None:
         self._start()
@@ -56,7 +62,7 @@ class ProgressLines:
         self._last = now
         done = f"{self.pos} of {self.length} ({100 * self.pos // self.length} %)" if self.length else str(self.pos)
         item = self.item_show_func(current_item) if self.item_show_func and current_item is not None else None
-        click.echo(f"{self.label}: {done}" + (f", {item}" if item else ""), err=True)
+        self._say(f"{self.label}: {done}" + (f", {item}" if item else ""))
 
     def render_finish(self) -> None:
         pass

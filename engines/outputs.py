@@ -9,7 +9,8 @@ refuses, in one line (exit 2) and before anything is written:
 - an output folder that is an input folder (`inputs`, or `input_folders`: the folders whose files the command
   picks, given with those files in `inputs`), or lies inside a folder that is read whole: what it writes there
   would mix with what it reads;
-- one file written by two options (stdout, '-', included).
+- one file written by two options (stdout, '-', included; /dev/null takes any number), or one path written as a
+  file by one option and as a folder by another.
 A path ending with '/' or naming an existing folder is a folder. Paths that do not exist on disk (a camera
 index, a URL) cannot be overwritten and are ignored; '-' (stdout) counts only for two options writing it. A
 file planned twice (two inputs whose outputs would share a name) is refused too. Lives in engines, the bottom
@@ -17,9 +18,10 @@ layer, because the commands, the sinks and cli.py all use it.
 
 Files a command names itself in an output folder (`--csv DIR/` -> DIR/<input stem>.csv, `--render DIR/`, the
 annotated images) replace only what pose-track wrote there before: their names are listed in the folder's
-OWN_OUTPUTS file when they are written, with a fingerprint of each file, and `refuse_replacing_others` refuses,
-before anything is written, one that already holds a file not on that list, or another file than the one listed
-(the user's own walk.mp4 beside walk.avi, a photo of the same name, the user's file copied over pose-track's).
+OWN_OUTPUTS file when they are written, with a fingerprint of each file (`fingerprint`), and
+`refuse_replacing_others` refuses, before anything is written, one that already holds a file not on that list,
+or another file than pose-track wrote under that name (the user's own walk.mp4 beside walk.avi, a photo of the
+same name, the user's file copied over pose-track's).
 
 partial_path(path) is where a file is written until it is complete (beside it, so that os.replace onto `path`
 is atomic; same suffix, which encoders read the format from); write_text() writes a whole file that way.
@@ -64,11 +66,8 @@ def is_stdout(path: str) -> bool:
     return (target.st_dev, target.st_ino) == (out.st_dev, out.st_ino)
 
 
-def _is_device(path: str) -> bool:
-    try:
-        return stat.S_ISCHR(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
+def _is_null_device(path: str) -> bool:
+    return os.path.realpath(path) == os.devnull
 
 
 def _beneath(path: str, folder: str) -> bool:
@@ -102,6 +101,8 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
     written: dict = {}
     folders_written: dict = {}
     for option, path in outputs:
+        if path is not None and str(path) != "-" and _is_null_device(str(path)):
+            continue                    # takes every write (also where stdout is /dev/null too)
         if path is not None and (str(path) == "-" or is_stdout(str(path))):
             other = written.setdefault("-", option)
             if other != option:
@@ -124,8 +125,6 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
                 raise OutputConflict(f"{written[real]} and {option} would both write {path}: give them different "
                                      "paths")
             folders_written.setdefault(real, option)
-            continue
-        if _is_device(path):            # /dev/null and the like take every write in place
             continue
         source = files.get(_file_id(path))
         if source is None and os.path.isfile(path):
@@ -152,8 +151,9 @@ _FINGERPRINT = re.compile(r"\d+:[0-9a-f]{32}")
 
 
 def fingerprint(path) -> str | None:
-    """`size:hash` of the file's first and last MiB (the whole of a smaller one): tells the file pose-track
-    wrote from another put in its place, and holds for a copy of the folder. None where it cannot be read."""
+    """`size:hash` of the file's size and its first and last MiB (the whole of a smaller file): tells the file
+    pose-track wrote from another put in its place (a change inside a large file's middle that keeps its size is
+    not seen), and holds for a copy of the folder. None where the file cannot be read."""
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -166,15 +166,28 @@ def fingerprint(path) -> str | None:
     return f"{size}:{digest.hexdigest()}"
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t"}
+
+
+def _escaped(name: str) -> str:
+    return "".join(_ESCAPES.get(c, c) for c in name)
+
+
+def _unescaped(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
+
+
 def parse_own_outputs(lines) -> dict:
-    """OWN_OUTPUTS' lines as {name: the fingerprint of the file last written under it}: `name<TAB>size:hash`;
-    a line of a name alone (lists from before fingerprints) gives None, any file of that name."""
+    """OWN_OUTPUTS' lines as {name: the fingerprints of the files pose-track wrote under that name}: a line is
+    `name<TAB>size:hash`, the name with backslash, tab and newline escaped. A line of a name alone (written by a
+    version before fingerprints) gives None, any file of that name, until a later line gives a fingerprint."""
     listed = {}
     for line in lines:
         line = line.rstrip("\n")
         name, _, tail = line.rpartition("\t")
         if name and _FINGERPRINT.fullmatch(tail):
-            listed[name] = tail
+            name = _unescaped(name)
+            listed[name] = {*(listed.get(name) or ()), tail}
         elif line:
             listed[line] = None
     return listed
@@ -192,14 +205,17 @@ def own_outputs(folder: str) -> dict | None:
         return {}
 
 
-def _written_by_us(path: str, listed: dict) -> bool:
+def _written_by_us(path: str, listed: dict, by_name: bool) -> bool:
     name = os.path.basename(path)
-    return name in listed and listed[name] in (None, fingerprint(path))
+    if name not in listed:
+        return False
+    return by_name or listed[name] is None or fingerprint(path) in listed[name]
 
 
-def refuse_replacing_others(outputs: Iterable) -> None:
+def refuse_replacing_others(outputs: Iterable, by_name: bool = False) -> None:
     """outputs: (option, path) pairs of the files a command names itself in an output folder. Raises
-    OutputConflict for one that exists as a file pose-track did not write (the module's docstring)."""
+    OutputConflict for one that exists as a file pose-track did not write (the module's docstring). `by_name`: a
+    listed name is enough (a training run folder, whose files a run interrupted while writing them resumes)."""
     listed: dict = {}
     for option, path in outputs:
         path = str(path)
@@ -210,7 +226,8 @@ def refuse_replacing_others(outputs: Iterable) -> None:
             listed[folder] = own_outputs(folder)
         # A folder without a list was written before lists existed: there a CSV or NDJSON in pose-track's format
         # is taken as its own; where a list exists, only the list counts: the name, and the file's fingerprint.
-        ours = _written_by_us(path, listed[folder]) if listed[folder] is not None else reads_as_ours(path)
+        ours = (_written_by_us(path, listed[folder], by_name) if listed[folder] is not None
+                else reads_as_ours(path))
         if not ours:
             raise OutputConflict(f"{option} would replace {path}, which is not a file pose-track wrote there (its "
                                  f"folder's {OWN_OUTPUTS}): move it, or give another folder")
@@ -241,12 +258,12 @@ def note_own_output(path) -> None:
     if listed is None:
         listed = _noted[folder] = own_outputs(folder) or {}
     mark = fingerprint(path)
-    if mark is None or listed.get(name, "") == mark:
+    if mark is None or mark in (listed.get(name) or ()):
         return
     try:
         with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(f"{name}\t{mark}\n")
-        listed[name] = mark
+            f.write(f"{_escaped(name)}\t{mark}\n")
+        listed[name] = {*(listed.get(name) or ()), mark}
     except OSError:
         pass            # the output itself then fails with its own message
 
@@ -283,12 +300,19 @@ def is_special_file(path) -> bool:
 
 
 def partial_path(path) -> str:
-    """`dir/name.partial-<pid>.ext` for `dir/name.ext`: where `path` is written until it is complete."""
+    """`dir/name.partial-<pid>.ext` for `dir/name.ext`: where `path` is written until it is complete. A name too
+    long for that has its stem cut, with a hash of the whole name in its place (two long names that share a
+    beginning, such as x.csv and x.raw.csv, still get two partial names)."""
     head, name = os.path.split(str(path))
     stem, ext = os.path.splitext(name)
+    if len(os.fsencode(ext)) > 16:          # no extension an encoder reads, only a dot in the name
+        stem, ext = name, ""
     tag = f".partial-{os.getpid()}{ext}"
-    while stem and len(os.fsencode(stem + tag)) > MAX_NAME_BYTES:      # a long name still has a partial name
-        stem = stem[:-1]
+    if len(os.fsencode(stem + tag)) > MAX_NAME_BYTES:
+        mark = "~" + hashlib.blake2b(os.fsencode(name), digest_size=4).hexdigest()
+        while stem and len(os.fsencode(stem + mark + tag)) > MAX_NAME_BYTES:
+            stem = stem[:-1]
+        stem += mark
     return os.path.join(head, stem + tag)
 
 
@@ -323,6 +347,6 @@ def _write_whole(path, mode: str, write) -> None:
         raise
 
 
-__all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "is_special_file", "is_stdout", "note_own_output",
-           "partial_path", "reads_as_ours", "refuse_replacing_others", "folders_to_make", "remove_if_empty", "write_npz",
-           "write_text"]
+__all__ = ["OWN_OUTPUTS", "OutputConflict", "check_outputs", "fingerprint", "folders_to_make", "is_special_file",
+           "is_stdout", "note_own_output", "own_outputs", "parse_own_outputs", "partial_path", "reads_as_ours",
+           "refuse_replacing_others", "remove_if_empty", "write_npz", "write_text"]

@@ -85,11 +85,16 @@ def test_write_text_replaces_whole(tmp_path):
 
 
 def test_a_name_as_long_as_a_file_system_takes_still_gets_a_partial_name_there(tmp_path):
-    longest = tmp_path / ("\u00e9" * 60 + "x" * 131 + ".csv")         # 255 bytes in UTF-8
-    partial = partial_path(longest)
-    assert os.path.dirname(partial) == str(tmp_path) and partial.endswith(f".partial-{os.getpid()}.csv")
-    write_text(longest, "rows")
-    assert os.listdir(tmp_path) == [longest.name] and longest.read_text() == "rows"
+    stem = "\u00e9" * 60 + "x" * 127                                  # 255 bytes with ".raw.csv"
+    names = [stem + ".csv", stem + ".raw.csv", "a." + "b" * 250]
+    partials = [partial_path(tmp_path / name) for name in names]
+    assert len(set(partials)) == 3                  # x.csv and x.raw.csv cut to one beginning: still two files
+    for name, partial in zip(names, partials):
+        base = os.path.basename(partial)
+        assert len(os.fsencode(base)) <= 255 and f".partial-{os.getpid()}" in base and not base.startswith(".")
+        write_text(tmp_path / name, name)
+    assert sorted(os.listdir(tmp_path)) == sorted(names)
+    assert all((tmp_path / name).read_text() == name for name in names)
 
 
 @pytest.mark.parametrize("render", ["folder", "file"])
@@ -288,7 +293,7 @@ def test_a_list_from_before_fingerprints_still_names_pose_tracks_files(tmp_path)
     (tmp_path / OWN_OUTPUTS).write_text("a.mp4\n")
     refuse_replacing_others([("--render", tmp_path / "a.mp4")])
     lines = ["a.mp4\n", "tab\tname.csv\n", "b.csv\t12:" + "0" * 32 + "\n", "a.mp4\t7:" + "f" * 32]
-    assert parse_own_outputs(lines) == {"a.mp4": "7:" + "f" * 32, "tab\tname.csv": None, "b.csv": "12:" + "0" * 32}
+    assert parse_own_outputs(lines) == {"a.mp4": {"7:" + "f" * 32}, "tab\tname.csv": None, "b.csv": {"12:" + "0" * 32}}
 
 
 def test_video_makes_missing_output_folders_and_leaves_none_it_did_not_fill(tmp_path, clips, fake_model):
@@ -301,6 +306,37 @@ def test_video_makes_missing_output_folders_and_leaves_none_it_did_not_fill(tmp_
     (tmp_path / "pictures" / "broken.jpg").write_text("not a picture")      # opens, then gives no frame
     res = CliRunner().invoke(cli, ["video", str(tmp_path / "pictures"), "--csv", f"{tmp_path}/e/f/"])
     assert res.exit_code == 1 and "no readable image" in res.output and not (tmp_path / "e").exists(), res.output
+
+
+def test_every_file_pose_track_wrote_under_a_name_counts_and_names_with_newlines_stay_whole(tmp_path):
+    from pose_track.engines.outputs import note_own_output, refuse_replacing_others
+
+    out = tmp_path / "out"
+    out.mkdir()
+    run = out / "model.pt"
+    for version in ("first", "second"):           # rewritten, then a run stopped before listing the third
+        run.write_text(version)
+        note_own_output(run)
+    run.write_text("first")
+    refuse_replacing_others([("--out", run)])
+    odd = out / "x.jpg\nb.jpg"
+    odd.write_text("pose-track's")
+    note_own_output(odd)
+    refuse_replacing_others([("--render", odd)])
+    (out / "x.jpg").write_text("the user's")        # not listed: the odd name's first line is no name of its own
+    with pytest.raises(OutputConflict, match="not a file pose-track wrote there"):
+        refuse_replacing_others([("--render", out / "x.jpg")])
+
+
+def test_two_outputs_to_dev_null_are_taken_also_where_stdout_is_dev_null():
+    import subprocess
+    import sys
+
+    code = ("from pose_track.engines.outputs import check_outputs; "
+            "check_outputs([('--csv', '/dev/null'), ('--ndjson', '/dev/null'), ('--raw-csv', '-')])")
+    with open(os.devnull, "w") as null:
+        run = subprocess.run([sys.executable, "-c", code], stdout=null, stderr=subprocess.PIPE, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):

@@ -42,3 +42,18 @@ def test_images_into_a_log_file_says_how_far_it_got(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert [line for line in res.output.splitlines() if line.startswith("images")] == [
         "images", "images: 1 of 3 (33 %)", "images: 2 of 3 (66 %)", "images: 3 of 3 (100 %)"]
+
+
+def test_a_reader_of_stderr_that_leaves_ends_the_lines_not_the_work(monkeypatch):
+    said = []
+
+    def echo(line, err=False):
+        if said:
+            raise BrokenPipeError(32, "Broken pipe")
+        said.append(line)
+
+    monkeypatch.setattr(progress.click, "echo", echo)
+    bar = ProgressLines(100, "images", every_s=0.0)
+    for _ in range(100):
+        bar.update(1)
+    assert said == ["images"] and bar.pos == 100

@@ -41,6 +41,14 @@ def test_train_refuses_to_replace_a_file_it_did_not_write(fake_lsp, tmp_path, na
     assert sorted(os.listdir(out)) == sorted({"onnx", name.split(os.sep)[0]})
 
 
+def test_a_run_stopped_while_it_rewrote_its_history_resumes(fake_lsp, tmp_path):
+    out = tmp_path / "run"
+    assert _train(fake_lsp, out, "--no-export").exit_code == 0
+    (out / "history.json").write_text('[{"stage": 1, "ep')          # cut short mid-write: not the file listed
+    res = _train(fake_lsp, out, "--no-export")
+    assert res.exit_code == 0 and f"resuming {out / 'checkpoint.pt'}" in res.output, res.output
+
+
 def test_a_run_lists_every_file_it_writes_and_resumes_with_or_without_lists(fake_lsp, tmp_path, monkeypatch):
     import pose_track.engines.outputs as outputs
 

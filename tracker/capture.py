@@ -6,9 +6,10 @@
   (CAP_PROP_POS_MSEC), or index / fps when the container gives none.
 - Image folder (or a single image): the images sorted by name (natural order, so `f2` < `f10`); `source_name`
   is the file name and `index` its position in that order. A list of images keeps its order and names each by
-  its path as given (two folders may hold a 1.jpg each), as does a folder among several inputs (`name_by_path`). The images are treated as independent stills
-  (`Source.independent`), `time_s` is index / fps (fps 30 unless given). Unreadable images are skipped and
-  listed in `Source.skipped`.
+  its path as given (two folders may hold a 1.jpg each), as does a folder among several inputs
+  (`name_by_path`). The images are treated as independent stills (`Source.independent`), `time_s` is index / fps
+  (fps 30 unless given). Hidden files (`.name`) are no inputs. Unreadable images are skipped and listed in
+  `Source.skipped`.
 - Camera index (`0` or `"0"`) or URL (rtsp://, http://, ...): a capture thread reads as fast as the device
   delivers and keeps only the newest frame (latest-frame-wins), so latency never accumulates; a frame that is
   replaced before the consumer took it counts in `Source.dropped`, and `index` counts every captured frame
