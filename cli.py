@@ -96,6 +96,9 @@ def cli():
 @click.option("--glare-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of crops, with a person or nobody, veiled by glare (a light behind the person); with the "
                    "real-video augmentation only.")
+@click.option("--blur-max", default=13, show_default=True, type=click.IntRange(3, 192),
+              help="The longest motion blur of the real-video augmentation, in pixels of the crop (whip pans and "
+                   "fast limbs smear a person over 20-40 px of a 192 px crop).")
 @click.option("--cut-shares", default=None,
               help="How often each kind of cut is drawn: waist-up,chest-up,knees-up,side (e.g. 0.3,0.4,0.1,0.2). "
                    "Default: 0.4,0.2,0.15,0.25.")

@@ -288,3 +288,20 @@ def test_glare_veil_brightens_and_washes_out_a_crop_and_keeps_the_targets():
         glared = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed), real_video=True, glare_p=1.0)
         for a, b in zip(plain[1:], glared[1:]):
             assert np.array_equal(a, b)
+
+
+def test_motion_blur_smears_a_point_over_3_to_blur_max_pixels():
+    from pose_track.training.framing import degrade
+
+    point = np.zeros((96, 96, 3), np.uint8)
+    point[48, 48] = 255
+    lengths = set()
+    for seed in range(60):
+        smeared = degrade(point, np.random.default_rng(seed), blur_p=1.0, noise_p=0, jpeg_p=0, blur_max=40)
+        ys, xs = np.nonzero(smeared[..., 0])
+        lengths.add(int(np.ceil(max(np.ptp(ys), np.ptp(xs)) + 1)))
+    assert min(lengths) >= 2 and max(lengths) <= 40 and max(lengths) > 20     # longer than the default's 13
+    for seed in range(30):
+        smeared = degrade(point, np.random.default_rng(seed), blur_p=1.0, noise_p=0, jpeg_p=0)
+        ys, xs = np.nonzero(smeared[..., 0])
+        assert max(np.ptp(ys), np.ptp(xs)) + 1 <= 13

@@ -25,7 +25,7 @@ def flip_joints(joints: np.ndarray) -> np.ndarray:
 
 def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: float = 0.0, real_video: bool = False,
                   edge_p: float = 0.0, cut_shares=None, portrait_p: float = 0.0, sharpness_p: float = 0.0,
-                  glare_p: float = 0.0):
+                  glare_p: float = 0.0, blur_max: int = 13):
     """One stage-1 crop (size x size RGB uint8), its normalised targets (14, 2), loss mask (14,), and the
     in-picture targets (14,) with their mask (14,): a labelled joint is in the picture unless a truncation cut
     it off or the crop misses it.
@@ -74,7 +74,7 @@ def stage1_sample(image, joints, valid, size, rng, augment=True, truncate_p: flo
     if augment and sharpness_p and rng.random() < sharpness_p:
         out = mix_sharpness(out, line is not None, rng)
     if real_video:
-        out = degrade(out, rng, glare_p=glare_p)
+        out = degrade(out, rng, glare_p=glare_p, blur_max=blur_max)
     target = _normalised_in_crop(m, joints, size)
     mask, cut = valid.copy(), gone.copy()
     if flip:

@@ -157,13 +157,14 @@ def veil(crop, rng):
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25, glare_p: float = 0.0):
+def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: float = 0.25, glare_p: float = 0.0,
+            blur_max: int = 13):
     """Real video's faults on an RGB uint8 crop: glare (`veil`, glare_p of crops), motion blur in a random
-    direction, sensor noise, compression."""
+    direction over 3 to `blur_max` pixels, sensor noise, compression."""
     if glare_p and rng.random() < glare_p:
         crop = veil(crop, rng)
     if rng.random() < blur_p:
-        length = int(rng.integers(3, 14))
+        length = int(rng.integers(3, blur_max + 1))
         kernel = np.zeros((length, length), np.float32)
         kernel[length // 2] = 1.0 / length
         rot = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), float(rng.uniform(0, 180)), 1.0)

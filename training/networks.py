@@ -79,7 +79,7 @@ def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
         found = background_crop(data.scenes, size, rng) if rng.random() < 0.6 else None
         crop = unframed_crop(data.scenes, size, rng) if found is None else found[0]
         if cfg.real_video:
-            crop = degrade(crop, rng, glare_p=cfg.glare_share)
+            crop = degrade(crop, rng, glare_p=cfg.glare_share, blur_max=cfg.blur_max)
         zeros = np.zeros(NUM_JOINTS, np.float32)
         return crop, np.zeros((NUM_JOINTS, 2), np.float32), zeros, zeros, zeros, np.float32(0)
     truncate = cfg.truncate_share if person_head else 0.0
@@ -88,7 +88,7 @@ def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
                                                       edge_p=cfg.edge_share, cut_shares=cfg.cut_shares or None,
                                                       portrait_p=cfg.portrait_share if person_head else 0.0,
                                                       sharpness_p=cfg.sharpness_share if person_head else 0.0,
-                                                      glare_p=cfg.glare_share)
+                                                      glare_p=cfg.glare_share, blur_max=cfg.blur_max)
     return crop, target, mask, inside, known, np.float32(1)
 
 

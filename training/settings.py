@@ -51,6 +51,7 @@ class TrainConfig:
     sharpness_share: float = 0.0    # share of person crops whose sharpness is changed so that it does not tell a cut
     #                                 body from a whole one (training.framing.mix_sharpness)
     glare_share: float = 0.0        # share of crops, with a person or nobody, veiled by glare (training.framing.veil)
+    blur_max: int = 13              # the longest motion blur of the real-video augmentation, pixels of the crop
     cut_shares: list | None = None  # how often each kind of cut is drawn (training.framing.CUTS's order); None: CUTS's
     real_video: bool = True         # tracker-like box jitter, rotation to 45 degrees, blur, noise, compression
     person_weight: float = 0.1      # weight of the presence and in-picture losses beside the coordinate loss
@@ -158,7 +159,7 @@ _RULES = {
     "cache_dir": _PATH_OR_NONE, "pretrained": _FLAG, "seed": _whole(0),
     "threads": _whole(1, 1024),     # as commands.model.MAX_THREADS: more is a typo, not a machine's cores
     "negative_share": _SHARE, "truncate_share": _SHARE, "edge_share": _SHARE, "portrait_share": _SHARE,
-    "sharpness_share": _SHARE, "glare_share": _SHARE, "real_video": _FLAG, "person_weight": _real(0),
+    "sharpness_share": _SHARE, "glare_share": _SHARE, "blur_max": _whole(3, 192), "real_video": _FLAG, "person_weight": _real(0),
     "holdout": _whole(0), "scene_images": _whole(1),
     "backbone": _choice("efficientnet_lite0"), "stage1_input": _whole(32, step=32),
     "stage1_head": _choice("integral", "fc", "grid"), "refiner_input": _whole(16),
