@@ -41,7 +41,7 @@ def cli():
 @click.option("--data", default="../shared/data", show_default=True, type=click.Path(),
               help="Folder holding lsp/ and lspet/ (or an lsp folder).")
 @click.option("--out", default="runs/main", show_default=True, type=click.Path(file_okay=False),
-              help="Run folder: checkpoint.pt, curves.png.")
+              help="Run folder: checkpoint.pt (resumable), model.pt, history.json, curves.png and onnx/ (a bundle).")
 @click.option("--epochs", default=16.0, show_default=True, type=click.FloatRange(min=0), help="Stage-1 passes over the training set.")
 @click.option("--refiner-epochs", default=2.0, show_default=True, type=click.FloatRange(min=0), help="Passes per refinement stage.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))

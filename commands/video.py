@@ -91,7 +91,7 @@ _output_options = [
     click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
     click.option("--engine", type=click.Path(), default=None,
                  help="Engine bundle from build-engine, or a torch checkpoint (.pt) (default: the shipped model on "
-                      "ONNX Runtime)."),
+                      "ONNX Runtime: its video bundle, and for a folder of pictures its stills bundle, as `images`)."),
 ]
 
 
