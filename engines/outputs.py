@@ -102,7 +102,7 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), input_folders: Itera
     folders_written: dict = {}
     for option, path in outputs:
         if path is not None and str(path) != "-" and _is_null_device(str(path)):
-            continue                    # takes every write (also where stdout is /dev/null too)
+            continue                    # takes every write, also where stdout is /dev/null
         if path is not None and (str(path) == "-" or is_stdout(str(path))):
             other = written.setdefault("-", option)
             if other != option:
