@@ -86,7 +86,7 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, fol
                                "folder (for a video of a folder of images: pose-track video FOLDER --render OUT.mp4)")
     if render_dir == "-" or (render_dir and is_stdout(str(render_dir))):
         raise OutputConflict(f"--render {render_dir}: the annotated images go into a folder; give a folder")
-    if render_dir and os.path.islink(render_dir) and not os.path.exists(render_dir):
+    if render_dir and os.path.islink(str(render_dir).rstrip("/")) and not os.path.exists(render_dir):
         raise OutputConflict(f"--render {render_dir} is a link to nothing: give a folder")
     if render_dir and os.path.exists(render_dir) and not os.path.isdir(render_dir):
         raise OutputConflict(f"--render {render_dir} is a file: give a folder for the annotated images")

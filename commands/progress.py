@@ -17,6 +17,14 @@ def progress_bar(length: int, label: str, **bar_options):
     return ProgressLines(length, label, bar_options.get("item_show_func"), every_s=LINE_EVERY_S)
 
 
+def tell(line: str) -> None:
+    """A line on stderr, dropped where whoever read stderr has left (`2>&1 | head`): the work goes on."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        pass
+
+
 def _on_terminal() -> bool:
     try:
         return sys.stderr.isatty()

@@ -35,7 +35,7 @@ from pose_track.tracker.loop import Tracker
 from pose_track.tracker.smoothing import MODES, make_smoother
 
 from .model import device_options, gpu_options, load_estimator
-from .progress import progress_bar
+from .progress import progress_bar, tell
 from .video_outputs import Outputs, refuse_overwriting_inputs, require_output, stem_of, unique_stems
 
 
@@ -72,9 +72,9 @@ def _progress_bar(src, max_frames=None):
 
 
 def _report(stats) -> None:
-    click.echo(stats.summary(), err=True)
+    tell(stats.summary())
     for w in stats.warnings:
-        click.echo(f"warning: {w}", err=True)
+        tell(f"warning: {w}")
 
 
 _output_options = [
@@ -203,13 +203,13 @@ def _said(problems, say: bool) -> list:
     """`problems`, each echoed as an `error:` line when `say` (several inputs, or before another error)."""
     if say:
         for problem in problems:
-            click.echo(f"error: {problem}", err=True)
+            tell(f"error: {problem}")
     return list(problems)
 
 
 def _warn(outputs) -> None:
     for line in outputs.warnings():
-        click.echo(f"warning: {line}", err=True)
+        tell(f"warning: {line}")
 
 
 @click.command("webcam")

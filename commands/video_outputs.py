@@ -123,6 +123,7 @@ class Outputs:
         try:
             os.makedirs(path, exist_ok=True)
         except OSError as e:
+            remove_if_empty(missing)            # the parents it made before it failed
             raise SinkError(f"cannot create output folder {path}: {e.strerror or e}") from None
         self.made = sorted(set(self.made) | set(missing), key=len, reverse=True)     # a folder before its parent
         return Path(path)

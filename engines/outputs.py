@@ -166,7 +166,7 @@ def fingerprint(path) -> str | None:
     return f"{size}:{digest.hexdigest()}"
 
 
-_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t"}
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escaped(name: str) -> str:
@@ -174,13 +174,14 @@ def _escaped(name: str) -> str:
 
 
 def _unescaped(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
 
 def parse_own_outputs(lines) -> dict:
     """OWN_OUTPUTS' lines as {name: the fingerprints of the files pose-track wrote under that name}: a line is
-    `name<TAB>size:hash`, the name with backslash, tab and newline escaped. A line of a name alone (written by a
-    version before fingerprints) gives None, any file of that name, until a later line gives a fingerprint."""
+    `name<TAB>size:hash`, the name with backslash, tab, newline and carriage return escaped. A line of a name
+    alone (written by a version before fingerprints) gives None, any file of that name, until a later line gives
+    a fingerprint."""
     listed = {}
     for line in lines:
         line = line.rstrip("\n")
@@ -197,7 +198,8 @@ def own_outputs(folder: str) -> dict | None:
     """The files the folder's OWN_OUTPUTS lists (parse_own_outputs); None for a folder without one."""
     try:
         # A file name that is not UTF-8 text is listed as the bytes it is made of (engines.opencv_files).
-        with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
+        with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape",
+                  newline="\n") as f:      # a carriage return in a name is no line break
             return parse_own_outputs(f)
     except FileNotFoundError:
         return None

@@ -306,6 +306,8 @@ def test_video_makes_missing_output_folders_and_leaves_none_it_did_not_fill(tmp_
     (tmp_path / "pictures" / "broken.jpg").write_text("not a picture")      # opens, then gives no frame
     res = CliRunner().invoke(cli, ["video", str(tmp_path / "pictures"), "--csv", f"{tmp_path}/e/f/"])
     assert res.exit_code == 1 and "no readable image" in res.output and not (tmp_path / "e").exists(), res.output
+    res = CliRunner().invoke(cli, ["video", str(d / "c0.mp4"), "--csv", f"{tmp_path}/g/h/{'x' * 300}/"])
+    assert res.exit_code == 1 and "cannot create output folder" in res.output and not (tmp_path / "g").exists()
 
 
 def test_every_file_pose_track_wrote_under_a_name_counts_and_names_with_newlines_stay_whole(tmp_path):
@@ -319,10 +321,10 @@ def test_every_file_pose_track_wrote_under_a_name_counts_and_names_with_newlines
         note_own_output(run)
     run.write_text("first")
     refuse_replacing_others([("--out", run)])
-    odd = out / "x.jpg\nb.jpg"
-    odd.write_text("pose-track's")
-    note_own_output(odd)
-    refuse_replacing_others([("--render", odd)])
+    for odd in (out / "x.jpg\nb.jpg", out / "x.jpg\rb.jpg"):
+        odd.write_text("pose-track's")
+        note_own_output(odd)
+        refuse_replacing_others([("--render", odd)])
     (out / "x.jpg").write_text("the user's")        # not listed: the odd name's first line is no name of its own
     with pytest.raises(OutputConflict, match="not a file pose-track wrote there"):
         refuse_replacing_others([("--render", out / "x.jpg")])
@@ -337,6 +339,15 @@ def test_two_outputs_to_dev_null_are_taken_also_where_stdout_is_dev_null():
     with open(os.devnull, "w") as null:
         run = subprocess.run([sys.executable, "-c", code], stdout=null, stderr=subprocess.PIPE, text=True)
     assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("given", ["link", "link/"])
+def test_images_render_to_a_link_to_nothing_is_one_line_before_any_work(given, photos, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.symlink("nowhere", "link")
+    res = CliRunner().invoke(cli, ["images", str(photos), "--csv", "o.csv", "--render", given])
+    _one_line_refusal(res)
+    assert "is a link to nothing" in res.output and not (tmp_path / "o.csv").exists()
 
 
 def test_images_may_write_beside_the_photos_when_nothing_collides(photos, tmp_path):

@@ -44,6 +44,14 @@ def test_images_into_a_log_file_says_how_far_it_got(tmp_path, monkeypatch):
         "images", "images: 1 of 3 (33 %)", "images: 2 of 3 (66 %)", "images: 3 of 3 (100 %)"]
 
 
+def test_a_line_for_a_reader_of_stderr_that_left_is_dropped(monkeypatch):
+    def echo(line, err=False):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(progress.click, "echo", echo)
+    progress.tell("clip.mp4: 230 frames in 5.18 s")      # no exception: the run goes on to its next input
+
+
 def test_a_reader_of_stderr_that_leaves_ends_the_lines_not_the_work(monkeypatch):
     said = []
 

@@ -44,7 +44,7 @@ def made_before_lists(path: str) -> bool:
     wrote there) does not name its checkpoint.pt, which holds a training state a run resumes (a model file
     copied there does not). Its files are taken as pose-track's."""
     try:
-        with open(os.path.join(path, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape") as f:
+        with open(os.path.join(path, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape", newline="\n") as f:
             if CHECKPOINT in parse_own_outputs(f):
                 return False
     except FileNotFoundError:
