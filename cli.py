@@ -21,6 +21,7 @@ import os  # noqa: E402
 
 import click  # noqa: E402
 
+from pose_track.commands.progress import tell  # noqa: E402 - a line on stderr that a gone terminal does not stop
 from pose_track.engines.outputs import check_outputs, remove_if_empty  # noqa: E402
 
 
@@ -349,14 +350,6 @@ def _stop_on_termination() -> None:
             signal.signal(signum, _terminate)
 
 
-def _say(message: str) -> None:
-    """A last line on stderr; after a hangup the terminal is gone and writing to it fails (EIO)."""
-    try:
-        click.echo(message, err=True)
-    except OSError:
-        pass
-
-
 def _run_cli() -> int:
     try:
         code = cli.main(standalone_mode=False)
@@ -369,12 +362,12 @@ def _run_cli() -> int:
         if _terminated:
             return 0
         interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
-        _say("interrupted" if interrupted else "Aborted!")
+        tell("interrupted" if interrupted else "Aborted!")
         code = 130 if interrupted else 1
     except KeyboardInterrupt:
         if _terminated:
             return 0
-        _say("\ninterrupted")
+        tell("\ninterrupted")
         code = 130
     except OSError:
         if not _terminated:     # writing to a terminal that hung up, while the run was closing its outputs
@@ -397,7 +390,7 @@ def main():
     code = _run_cli()
     if _terminated:
         signum = _terminated[0]
-        _say(f"\nterminated ({signal.Signals(signum).name})")
+        tell(f"\nterminated ({signal.Signals(signum).name})")
         code = 128 + signum
     sys.exit(code)
 

@@ -18,7 +18,8 @@ def progress_bar(length: int, label: str, **bar_options):
 
 
 def tell(line: str) -> None:
-    """A line on stderr, dropped where whoever read stderr has left (`2>&1 | head`): the work goes on."""
+    """A line on stderr, dropped where whoever read stderr has left (`2>&1 | head`, a terminal gone after a hangup:
+    EIO): the work goes on."""
     try:
         click.echo(line, err=True)
     except OSError:
