@@ -95,9 +95,6 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, fol
     if render_dir:
         outputs.append(("--render", os.path.join(render_dir, "")))
     check_outputs(outputs + renders, inputs=[*files, model], input_folders=[folder] if folders is None else folders)
-    for _, path in renders:
-        if os.path.isdir(path):
-            raise OutputConflict(f"--render would write {path}, a folder: move it, or render to another folder")
     refuse_replacing_others(renders)
 
 

@@ -17,13 +17,14 @@ def progress_bar(length: int, label: str, **bar_options):
     return ProgressLines(length, label, bar_options.get("item_show_func"), every_s=LINE_EVERY_S)
 
 
-def tell(line: str) -> None:
+def tell(line: str) -> bool:
     """A line on stderr, dropped where whoever read stderr has left (`2>&1 | head`, a terminal gone after a hangup:
-    EIO): the work goes on."""
+    EIO): the work goes on. Whether it was said."""
     try:
         click.echo(line, err=True)
     except OSError:
-        pass
+        return False
+    return True
 
 
 def _on_terminal() -> bool:
@@ -57,9 +58,7 @@ class ProgressLines:
             self._say(self.label)
 
     def _say(self, line: str) -> None:
-        try:
-            click.echo(line, err=True)
-        except OSError:             # whoever read stderr left (`2>&1 | head`): the work goes on, unreported
+        if not tell(line):          # whoever read stderr left: the work goes on, unreported
             self.every_s = float("inf")
 
     def update(self, n: int, current_item=None) -> None:

@@ -216,11 +216,14 @@ def _written_by_us(path: str, listed: dict, by_name: bool) -> bool:
 
 def refuse_replacing_others(outputs: Iterable, by_name: bool = False) -> None:
     """outputs: (option, path) pairs of the files a command names itself in an output folder. Raises
-    OutputConflict for one that exists as a file pose-track did not write (the module's docstring). `by_name`: a
-    listed name is enough (a training run folder, whose files a run interrupted while writing them resumes)."""
+    OutputConflict for one that exists as a file pose-track did not write (the module's docstring), or as a folder.
+    `by_name`: a listed name is enough (a training run folder, whose files a run interrupted while writing them
+    resumes)."""
     listed: dict = {}
     for option, path in outputs:
         path = str(path)
+        if os.path.isdir(path):
+            raise OutputConflict(f"{option} would write {path}, a folder: move it, or give another folder")
         if not os.path.isfile(path):
             continue
         folder = os.path.dirname(os.path.abspath(path))
