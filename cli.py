@@ -59,6 +59,12 @@ def cli():
                    "whose left and right are exchanged, joints placed far off (left out of the loss).")
 @click.option("--clean-max-error", default=0.75, show_default=True,
               help="With --clean-labels: drop crowd-labelled joints this many torso diameters from its answer.")
+@click.option("--teacher", type=click.Path(), default=None,
+              help="A checkpoint whose stage 1 the new stage 1 also follows (with --teacher-weight): on crops of a "
+                   "whole person, an L1 loss to the teacher's joints beside the labels, as a model trained without "
+                   "crops with nobody or cut bodies places whole people better.")
+@click.option("--teacher-weight", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Weight of the loss to --teacher's joints (0: no teacher).")
 @click.option("--refit", is_flag=True,
               help="A finished run: redo the fits made after training (refinement gains, confidence).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",
@@ -142,7 +148,7 @@ def train(ctx, tiny, export, recipe, **options):
     written = run_files(out, cfg.architecture.num_stages, export)
     folders = [os.path.join(out, "")] + ([os.path.join(out, ONNX, "")] if export else [])
     check_outputs([("--out", p) for p in folders + written],
-                  inputs=[*(cfg.init_from or ()), cfg.clean_labels, *dataset_folders(cfg.data)])
+                  inputs=[*(cfg.init_from or ()), cfg.clean_labels, cfg.teacher, *dataset_folders(cfg.data)])
     if missing_start and not os.path.isfile(os.path.join(out, "checkpoint.pt")):    # a resume needs no start
         raise click.ClickException(missing_start)
     from pose_track.commands.engines import require_train_extra

@@ -405,3 +405,39 @@ def test_a_batch_that_fails_in_the_prefetch_thread_fails_the_training_loop():
         for item in _Prefetch(make_batch, 5):
             got.append(item)
     assert got == [0, 1]
+
+
+class _FixedTeacher(torch.nn.Module):
+    """A teacher whose joints are all at the crop's centre."""
+
+    def train_outputs(self, x):
+        return torch.zeros(len(x), 14, 2), None, None, None
+
+
+def test_teacher_loss_counts_only_crops_that_frame_a_whole_person():
+    from pose_track.training.networks import teacher_loss
+
+    coords = torch.full((3, 14, 2), 5.0)
+    coords[0] = 0.1                                   # the whole person: 0.1 + 0.1 from the teacher per joint
+    presence = torch.tensor([1.0, 0.0, 1.0])          # crop 1 holds nobody
+    inside, known = torch.ones(3, 14), torch.ones(3, 14)
+    inside[2, 12] = 0                                 # crop 2 cuts a labelled ankle off
+    x = torch.zeros(3, 3, 8, 8)
+    loss = teacher_loss(_FixedTeacher(), x, coords, presence, inside, known)
+    assert float(loss) == pytest.approx(0.2)
+    presence[0] = 0
+    assert float(teacher_loss(_FixedTeacher(), x, coords, presence, inside, known)) == 0.0
+
+
+def test_a_run_with_a_teacher_records_its_loss_and_a_teacher_of_another_input_size_is_refused(fake_lsp, tmp_path):
+    from pose_track.engines.checkpoint import CheckpointError
+
+    teacher = train(_tiny(fake_lsp, tmp_path / "teacher", refiner_epochs=0, num_stages=1), log=lambda m: None)
+    cfg = _tiny(fake_lsp, tmp_path / "student", refiner_epochs=0, num_stages=1, teacher=teacher, teacher_weight=1.0)
+    train(cfg, log=lambda m: None)
+    history = json.load(open(tmp_path / "student" / "history.json"))
+    assert history[0]["teacher_loss"] > 0
+    other = _tiny(fake_lsp, tmp_path / "other", refiner_epochs=0, num_stages=1, stage1_input=96, teacher=teacher,
+                  teacher_weight=1.0)
+    with pytest.raises(CheckpointError, match="reads 64 px crops"):
+        train(other, log=lambda m: None)

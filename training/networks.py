@@ -17,7 +17,7 @@ from pose_track.engines.joints import NUM_JOINTS
 from .augment import colour_jitter, refiner_samples, stage1_sample
 from .fits import torch_cascade
 from .evaluate import predict_set
-from .losses import LOSSES, heatmap_kl
+from .losses import LOSSES, heatmap_kl, masked_l1
 from .progress import start_bar
 
 
@@ -92,6 +92,36 @@ def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
     return crop, target, mask, inside, known, np.float32(1)
 
 
+def load_teacher(path: str, model_cfg):
+    """Stage 1 of the checkpoint at `path`, frozen, for `teacher_loss`; CheckpointError if it does not load or reads
+    another crop size than the model trained."""
+    from pose_track.engines.checkpoint import CheckpointError, build_model, load_checkpoint
+
+    payload = load_checkpoint(path)
+    size = payload["config"].architecture.stage1_input
+    if size != model_cfg.architecture.stage1_input:
+        raise CheckpointError(f"--teacher {path} reads {size} px crops, the model trains at "
+                              f"{model_cfg.architecture.stage1_input} px: give a teacher of the same stage-1 input")
+    net = build_model(payload, stages=1)[0].eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def teacher_loss(teacher, x, coords, presence, inside, inside_known):
+    """L1 from the student's joints to the teacher's on crops that frame a whole person (no labelled joint cut
+    off): a teacher that never saw crops with nobody or cut bodies is trusted only where it was trained."""
+    import torch
+
+    whole = (presence > 0.5) & ((inside_known * (1 - inside)).sum(1) == 0)
+    if not bool(whole.any()):
+        return coords.sum() * 0
+    with torch.no_grad():
+        taught = teacher.train_outputs(x[whole])[0]
+    mask = torch.ones(taught.shape[:2])
+    return masked_l1(coords[whole], taught, mask)
+
+
 def validate(model, model_cfg, val_set, stages: int) -> float:
     """PCK@0.2 of the first `stages` stages on the monitoring set (a curve, not a model selection)."""
     from .metrics import pck
@@ -101,8 +131,9 @@ def validate(model, model_cfg, val_set, stages: int) -> float:
     return float(pck(preds[-1], val_set.joints, val_set.valid))
 
 
-def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None, log=print):
-    """Trains model[phase.stage - 1] for its epochs, from the step `state` says it stopped at."""
+def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None, log=print, teacher=None):
+    """Trains model[phase.stage - 1] for its epochs, from the step `state` says it stopped at; stage 1 also
+    follows `teacher` (load_teacher) with cfg.teacher_weight."""
     import torch
 
     stage = phase.stage - 1
@@ -144,7 +175,7 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
     start_bar(progress, f"stage {stage + 1}", total - start)
     passes = f"{epochs:g} epoch{'' if epochs == 1 else 's'}"
     log(f"stage {stage + 1}: {total} steps ({passes} of {steps_per_epoch} steps), from step {start}")
-    running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
+    running, person_running, taught_running, count, t0 = 0.0, 0.0, 0.0, 0, time.time()
     save_every = max(1, min(steps_per_epoch // 2, 600))
     aug_rng = np.random.default_rng(rng_seed + start)
     for k, (x, target, mask, extra) in enumerate(_Prefetch(make_batch, total - start)):
@@ -164,6 +195,10 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
             p_loss = person_loss(person_logits, *extra)
             loss = loss + cfg.person_weight * p_loss
             person_running += p_loss.item()
+        if stage == 0 and teacher is not None:
+            t_loss = teacher_loss(teacher, x, coords, *extra)
+            loss = loss + cfg.teacher_weight * t_loss
+            taught_running += t_loss.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -175,10 +210,12 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
             val = validate(model, model_cfg, data.val_set, stage + 1)
             speed = count * per_step / (time.time() - t0)
             run.record(state, stage=stage + 1, epoch=round(epoch, 3), step=step + 1, loss=running / max(count, 1),
-                       person_loss=person_running / max(count, 1), val_pck=val, images_per_s=speed)
+                       person_loss=person_running / max(count, 1), teacher_loss=taught_running / max(count, 1),
+                       val_pck=val, images_per_s=speed)
             log(f"stage {stage + 1} epoch {epoch:.2f}: loss {running / max(count, 1):.4f} "
-                f"(person {person_running / max(count, 1):.4f}) val PCK@0.2 {val:.3f} ({speed:.0f} samples/s)")
-            running, person_running, count, t0 = 0.0, 0.0, 0, time.time()
+                f"(person {person_running / max(count, 1):.4f}, teacher {taught_running / max(count, 1):.4f}) "
+                f"val PCK@0.2 {val:.3f} ({speed:.0f} samples/s)")
+            running, person_running, taught_running, count, t0 = 0.0, 0.0, 0.0, 0, time.time()
         if step + 1 < total and (step + 1) % save_every == 0:
             state.stopped = {"phase": phase.name, "step": step + 1, "optimizer": optimizer.state_dict()}
             run.save(model_cfg, model, state, cfg.settings())

@@ -35,6 +35,8 @@ class TrainConfig:
     init_from: str | list | None = None   # checkpoint(s) whose matching weights start a fresh run; several: their mean
     clean_labels: str | None = None  # engine bundle or checkpoint whose answers repair crowd labels (label_cleaning)
     clean_max_error: float = 0.75   # crowd-labelled joints this many torso diameters from its answer: out of the loss
+    teacher: str | None = None      # checkpoint whose stage 1 the new stage 1 also follows on whole-person crops
+    teacher_weight: float = 0.0     # weight of that loss (L1 to the teacher's joints) beside the label loss
     max_images: int | None = None   # a subset of the training set (tiny runs)
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
     bank_images: int = 2000         # training images used to measure a stage's error distribution
@@ -155,6 +157,7 @@ _RULES = {
     "refiner_batch_images": _whole(1), "lr": _real(0, above=True), "refiner_lr": _real(0, above=True),
     "weight_decay": _real(0), "loss": _choice("l1", "l2"), "heatmap_weight": _real(0), "refit": _FLAG,
     "fit_gains": _FLAG, "clean_labels": _PATH_OR_NONE, "clean_max_error": _real(0, above=True),
+    "teacher": _PATH_OR_NONE, "teacher_weight": _real(0),
     "max_images": _whole(1, none=True), "val_images": _whole(1), "bank_images": _whole(1), "cache_size": _whole(32),
     "cache_dir": _PATH_OR_NONE, "pretrained": _FLAG, "seed": _whole(0),
     "threads": _whole(1, 1024),     # as commands.model.MAX_THREADS: more is a typo, not a machine's cores

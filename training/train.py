@@ -14,7 +14,7 @@ import os
 from .data import load_sets, load_training_data
 from .fits import error_bank, fit_calibration
 from .label_cleaning import load_reference, repair_crowd_labels
-from .networks import train_network
+from .networks import load_teacher, train_network
 from .run_folder import RunFolder, phases
 from .settings import TrainConfig
 from .start import start_model
@@ -39,6 +39,8 @@ def train(cfg: TrainConfig, progress=None, log=print, stop_after: str | None = N
     # A reference model is loaded before the crops are cached, so that one that does not load fails at once; a
     # resumed run keeps its repairs in the state and needs no reference.
     reference = load_reference(cfg.clean_labels) if cfg.clean_labels and state.label_fixes is None else None
+    teacher = (load_teacher(cfg.teacher, model_cfg)
+               if cfg.teacher and cfg.teacher_weight and "stage1" not in state.done else None)
     now = every_phase[:names.index(stop_after) + 1] if stop_after else every_phase
     todo = [p for p in now if p.name not in state.done]
     settings = cfg.settings()
@@ -49,7 +51,7 @@ def train(cfg: TrainConfig, progress=None, log=print, stop_after: str | None = N
                                                     progress, log)
     for phase in todo:
         if phase.kind == "network":
-            train_network(phase, model, model_cfg, data, cfg, state, run, progress, log)
+            train_network(phase, model, model_cfg, data, cfg, state, run, progress, log, teacher)
         elif phase.kind == "error_bank":
             bank = error_bank(model, model_cfg, data, cfg, phase.stage - 1, progress, log)
             state.banks[str(phase.stage)] = [b.tolist() for b in bank]
