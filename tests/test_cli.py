@@ -166,3 +166,20 @@ def test_train_reads_its_settings_from_a_recipe_and_the_command_line_wins(fake_l
     bad.write_text(json.dumps({"epochz": 1}))
     result = CliRunner().invoke(cli, ["train", "--recipe", str(bad), "--out", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "unknown settings epochz" in result.output
+
+
+def test_a_recipes_teacher_is_found_from_the_repository_and_a_missing_one_is_one_line(fake_lsp, tmp_path):
+    import json
+
+    recipes = tmp_path / "repo" / "recipes"
+    recipes.mkdir(parents=True)
+    recipe = recipes / "r.json"
+    recipe.write_text(json.dumps({"data": fake_lsp, "epochs": 1, "refiner_epochs": 0, "max_images": 8,
+                                  "batch_size": 4, "stage1_input": 64, "refiner_input": 32, "refiner_blocks": 5,
+                                  "num_stages": 1, "val_images": 2, "bank_images": 4, "pretrained": False,
+                                  "cache_dir": None, "scene_images": 4, "teacher": "teachers/t.pt",
+                                  "teacher_weight": 1.0}))
+    result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(tmp_path / "run"), "--no-export"])
+    assert result.exit_code == 1
+    assert f"checkpoint not found: {tmp_path / 'repo' / 'teachers' / 't.pt'}" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
