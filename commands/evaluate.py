@@ -56,11 +56,12 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
         write_pose_rows(csv_out, [(os.path.basename(path), i, float("nan"), joints, conf)
                                   for i, (path, (joints, conf)) in enumerate(zip(test.paths, poses))])
     results = [metrics(p, test.joints, test.valid) for p in per_stage]
+    table_to_stderr = csv_out == "-"            # stdout holds the CSV
     click.echo(f"LSP test, {len(test)} images, whole image as the first person box"
                + (f" (padded {pad:g}x)" if pad > 1 else "") + decoding(estimator.config)
                + (f", recropped ({sum(passes) / max(len(passes), 1):.2f} passes per image)" if recrop
-                  else ", one pass"))
-    click.echo(format_report(results, JOINT_NAMES))
+                  else ", one pass"), err=table_to_stderr)
+    click.echo(format_report(results, JOINT_NAMES), err=table_to_stderr)
 
 
 # Sports2D's demo: the left part of its last frames, after the walker has left (checked by eye).

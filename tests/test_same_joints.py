@@ -46,3 +46,15 @@ def test_images_video_folder_and_eval_give_identical_joints(tmp_path):
         np.testing.assert_allclose(other["joints"], first["joints"], atol=1e-3, equal_nan=True)
         np.testing.assert_allclose(other["conf"], first["conf"], atol=1e-4, equal_nan=True)
     assert os.listdir(photos) == ["im1001.jpg"]
+
+
+def test_eval_with_its_csv_on_stdout_says_its_table_on_stderr(tmp_path):
+    lsp = tmp_path / "lsp"
+    (lsp / "images").mkdir(parents=True)
+    cv2.imwrite(str(lsp / "images" / "im1001.jpg"), cv2.imread(photo_path()))
+    scipy.io.savemat(str(lsp / "joints.mat"), {"joints": np.zeros((3, 14, 1001))})
+    result = CliRunner().invoke(cli, ["eval", "--data", str(lsp), "--limit", "1", "--csv", "-"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("source,frame,time_s,") and lines[1].startswith("im1001.jpg,0,")
+    assert len(lines) == 2 and "PCK@0.2" in result.stderr
