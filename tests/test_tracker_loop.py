@@ -523,3 +523,26 @@ def test_only_a_track_that_held_a_few_frames_holds_the_search_near_its_last_plac
         rejected.observe(person(k), k / 30.0, tracked=False)
     rejected.observe(nobody, 1.0)
     assert rejected.near() is None
+
+
+def test_a_person_found_again_near_the_last_place_keeps_the_search_near_when_lost_again_at_once():
+    from pose_track.engines.estimator import Pose
+    from pose_track.tracker.proposer import NEAR_AFTER
+
+    def person(k):
+        joints = np.tile(np.array([[20.0 + k, 20.0]], np.float32), (14, 1)) + np.arange(28, dtype=np.float32).reshape(14, 2)
+        return Pose(joints, np.full(14, 0.9, np.float32), np.ones(14, bool), 0.95, True, (30.0 + k, 30.0, 40.0, 0.0))
+
+    nobody = Pose.nobody((32.0, 24.0, 64.0))
+    proposer = BoxProposer(finder=None)
+    for k in range(NEAR_AFTER):                     # a track that held
+        proposer.observe(person(k), k / 30.0)
+    for k in range(NEAR_AFTER, NEAR_AFTER + 5):     # lost for a while: the search stays near it
+        proposer.observe(nobody, k / 30.0)
+    proposer.observe(person(9), 0.5)                # found again near (one frame), and lost again
+    proposer.observe(nobody, 0.6)
+    assert proposer.near() == person(9).box
+    fresh = BoxProposer(finder=None)                # a first find that is lost at once still holds nothing
+    fresh.observe(person(0), 0.0)
+    fresh.observe(nobody, 0.1)
+    assert fresh.near() is None

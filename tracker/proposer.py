@@ -166,7 +166,9 @@ class BoxProposer:
                                       float(pose.box[2]))
         if pose.found and np.isfinite(pose.joints).all(1).sum() >= self.min_seed_joints:
             if tracked:
-                self.held = 1 if self.since_tracked else self.held + 1
+                # Found again while the search was held near a track that had held: the same track goes on, so a
+                # find lost again at once still keeps the search near (another person in view is not taken).
+                self.held = self.held + 1 if not self.since_tracked or self.near() is not None else 1
             self.last_box, self.since_tracked = pose.box, 0
         else:
             self.since_tracked += 1
