@@ -1,5 +1,7 @@
-"""Stage-1 joints of model v3, of mean B (v1) and of their average, on held-out LSP-extended people (the first 300
-of the last 500), boxes around the labelled joints as training evaluates; one view (192 px), torch."""
+"""Stage-1 joints of each checkpoint given (default: model v3 and mean B (v1)) and, for two, of their average, on
+held-out LSP-extended people (the first 300 of the last 500), boxes around the labelled joints as training
+evaluates; one view (192 px), torch. Usage: ensemble_probe.py [CKPT ...]"""
+import sys
 import numpy as np
 from pose_track.engines.checkpoint import build_model, load_checkpoint
 from pose_track.engines.torch_backend import TorchBackend
@@ -15,7 +17,8 @@ def cascade(path):
     return Cascade(r, r.config)
 ext = load_folder("../shared/data/lspet")
 held = ext.subset(range(len(ext) - 500, len(ext) - 200))
-models = {"v3": cascade("models/deeppose_lsp/checkpoint.pt"), "B": cascade("recipes/deeppose_lsp_v1.pt")}
+paths = sys.argv[1:] or ["models/deeppose_lsp/checkpoint.pt", "recipes/deeppose_lsp_v1.pt"]
+models = {path: cascade(path) for path in paths}
 out = {k: [] for k in models}
 for path, j, v in zip(held.paths, held.joints, held.valid):
     im = read_image(path)
@@ -25,6 +28,7 @@ for path, j, v in zip(held.paths, held.joints, held.valid):
     for k, c in models.items():
         out[k].append(c.stage1(im, box)[0][0])
 P = {k: np.stack(v) for k, v in out.items()}
-P["avg"] = (P["v3"] + P["B"]) / 2
+if len(P) == 2:
+    P["average of the two"] = sum(P.values()) / 2
 for k, p in P.items():
     print(k, round(float(pck(p, held.joints, held.valid)), 4))
