@@ -37,7 +37,13 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
 
     check_outputs([("--csv", csv_out)], inputs=[data, checkpoint, engine])
     require_writable(csv=csv_out)
+    from pose_track.engines.outputs import is_stdout
+    from pose_track.tracker.sinks import SinkError, StopRequested, check_writable, write_pose_rows
+
+    table_to_stderr = csv_out is not None and (csv_out == "-" or is_stdout(csv_out))    # stdout holds the CSV
     try:
+        if table_to_stderr:
+            check_writable("-", "CSV")          # stdout closed (`>&-`): said before any work
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
         estimator = load_estimator(one_model(engine, checkpoint), stills=True, recrop=recrop, **options)
@@ -48,20 +54,22 @@ def evaluate(data, limit, recrop, pad, csv_out, engine, checkpoint, cuda, half, 
         with progress_bar(len(test), "LSP test") as bar:
             passes, poses = [], []
             per_stage = predict_set(estimator, test, progress=bar.update, pad=pad, passes=passes, poses=poses)
-    except DatasetError as exc:
+    except (DatasetError, SinkError) as exc:
         raise click.ClickException(str(exc))
-    if csv_out:
-        from pose_track.tracker.sinks import write_pose_rows
-
-        write_pose_rows(csv_out, [(os.path.basename(path), i, float("nan"), joints, conf)
-                                  for i, (path, (joints, conf)) in enumerate(zip(test.paths, poses))])
     results = [metrics(p, test.joints, test.valid) for p in per_stage]
-    table_to_stderr = csv_out == "-"            # stdout holds the CSV
     click.echo(f"LSP test, {len(test)} images, whole image as the first person box"
                + (f" (padded {pad:g}x)" if pad > 1 else "") + decoding(estimator.config)
                + (f", recropped ({sum(passes) / max(len(passes), 1):.2f} passes per image)" if recrop
                   else ", one pass"), err=table_to_stderr)
     click.echo(format_report(results, JOINT_NAMES), err=table_to_stderr)
+    if csv_out:
+        try:
+            write_pose_rows(csv_out, [(os.path.basename(path), i, float("nan"), joints, conf)
+                                      for i, (path, (joints, conf)) in enumerate(zip(test.paths, poses))])
+        except StopRequested:               # `--csv - | head`: the reader has what it wanted
+            pass
+        except SinkError as exc:
+            raise click.ClickException(str(exc))
 
 
 # Sports2D's demo: the left part of its last frames, after the walker has left (checked by eye).

@@ -181,5 +181,5 @@ def test_a_recipes_teacher_is_found_from_the_repository_and_a_missing_one_is_one
                                   "teacher_weight": 1.0}))
     result = CliRunner().invoke(cli, ["train", "--recipe", str(recipe), "--out", str(tmp_path / "run"), "--no-export"])
     assert result.exit_code == 1
-    assert f"checkpoint not found: {tmp_path / 'repo' / 'teachers' / 't.pt'}" in result.output
+    assert f"--teacher: checkpoint not found: {tmp_path / 'repo' / 'teachers' / 't.pt'}" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3

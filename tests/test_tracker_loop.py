@@ -542,6 +542,13 @@ def test_a_person_found_again_near_the_last_place_keeps_the_search_near_when_los
     proposer.observe(person(9), 0.5)                # found again near (one frame), and lost again
     proposer.observe(nobody, 0.6)
     assert proposer.near() == person(9).box
+    elsewhere = BoxProposer(finder=None)            # found far from the last place: another person, a new track
+    for k in range(NEAR_AFTER):
+        elsewhere.observe(person(k), k / 30.0)
+    elsewhere.observe(nobody, 0.2)
+    elsewhere.observe(person(200), 0.5)
+    elsewhere.observe(nobody, 0.6)
+    assert elsewhere.near() is None
     fresh = BoxProposer(finder=None)                # a first find that is lost at once still holds nothing
     fresh.observe(person(0), 0.0)
     fresh.observe(nobody, 0.1)

@@ -408,10 +408,10 @@ def test_a_batch_that_fails_in_the_prefetch_thread_fails_the_training_loop():
 
 
 class _FixedTeacher(torch.nn.Module):
-    """A teacher whose joints are all at the crop's centre."""
+    """A teacher whose joints are all at (m, m), m the crop's mean pixel."""
 
     def train_outputs(self, x):
-        return torch.zeros(len(x), 14, 2), None, None, None
+        return x.mean((1, 2, 3))[:, None, None].expand(len(x), 14, 2), None, None, None
 
 
 def test_teacher_loss_counts_only_crops_that_frame_a_whole_person():
@@ -423,6 +423,7 @@ def test_teacher_loss_counts_only_crops_that_frame_a_whole_person():
     inside, known = torch.ones(3, 14), torch.ones(3, 14)
     inside[2, 12] = 0                                 # crop 2 cuts a labelled ankle off
     x = torch.zeros(3, 3, 8, 8)
+    x[1:] = 9.0                                       # a teacher shown the other crops would be far off
     loss = teacher_loss(_FixedTeacher(), x, coords, presence, inside, known)
     assert float(loss) == pytest.approx(0.2)
     presence[0] = 0
@@ -441,3 +442,14 @@ def test_a_run_with_a_teacher_records_its_loss_and_a_teacher_of_another_input_si
                   teacher_weight=1.0)
     with pytest.raises(CheckpointError, match="reads 64 px crops"):
         train(other, log=lambda m: None)
+    with pytest.raises(CheckpointError, match="--teacher .* is a folder"):
+        train(_tiny(fake_lsp, tmp_path / "f", refiner_epochs=0, num_stages=1, teacher=str(tmp_path), teacher_weight=1.0),
+              log=lambda m: None)
+
+
+@pytest.mark.parametrize("given", [{"teacher": "t.pt"}, {"teacher_weight": 2.0}])
+def test_a_teacher_without_a_weight_or_a_weight_without_a_teacher_is_refused(given):
+    from pose_track.training.settings import SettingError
+
+    with pytest.raises(SettingError, match="teacher"):
+        TrainConfig.from_settings(given)

@@ -156,6 +156,12 @@ class BoxProposer:
             return False
         return fresh.mean_confidence >= tracked.mean_confidence + self.better_by
 
+    def _found_near(self, box) -> bool:
+        """Whether a find continues the lost track that holds the search: within a box side of its last box. A
+        find lost again at once then still keeps the search near (another person in view is not taken)."""
+        near = self.near()
+        return near is not None and float(np.hypot(box[0] - near[0], box[1] - near[1])) <= near[2]
+
     def observe(self, pose, t: float, camera=(0.0, 0.0), tracked: bool = True) -> None:
         """Feed this frame's answer to the seed filter; remember where the person was. `camera`: the camera's
         total shift at this frame (tracker.camera_motion): the filter follows the person less the camera's motion,
@@ -166,9 +172,7 @@ class BoxProposer:
                                       float(pose.box[2]))
         if pose.found and np.isfinite(pose.joints).all(1).sum() >= self.min_seed_joints:
             if tracked:
-                # Found again while the search was held near a track that had held: the same track goes on, so a
-                # find lost again at once still keeps the search near (another person in view is not taken).
-                self.held = self.held + 1 if not self.since_tracked or self.near() is not None else 1
+                self.held = self.held + 1 if not self.since_tracked or self._found_near(pose.box) else 1
             self.last_box, self.since_tracked = pose.box, 0
         else:
             self.since_tracked += 1

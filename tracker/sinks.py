@@ -233,15 +233,17 @@ def write_pose_csv(path, source: str, frames, times, joints, conf) -> None:
 
 
 def write_pose_rows(path, rows) -> None:
-    """Write rows (source, frame, time_s, joints (14, 2), conf (14,)) in the CSV schema; all or nothing."""
+    """Write rows (source, frame, time_s, joints (14, 2), conf (14,)) in the CSV schema; all or nothing. Through
+    `OutputFile.write`: SinkError when writing fails, StopRequested when the reader of stdout has gone."""
     out = OutputFile(path, "CSV")
     done = False
     try:
-        w = csv.writer(out.stream, lineterminator="\n")
+        text = io.StringIO()
+        w = csv.writer(text, lineterminator="\n")
         w.writerow(csv_header())
         for source, i, t, j, c in rows:
             w.writerow(csv_row(source, i, t, j, c))
-        out.stream.flush()
+        out.write(text.getvalue())
         done = True
     finally:
         out.close(keep=done)

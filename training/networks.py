@@ -7,6 +7,7 @@ the run part way (step and optimizer) and validates once per epoch.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import threading
 import time
@@ -97,7 +98,12 @@ def load_teacher(path: str, model_cfg):
     another crop size than the model trained."""
     from pose_track.engines.checkpoint import CheckpointError, build_model, load_checkpoint
 
-    payload = load_checkpoint(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"--teacher {path} is a folder: give a checkpoint (.pt)")
+    try:
+        payload = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--teacher: {exc}") from None
     size = payload["config"].architecture.stage1_input
     if size != model_cfg.architecture.stage1_input:
         raise CheckpointError(f"--teacher {path} reads {size} px crops, the model trains at "
@@ -118,7 +124,7 @@ def teacher_loss(teacher, x, coords, presence, inside, inside_known):
         return coords.sum() * 0
     with torch.no_grad():
         taught = teacher.train_outputs(x[whole])[0]
-    mask = torch.ones(taught.shape[:2])
+    mask = taught.new_ones(taught.shape[:2])
     return masked_l1(coords[whole], taught, mask)
 
 
@@ -210,11 +216,11 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
             val = validate(model, model_cfg, data.val_set, stage + 1)
             speed = count * per_step / (time.time() - t0)
             run.record(state, stage=stage + 1, epoch=round(epoch, 3), step=step + 1, loss=running / max(count, 1),
-                       person_loss=person_running / max(count, 1), teacher_loss=taught_running / max(count, 1),
-                       val_pck=val, images_per_s=speed)
+                       person_loss=person_running / max(count, 1), val_pck=val, images_per_s=speed,
+                       **({"teacher_loss": taught_running / max(count, 1)} if teacher is not None else {}))
+            taught = f", teacher {taught_running / max(count, 1):.4f}" if teacher is not None else ""
             log(f"stage {stage + 1} epoch {epoch:.2f}: loss {running / max(count, 1):.4f} "
-                f"(person {person_running / max(count, 1):.4f}, teacher {taught_running / max(count, 1):.4f}) "
-                f"val PCK@0.2 {val:.3f} ({speed:.0f} samples/s)")
+                f"(person {person_running / max(count, 1):.4f}{taught}) val PCK@0.2 {val:.3f} ({speed:.0f} samples/s)")
             running, person_running, taught_running, count, t0 = 0.0, 0.0, 0.0, 0, time.time()
         if step + 1 < total and (step + 1) % save_every == 0:
             state.stopped = {"phase": phase.name, "step": step + 1, "optimizer": optimizer.state_dict()}

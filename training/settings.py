@@ -229,6 +229,11 @@ def checked(settings: dict) -> dict:
         ok, allowed = _RULES[key]
         if not ok(value):
             raise SettingError(key, value, allowed)
+    teacher, weight = out.get("teacher"), out.get("teacher_weight", 0.0)
+    if teacher and not weight:
+        raise SettingError("teacher_weight", weight, "a weight above 0 with a teacher (e.g. 3)")
+    if weight and not teacher:
+        raise SettingError("teacher", teacher, "a checkpoint with a teacher weight above 0")
     # The refiner's input must divide into the stride its backbone ends at (its heatmap's cells, mirrored).
     blocks = out.get("refiner_blocks", Architecture.refiner_blocks)
     stride = _REFINER_STRIDE.get(blocks, 16)
