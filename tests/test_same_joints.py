@@ -58,3 +58,34 @@ def test_eval_with_its_csv_on_stdout_says_its_table_on_stderr(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("source,frame,time_s,") and lines[1].startswith("im1001.jpg,0,")
     assert len(lines) == 2 and "PCK@0.2" in result.stderr
+
+
+def _eval_process(tmp_path, **popen):
+    import subprocess
+    import sys
+
+    lsp = tmp_path / "lsp"
+    (lsp / "images").mkdir(parents=True)
+    for k in (1001, 1002):
+        cv2.imwrite(str(lsp / "images" / f"im{k}.jpg"), cv2.imread(photo_path()))
+    scipy.io.savemat(str(lsp / "joints.mat"), {"joints": np.zeros((3, 14, 1002))})
+    return subprocess.Popen([sys.executable, "-m", "pose_track.cli", "eval", "--data", str(lsp), "--csv", "-"],
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), stderr=subprocess.PIPE,
+                            text=True, **popen)
+
+
+def test_eval_with_a_closed_stdout_is_one_line_before_any_work(tmp_path):
+    proc = _eval_process(tmp_path, preexec_fn=lambda: os.close(1))          # `>&-`
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 1 and err.strip().splitlines() == [
+        "Error: cannot write CSV to stdout ('-'): stdout is closed"], err
+
+
+def test_eval_whose_csv_reader_leaves_ends_quietly_with_its_table_on_stderr(tmp_path):
+    import subprocess
+
+    proc = _eval_process(tmp_path, stdout=subprocess.PIPE)                 # `| head -0`
+    proc.stdout.close()
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 0, err
+    assert "PCK@0.2" in err and "Traceback" not in err and "Error" not in err, err
