@@ -245,12 +245,16 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> tuple
             starts = from_recipe.get("init_from")
             starts = [starts] if isinstance(starts, str) else starts
             base = os.path.dirname(os.path.dirname(os.path.abspath(path)))    # a recipe's paths: from the repository
+
+            def from_repository(p: str) -> str:
+                return p if os.path.isabs(p) else os.path.join(base, p)
+
             teacher = from_recipe.get("teacher")
-            if isinstance(teacher, str) and teacher and not os.path.isabs(teacher):
-                from_recipe["teacher"] = os.path.join(base, teacher)
             # Anything but paths is refused with the other settings' values.
+            if isinstance(teacher, str) and teacher:
+                from_recipe["teacher"] = from_repository(teacher)
             if isinstance(starts, list) and all(isinstance(p, str) and p for p in starts):
-                from_recipe["init_from"] = [p if os.path.isabs(p) else os.path.join(base, p) for p in starts]
+                from_recipe["init_from"] = [from_repository(p) for p in starts]
                 missing = [p for p in from_recipe["init_from"] if not os.path.exists(p)]
                 if missing and "init_from" not in given:
                     settings["_recipe_start_missing"] = (
