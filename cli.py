@@ -65,6 +65,9 @@ def cli():
                    "crops with nobody or cut bodies places whole people better.")
 @click.option("--teacher-weight", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Weight of the loss to --teacher's joints (0: no teacher).")
+@click.option("--person-head-only", is_flag=True,
+              help="Stage 1 trains its person head (presence, in-picture) alone on the weights it starts from "
+                   "(--init-from): the joints it places, and their BatchNorm statistics, do not change.")
 @click.option("--refit", is_flag=True,
               help="A finished run: redo the fits made after training (refinement gains, confidence).")
 @click.option("--head", "stage1_head", type=click.Choice(["integral", "fc", "grid"]), default="integral",

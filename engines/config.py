@@ -60,6 +60,9 @@ class Architecture(_Part):
     # Stage 1 also says whether a person is there (presence) and which joints lie inside the picture. Off when
     # absent: model files from before the head have no such key.
     person_head: bool = False
+    # Channels of two convolutions the person head runs on the deepest features before pooling them (0: it pools
+    # them as they are). The convolutions see where in the crop a part lies, which pooling alone loses.
+    person_conv: int = 0
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
 

@@ -115,15 +115,22 @@ class FCHead(nn.Module):
 
 
 class PersonHead(nn.Module):
-    """Presence and per-joint in-picture logits (B, 1 + 14) from the deepest backbone features: mean and max
-    pooling (max keeps a small, strong person response), then a small MLP."""
+    """Presence and per-joint in-picture logits (B, 1 + 14) from the deepest backbone features: optionally two
+    convolutions of `conv` channels (zero padding lets them tell the crop's edges), then mean and max pooling
+    (max keeps a small, strong person response), then a small MLP."""
 
-    def __init__(self, channels: int, hidden: int = 128):
+    def __init__(self, channels: int, hidden: int = 128, conv: int = 0):
         super().__init__()
+        self.conv = None
+        if conv:
+            self.conv = nn.Sequential(nn.Conv2d(channels, conv, 1), nn.ReLU(), nn.Conv2d(conv, conv, 3, padding=1),
+                                      nn.ReLU())
+            channels = conv
         self.mlp = nn.Sequential(nn.Linear(2 * channels, hidden), nn.ReLU(), nn.Linear(hidden, 1 + NUM_JOINTS))
 
     def forward(self, deepest):
-        return self.mlp(torch.cat([deepest.mean((2, 3)), deepest.amax((2, 3))], 1))
+        x = deepest if self.conv is None else self.conv(deepest)
+        return self.mlp(torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1))
 
 
 def person_outputs(person_logits):
@@ -227,7 +234,7 @@ class Stage1Net(_StageNet):
             self.head = FPNHeatmapHead(self.backbone.tap_channels, arch.head_channels, arch.stage1_input, 8,
                                        decoding.decode_window)
             if arch.person_head:
-                self.person = PersonHead(self.backbone.tap_channels[-1])
+                self.person = PersonHead(self.backbone.tap_channels[-1], conv=arch.person_conv)
             if decoding.stage1_flip:
                 self._enable_flip_average(arch.stage1_input, 8, decoding.stage1_scales)
         elif arch.stage1_head in ("fc", "grid"):

@@ -87,9 +87,12 @@ def test_training_mode_ignores_the_inference_decoding():
     assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])
 
 
-def test_person_head_outputs_presence_and_in_picture_probabilities():
+@pytest.mark.parametrize("conv", [0, 16])
+def test_person_head_outputs_presence_and_in_picture_probabilities(conv):
     torch.manual_seed(0)
-    net = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1, person_head=True)))[0].eval()
+    net = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1, person_head=True,
+                                                person_conv=conv)))[0].eval()
+    assert (net.person.conv is None) == (conv == 0)
     coords, spread, presence, inside = net(torch.rand(3, 3, 64, 64) * 255)
     assert coords.shape == (3, 14, 2) and spread.shape == (3, 14)
     assert presence.shape == (3,) and inside.shape == (3, 14)
@@ -99,10 +102,11 @@ def test_person_head_outputs_presence_and_in_picture_probabilities():
     assert len(old(torch.rand(1, 3, 64, 64))) == 2          # a model without the head: coords and spread only
 
 
-def test_mirror_averaged_person_outputs_are_mirror_equivariant():
+@pytest.mark.parametrize("conv", [0, 16])
+def test_mirror_averaged_person_outputs_are_mirror_equivariant(conv):
     torch.manual_seed(0)
-    net = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1, person_head=True),
-                                   Decoding(stage1_flip=True)))[0].eval()
+    net = build_stages(ModelConfig(Architecture(stage1_input=64, num_stages=1, person_head=True, person_conv=conv),
+                                   Decoding(stage1_flip=True, stage1_scales=(96,))))[0].eval()
     with torch.no_grad():                       # a random head that is not symmetric by itself
         net.person.mlp[-1].bias.add_(torch.linspace(-1, 1, 15))
     x = torch.rand(2, 3, 64, 64) * 255

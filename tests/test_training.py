@@ -453,3 +453,22 @@ def test_a_teacher_without_a_weight_or_a_weight_without_a_teacher_is_refused(giv
 
     with pytest.raises(SettingError, match="teacher"):
         TrainConfig.from_settings(given)
+
+
+def test_a_person_head_only_run_changes_the_person_head_and_nothing_else(fake_lsp, tmp_path):
+    from pose_track.engines.checkpoint import load_checkpoint
+
+    start = train(_tiny(fake_lsp, tmp_path / "start", refiner_epochs=0, num_stages=1), log=lambda m: None)
+    cfg = _tiny(fake_lsp, tmp_path / "head", refiner_epochs=0, num_stages=1, init_from=[start], person_head_only=True)
+    before, after = (load_checkpoint(p)["stages"][0] for p in (start, train(cfg, log=lambda m: None)))
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("person.") for k in changed)
+    assert {k for k in before if k.startswith("person.") and k.endswith("weight")} <= changed
+
+
+@pytest.mark.parametrize("given", [{"person_head": False}, {"teacher": "t.pt", "teacher_weight": 1.0}])
+def test_a_person_head_only_run_without_a_person_head_or_with_a_teacher_is_refused(given):
+    from pose_track.training.settings import SettingError
+
+    with pytest.raises(SettingError, match="person_head_only"):
+        TrainConfig.from_settings({"person_head_only": True, **given})

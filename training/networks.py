@@ -137,6 +137,19 @@ def validate(model, model_cfg, val_set, stages: int) -> float:
     return float(pck(preds[-1], val_set.joints, val_set.valid))
 
 
+def _person_head_alone(net, log):
+    """Freezes stage 1 but its person head: the backbone's BatchNorm statistics stay those it was trained with (eval
+    mode), so the joints it gives do not move; returns the head, the one part to train."""
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    net.person.train()
+    for p in net.person.parameters():
+        p.requires_grad_(True)
+    log("stage 1: the person head alone trains (backbone and joint head frozen)")
+    return net.person
+
+
 def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None, log=print, teacher=None):
     """Trains model[phase.stage - 1] for its epochs, from the step `state` says it stopped at; stage 1 also
     follows `teacher` (load_teacher) with cfg.teacher_weight."""
@@ -158,7 +171,10 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
         log(f"stage {stage + 1}: 0 epochs, weights kept")
         return
     total = max(1, int(round(epochs * steps_per_epoch)))
-    optimizer = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=cfg.weight_decay)
+    trained = net
+    if stage == 0 and cfg.person_head_only:
+        trained = _person_head_alone(net, log)
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=base_lr, weight_decay=cfg.weight_decay)
     start, optimizer_state = state.step_of(phase.name)
     if start and optimizer_state:
         optimizer.load_state_dict(optimizer_state)
@@ -214,6 +230,8 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
         if (step + 1) % steps_per_epoch == 0 or step + 1 == total:
             epoch = (step + 1) / steps_per_epoch
             val = validate(model, model_cfg, data.val_set, stage + 1)
+            if trained is not net:          # validate left every network in training mode
+                net.eval(); trained.train()
             speed = count * per_step / (time.time() - t0)
             run.record(state, stage=stage + 1, epoch=round(epoch, 3), step=step + 1, loss=running / max(count, 1),
                        person_loss=person_running / max(count, 1), val_pck=val, images_per_s=speed,

@@ -37,6 +37,8 @@ class TrainConfig:
     clean_max_error: float = 0.75   # crowd-labelled joints this many torso diameters from its answer: out of the loss
     teacher: str | None = None      # checkpoint whose stage 1 the new stage 1 also follows on whole-person crops
     teacher_weight: float = 0.0     # weight of that loss (L1 to the teacher's joints) beside the label loss
+    person_head_only: bool = False  # stage 1 trains its person head alone: the backbone and the joint head keep
+    #                                 the weights (and BatchNorm statistics) they start from
     max_images: int | None = None   # a subset of the training set (tiny runs)
     val_images: int = 200           # LSP test images for the monitoring curve (no model selection)
     bank_images: int = 2000         # training images used to measure a stage's error distribution
@@ -157,7 +159,7 @@ _RULES = {
     "refiner_batch_images": _whole(1), "lr": _real(0, above=True), "refiner_lr": _real(0, above=True),
     "weight_decay": _real(0), "loss": _choice("l1", "l2"), "heatmap_weight": _real(0), "refit": _FLAG,
     "fit_gains": _FLAG, "clean_labels": _PATH_OR_NONE, "clean_max_error": _real(0, above=True),
-    "teacher": _PATH_OR_NONE, "teacher_weight": _real(0),
+    "teacher": _PATH_OR_NONE, "teacher_weight": _real(0), "person_head_only": _FLAG,
     "max_images": _whole(1, none=True), "val_images": _whole(1), "bank_images": _whole(1), "cache_size": _whole(32),
     "cache_dir": _PATH_OR_NONE, "pretrained": _FLAG, "seed": _whole(0),
     "threads": _whole(1, 1024),     # as commands.model.MAX_THREADS: more is a typo, not a machine's cores
@@ -171,7 +173,7 @@ _RULES = {
     "num_stages": _whole(1),
     "joint_names": ((lambda v: isinstance(v, (list, tuple)) and tuple(v) == JOINT_NAMES),
                     f"the {len(JOINT_NAMES)} LSP joint names in pose-track's order"),
-    "person_head": _FLAG, "mean": _numbers(3), "std": _numbers(3, positive=True),
+    "person_head": _FLAG, "person_conv": _whole(0), "mean": _numbers(3), "std": _numbers(3, positive=True),
     "decode_window": _whole(0), "refiner_decode_window": _whole(0), "stage1_flip": _FLAG, "refiner_flip": _FLAG,
     "presence_threshold": _SHARE, "inside_threshold": _SHARE, "second_look_threshold": _SHARE,
 }
@@ -234,6 +236,11 @@ def checked(settings: dict) -> dict:
         raise SettingError("teacher_weight", weight, "a weight above 0 with a teacher (e.g. 3)")
     if weight and not teacher:
         raise SettingError("teacher", teacher, "a checkpoint with a teacher weight above 0")
+    if out.get("person_head_only"):
+        if not out.get("person_head", True):      # new runs have one (_new_architecture)
+            raise SettingError("person_head_only", True, "false without a person head (person_head: true)")
+        if weight:
+            raise SettingError("person_head_only", True, "false with a teacher: the joints do not train")
     # The refiner's input must divide into the stride its backbone ends at (its heatmap's cells, mirrored).
     blocks = out.get("refiner_blocks", Architecture.refiner_blocks)
     stride = _REFINER_STRIDE.get(blocks, 16)
