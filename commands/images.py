@@ -50,11 +50,12 @@ def images(inputs, csv_out, render_dir, recrop, engine, checkpoint, cuda, half, 
             stats = process_images(folder, estimator, csv_out, render_dir, progress=bar.update)
     except (CaptureError, SinkError) as exc:
         raise click.ClickException(str(exc))
-    ms = 1000 * stats["model_s"] / max(stats["images"], 1)
-    passes = stats["passes"] / max(stats["images"], 1)
+    ms = 1000 * stats["model_s"] / max(stats["looked"], 1)
+    passes = stats["passes"] / max(stats["looked"], 1)
     stopped = ", stopped: the reader of the CSV closed it" if stats["stopped"] else ""
-    click.echo(f"{stats['images']} images, {ms:.1f} ms per image in the model ({passes:.2f} passes){stopped}",
-               err=True)
+    n = stats["images"]
+    click.echo(f"{n} image{'' if n == 1 else 's'}, {ms:.1f} ms per image in the model ({passes:.2f} passes per image)"
+               f"{stopped}", err=True)
     if stats["skipped"]:
         raise click.ClickException(unreadable_images(stats["skipped"]))
 
@@ -99,8 +100,8 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, fol
 
 
 def process_images(folder, estimator, csv_path, render_dir=None, progress=None) -> dict:
-    """Returns {'images': n, 'skipped': [names], 'model_s': seconds in the estimator, 'passes': cascade runs,
-    'stopped': whether the reader of the CSV (stdout, a pipe) left before the end}. Rows flush per image."""
+    """Returns {'images': rows written, 'skipped': [names], 'model_s': seconds in the estimator, 'looked': pictures
+    the estimator ran on, 'passes': their cascade runs, 'stopped': whether the reader of the CSV (stdout, a pipe) left before the end}. Rows flush per image."""
     source = ImageFolderSource(folder)
     made = folders_to_make(render_dir) if render_dir else []
     if render_dir:
@@ -109,13 +110,14 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
         except OSError as exc:
             raise SinkError(f"cannot write renders to {render_dir}: {exc.strerror or exc}") from None
     table = CsvSink(csv_path)
-    model_s, count, passes, stopped = 0.0, 0, 0, False
+    model_s, count, looked, passes, stopped = 0.0, 0, 0, 0, False
     try:
         for frame in source.frames():
             t0 = time.perf_counter()
             pose = estimator(frame.image)
             model_s += time.perf_counter() - t0
             passes += pose.passes
+            looked += 1
             joints, conf = pose.joints, pose.confidence     # NaN, an empty cell: not in the picture, or nobody
             try:
                 table.write_row(csv_row(frame.source_name, frame.index, math.nan, joints, conf))
@@ -136,7 +138,7 @@ def process_images(folder, estimator, csv_path, render_dir=None, progress=None) 
         finally:
             remove_if_empty(made)               # no image was read: no folder left behind
     return {"images": count, "skipped": list(source.skipped), "model_s": model_s, "total": len(source.files),
-            "passes": passes, "stopped": stopped}
+            "looked": looked, "passes": passes, "stopped": stopped}
 
 
 def render_path(render_dir, image_name: str) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import click
 
-from pose_track.tracker.capture import CaptureError, ImageFolderSource, expand_inputs, open_source
+from pose_track.tracker.capture import CaptureError, ImageFolderSource, expand_inputs, local_path, open_source
 from pose_track.tracker.run import process_source
 from pose_track.tracker.sinks import SinkError
 from pose_track.tracker.loop import Tracker
@@ -79,19 +79,21 @@ def _report(stats) -> None:
 
 _output_options = [
     click.option("--csv", "csv_out", metavar="PATH|-|DIR/",
-                 help="Smoothed joints, one row per frame (the README's Outputs): one file for every input, '-' "
-                      "for stdout, or a folder with <stem>.csv for each input."),
+                 help="Smoothed joints, one row per frame (the README's Outputs): a file (with several inputs, all of "
+                      "them), '-' for stdout, or a folder with <stem>.csv per input (a camera: camera<N>.csv, a "
+                      "stream: stream.csv)."),
     click.option("--raw-csv", "raw_csv_out", metavar="PATH|-|DIR/",
                  help="Unsmoothed cascade joints, same CSV schema (in a folder: <stem>.raw.csv)."),
     click.option("--ndjson", "ndjson_out", metavar="PATH|-|DIR/",
                  help="One JSON object per frame ('-' = stdout; in a folder: <stem>.ndjson)."),
     click.option("--udp", metavar="HOST:PORT", help="One JSON datagram per frame."),
     click.option("--render", "render_out", metavar="OUT.mp4|DIR/",
-                 help="Annotated video: a .mp4, .avi, .mkv, .mov or .m4v file, or a folder (<stem>.mp4 each)."),
+                 help="Annotated video: a .mp4, .avi, .mkv, .mov or .m4v file, or a folder (<stem>.mp4 per input)."),
     click.option("--show", is_flag=True, help="Live window (needs a display; q or Esc stops)."),
     click.option("--engine", type=click.Path(), default=None,
                  help="Engine bundle from build-engine, or a torch checkpoint (.pt) (default: the shipped model on "
-                      "ONNX Runtime: its video bundle, and for a folder of pictures its stills bundle, as `images`)."),
+                      "ONNX Runtime: its video bundle; `video` on a folder of pictures: its stills bundle, as "
+                      "`images`)."),
 ]
 
 
@@ -213,7 +215,9 @@ def _warn(outputs) -> None:
 
 
 @click.command("webcam")
-@click.option("--device", default="0", show_default=True, help="Camera index or stream URL (rtsp://, http://).")
+@click.option("--device", default="0", show_default=True,
+              help="Camera index or stream URL (rtsp://, http://); a video file (a path or file:// URL) is read "
+                   "frame by frame, as `video` reads it.")
 @_with_outputs
 @click.option("--smooth", type=click.Choice(["none", "kalman", "lookahead"]), default="kalman", show_default=True,
               help="none = raw joints; kalman = online filter; lookahead = smoother, one frame later.")
@@ -224,6 +228,10 @@ def webcam(device, csv_out, raw_csv_out, ndjson_out, udp, render_out, show, engi
     """Track the person in front of a camera live. Ctrl-C stops cleanly (every output is kept)."""
     require_output(csv=csv_out, raw_csv=raw_csv_out, ndjson=ndjson_out, udp=udp, render=render_out, show=show)
     options = device_options(cuda, half, cuda_graphs)
+    try:
+        device = local_path(device)
+    except CaptureError as e:
+        raise click.ClickException(str(e)) from None
     refuse_overwriting_inputs([device], [device], [stem_of(device)], engine, csv=csv_out, raw=raw_csv_out,
                                ndjson=ndjson_out, render=render_out)
     try:

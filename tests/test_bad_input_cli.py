@@ -460,6 +460,7 @@ def test_a_reader_that_leaves_ends_the_run_quietly(tmp_path, command, option):
     assert proc.returncode == 0, err
     assert "Error" not in err and "Traceback" not in err and "Exception" not in err, err
     assert "stopped" in err and "nobody was found" not in err, err      # the reader left; nobody is not the news
+    assert "closed it" in err and "stop requested" not in err, err       # says who stopped it
 
 
 def test_nothing_reaches_stdout_for_an_input_that_cannot_be_opened(tmp_path, clip_and_fake_model, monkeypatch):

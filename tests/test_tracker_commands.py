@@ -1,4 +1,5 @@
 """commands.video: `video` and `webcam` end to end with a fake cascade (no model), and their one-line errors."""
+import csv
 import json
 from types import SimpleNamespace
 
@@ -94,6 +95,19 @@ def test_webcam_on_a_file_stops_at_max_frames(tmp_path, clips, fake_model):
                                                "--max-frames", "5"])
     assert res.exit_code == 0, res.output
     assert len(out.read_text().splitlines()) == 6
+
+
+def test_webcam_reads_a_file_url_as_the_file(tmp_path, clips, fake_model):
+    d, _ = clips
+    out = tmp_path / "w.csv"
+    res = CliRunner().invoke(commands.webcam, ["--device", (d / "c0.mp4").as_uri(), "--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(out.open()))
+    assert [int(r["frame"]) for r in rows] == list(range(len(rows))) and len(rows) > 5
+    assert {r["source"] for r in rows} == {str(d / "c0.mp4")}
+    mine = (d / "c0.mp4").as_uri()
+    res = CliRunner().invoke(commands.webcam, ["--device", mine, "--csv", str(d / "c0.mp4")])
+    assert res.exit_code != 0 and (d / "c0.mp4").stat().st_size > 0
 
 
 def test_show_without_display(monkeypatch, tmp_path, clips, fake_model):

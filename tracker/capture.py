@@ -259,7 +259,7 @@ class ImageFolderSource(Source):
         if isinstance(path_or_files, (str, os.PathLike)):
             p = Path(path_or_files)
             if not p.exists():
-                raise CaptureError(f"folder not found: {path_or_files}")
+                raise CaptureError(f"input not found: {path_or_files}")
             if p.is_dir():
                 files = sorted((f for f in _visible_files(p) if f.suffix.lower() in IMAGE_EXTS),
                                key=lambda f: _natural_key(f.name))
@@ -480,6 +480,16 @@ def is_camera(spec) -> bool:
                                                    re.fullmatch(r"\s*[0-9]+\s*", spec) is not None)
 
 
+def local_path(spec):
+    """A file:// URL as the path it names (a local file is read frame by frame, as a file); any other spec as it is."""
+    if isinstance(spec, str) and spec.startswith("file://"):
+        url = urlsplit(spec)
+        if url.netloc not in ("", "localhost") or not url.path:
+            raise CaptureError(f"{spec}: a file URL names a file of this machine, file:///path/to/clip.mp4")
+        return unquote(url.path)
+    return spec
+
+
 def open_source(spec, fps: float | None = None) -> Source:
     """Open a camera index (int or "0"), a URL, a video file, an image folder or a single image.
 
@@ -487,6 +497,7 @@ def open_source(spec, fps: float | None = None) -> Source:
     """
     if isinstance(spec, Source):
         return spec
+    spec = local_path(spec)
     if is_camera(spec):
         index = int(spec)
         if index > MAX_CAMERA_INDEX:
@@ -517,11 +528,7 @@ def expand_inputs(specs: Sequence, notes: list | None = None) -> list:
     for spec in specs:
         if isinstance(spec, str) and not spec.strip():      # Path("") would be the current folder
             raise CaptureError(EMPTY_INPUT)
-        if isinstance(spec, str) and spec.startswith("file://"):    # a local file: read frame by frame, as a file
-            url = urlsplit(spec)
-            if url.netloc not in ("", "localhost") or not url.path:
-                raise CaptureError(f"{spec}: a file URL names a file of this machine, file:///path/to/clip.mp4")
-            spec = unquote(url.path)
+        spec = local_path(spec)
         if is_camera(spec) and isinstance(spec, str) and Path(spec).exists():
             spec = os.path.join(".", spec)      # "./0": read as a file or folder everywhere after this
         if is_camera(spec) or is_url(spec):

@@ -286,7 +286,7 @@ class WindowSink:
         except cv2.error as e:
             raise SinkError(f"--show: the window failed ({str(e).splitlines()[0]})") from None
         if key in (27, ord("q")):
-            raise StopRequested()
+            raise StopRequested("q or Esc in the window")
 
     def close(self) -> None:
         try:

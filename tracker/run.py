@@ -44,6 +44,7 @@ class RunStats:
     model_s: float = 0.0    # inside cascade.predict
     total_s: float = 0.0
     stopped: str | None = None
+    stop_reason: str | None = None   # what a sink said when it asked to stop (`stopped` is then "stop requested")
     warnings: list = field(default_factory=list)
     incomplete: list = field(default_factory=list)   # what of the input could not be read (its rows are kept)
 
@@ -57,13 +58,13 @@ class RunStats:
         return self.frames / self.model_s if self.model_s > 0 else 0.0
 
     def summary(self) -> str:
-        s = (f"{self.source}: {self.frames} frames in {self.total_s:.2f} s ({self.fps:.1f} frames/s; "
+        s = (f"{self.source}: {self.frames} frame{'' if self.frames == 1 else 's'} in {self.total_s:.2f} s ({self.fps:.1f} frames/s; "
              f"decode {self.decode_s:.2f} s, model {self.model_s:.2f} s = {self.model_fps:.1f} frames/s), "
              f"{self.reacquired} re-acquisition(s)")
         if self.dropped:
             s += f", {self.dropped} dropped"
         if self.stopped:
-            s += f", stopped: {self.stopped}"
+            s += f", stopped: {self.stop_reason or self.stopped}"
         return s
 
 
@@ -185,8 +186,8 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
                 break
         if lookahead is not None:
             release(lookahead.flush())
-    except StopRequested:
-        stats.stopped = "stop requested"
+    except StopRequested as exc:
+        stats.stopped, stats.stop_reason = "stop requested", str(exc)
         release_held_quietly()
     except BaseException:
         release_held_quietly()
@@ -206,8 +207,8 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     if buffered:
         try:
             _flush_rts(src, buffered, sinks, params)
-        except StopRequested:
-            stats.stopped = "stop requested"
+        except StopRequested as exc:
+            stats.stopped, stats.stop_reason = "stop requested", str(exc)
         stats.total_s = time.perf_counter() - t_start
     if getattr(src, "truncated", False):
         stats.incomplete.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "

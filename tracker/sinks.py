@@ -44,7 +44,11 @@ class SinkError(Exception):
 
 
 class StopRequested(Exception):
-    """Raised by an interactive sink (the --show window: q or Esc) to end the run cleanly."""
+    """Raised by a sink to end the run cleanly: the --show window's q or Esc, or the reader of stdout gone.
+    `str(exc)` says which, for the run's summary line."""
+
+    def __init__(self, why: str = "stop requested"):
+        super().__init__(why)
 
 
 def csv_header() -> list[str]:
@@ -138,7 +142,7 @@ class OutputFile:
             self.stream.flush()
         except BrokenPipeError:         # `--csv - | head`: the reader has what it wanted
             self.failed = True
-            raise StopRequested() from None
+            raise StopRequested(f"the reader of {'stdout' if self.path == '-' else self.path} closed it") from None
         except OSError as e:
             self.failed = True
             name = "stdout" if self.path == "-" else self.path
