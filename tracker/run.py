@@ -58,7 +58,8 @@ class RunStats:
         return self.frames / self.model_s if self.model_s > 0 else 0.0
 
     def summary(self) -> str:
-        s = (f"{self.source}: {self.frames} frame{'' if self.frames == 1 else 's'} in {self.total_s:.2f} s ({self.fps:.1f} frames/s; "
+        frames = f"{self.frames} frame{'' if self.frames == 1 else 's'}"
+        s = (f"{self.source}: {frames} in {self.total_s:.2f} s ({self.fps:.1f} frames/s; "
              f"decode {self.decode_s:.2f} s, model {self.model_s:.2f} s = {self.model_fps:.1f} frames/s), "
              f"{self.reacquired} re-acquisition(s)")
         if self.dropped:
