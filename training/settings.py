@@ -237,7 +237,7 @@ def checked(settings: dict) -> dict:
     if weight and not teacher:
         raise SettingError("teacher", teacher, "a checkpoint with a teacher weight above 0")
     if out.get("person_head_only"):
-        if not out.get("person_head", True):      # new runs have one (_new_architecture)
+        if not out.get("person_head", True):   # new runs have one (_new_architecture)
             raise SettingError("person_head_only", True, "false without a person head (person_head: true)")
         if weight:
             raise SettingError("person_head_only", True, "false with a teacher: the joints do not train")
