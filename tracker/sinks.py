@@ -140,12 +140,11 @@ class OutputFile:
         try:
             self.stream.write(text)
             self.stream.flush()
-        except BrokenPipeError:         # `--csv - | head`: the reader has what it wanted
-            self.failed = True
-            raise StopRequested(f"the reader of {'stdout' if self.path == '-' else self.path} closed it") from None
         except OSError as e:
             self.failed = True
             name = "stdout" if self.path == "-" else self.path
+            if isinstance(e, BrokenPipeError):      # `--csv - | head`: the reader has what it wanted
+                raise StopRequested(f"the reader of {name} closed it") from None
             raise SinkError(f"writing {name} failed: {e.strerror or e}") from None
 
     def close(self, keep: bool = True) -> None:

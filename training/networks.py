@@ -108,7 +108,12 @@ def load_teacher(path: str, model_cfg):
     if size != model_cfg.architecture.stage1_input:
         raise CheckpointError(f"--teacher {path} reads {size} px crops, the model trains at "
                               f"{model_cfg.architecture.stage1_input} px: give a teacher of the same stage-1 input")
-    net = build_model(payload, stages=1)[0].eval()
+    return _frozen(build_model(payload, stages=1)[0])
+
+
+def _frozen(net):
+    """`net` in eval mode (BatchNorm statistics kept) with no parameter to train."""
+    net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
     return net
@@ -140,9 +145,7 @@ def validate(model, model_cfg, val_set, stages: int) -> float:
 def _person_head_alone(net, log):
     """Freezes stage 1 but its person head: the backbone's BatchNorm statistics stay those it was trained with (eval
     mode), so the joints it gives do not move; returns the head, the one part to train."""
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
+    _frozen(net)
     net.person.train()
     for p in net.person.parameters():
         p.requires_grad_(True)
