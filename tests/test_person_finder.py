@@ -114,6 +114,19 @@ def test_on_first_sight_takes_the_largest_person(cascade, photo, grass):
     assert found is not None and holds(found.box, photo_point(FACE, 560, 640, 100))
 
 
+@pytest.mark.parametrize("side,x,y", [(130, 60, 500), (160, 1050, 60)])
+def test_a_small_person_in_view_gets_joints_on_the_first_frame(cascade, photo, grass, side, x, y):
+    """A first sight looks at every window of the cycle where its first look finds nobody: the person in view
+    gets their joints on the frame a track starts, not when the cycle's few windows a frame reach them."""
+    from pose_track.engines.joints import J
+    from pose_track.tracker.loop import Tracker
+    result = Tracker(cascade)(paste(grass, photo, side, x, y), 0.0)
+    assert result.lost is None and np.isfinite(result.raw).all(1).sum() >= 8
+    face = np.array(photo_point(FACE, side, x, y))
+    assert np.linalg.norm(result.raw[J["head_top"]] - face) < 0.3 * side      # on the person, not the grass
+    assert Tracker(cascade)(grass, 0.0).lost == "no person"                   # and nobody on the grass alone
+
+
 def test_windows_cover_the_frame_and_the_cycle_resumes(cascade):
     from pose_track.tracker.person_finder import PersonFinder, search_cycle
     cycle = search_cycle(*FRAME)

@@ -227,6 +227,18 @@ def test_a_jpeg_cut_short_is_unreadable_but_not_one_with_bytes_after_its_end_or_
     assert source.skipped == ["d_cut.jpg"]
 
 
+def test_a_png_cut_short_is_unreadable_without_a_word_from_libpng(tmp_path, capfd):
+    png = cv2.imencode(".png", np.full((40, 60, 3), 90, np.uint8))[1].tobytes()
+    (tmp_path / "a_whole.png").write_bytes(png)
+    (tmp_path / "b_trailing.png").write_bytes(png + b"bytes after the end")
+    (tmp_path / "c_cut.png").write_bytes(png[:len(png) // 2])
+    (tmp_path / "d_cut_in_iend.png").write_bytes(png[:-2])
+    source = ImageFolderSource(str(tmp_path))
+    assert [f.source_name for f in source.frames()] == ["a_whole.png", "b_trailing.png"]
+    assert source.skipped == ["c_cut.png", "d_cut_in_iend.png"]
+    assert "libpng" not in capfd.readouterr().err
+
+
 class _BlockedCamera:
     """A stream that stalls inside read() until told to go on; release() under that read() would crash OpenCV."""
 
@@ -302,3 +314,54 @@ def test_a_stream_whose_opening_raises_could_not_be_opened(monkeypatch):
     monkeypatch.setattr(capture.cv2, "VideoCapture", raising)
     with pytest.raises(CaptureError, match="^stream s could not be opened$"):
         capture._open_capture("http://127.0.0.1:9/v.mjpg", "s", "stream s", timeout=5)
+
+
+def _mjpg_with_damaged_frames(path, damaged, n=12):
+    """An MJPG .avi of n frames whose JPEGs at the indices `damaged` are zeroed between their start and end
+    markers (the container intact), as a damaged frame of a camera's MJPEG recording."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (W, H))
+    assert w.isOpened()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        w.write(rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+    w.release()
+    data = bytearray(path.read_bytes())
+    starts = [k for k in range(len(data) - 2) if data[k:k + 3] == b"\xff\xd8\xff"]
+    assert len(starts) == n
+    for i in damaged:
+        end = data.index(b"\xff\xd9", starts[i])
+        data[starts[i] + 2:end] = bytes(end - starts[i] - 2)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("damaged", [[5], [0, 7, 8]])
+def test_frames_the_decoder_cannot_read_are_skipped_and_listed(tmp_path, damaged):
+    from pose_track.tracker.run import process_source
+    from fakes import NobodyThere
+
+    video = _mjpg_with_damaged_frames(tmp_path / "cam.avi", damaged)
+    src = open_source(str(video))
+    frames = list(src)
+    kept = [i for i in range(12) if i not in damaged]
+    assert [f.index for f in frames] == kept                     # each row keeps its frame's number in the file
+    assert np.allclose([f.time_s for f in frames], np.array(kept) / FPS, atol=1e-3)
+    assert src.undecodable == damaged and not src.truncated
+    stats = process_source(str(video), NobodyThere(np.zeros((12, 14, 2))), [], finder=None)
+    assert stats.frames == len(kept)
+    listed = "frame 5 could not be decoded and was skipped" if damaged == [5] else \
+        "frames 0, 7 and 8 could not be decoded and were skipped"
+    assert [line for line in stats.incomplete if "decoded" in line] == [f"{video}: {listed} (no row)"]
+
+
+def test_an_animated_gif_is_read_as_a_video_and_a_still_gif_as_a_picture(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+
+    pictures = [Image.fromarray(np.full((H, W, 3), 40 * i, np.uint8)) for i in range(4)]
+    pictures[0].save(tmp_path / "anim.gif", save_all=True, append_images=pictures[1:], duration=100, loop=0)
+    pictures[0].save(tmp_path / "still.gif")
+    anim = open_source(str(tmp_path / "anim.gif"))
+    assert isinstance(anim, VideoFileSource) and not anim.independent
+    assert [f.index for f in anim] == [0, 1, 2, 3]
+    still = open_source(str(tmp_path / "still.gif"))
+    assert isinstance(still, ImageFolderSource) and [f.index for f in still] == [0]

@@ -354,3 +354,22 @@ def test_a_live_render_plays_at_the_rate_its_frames_came(tmp_path):
     sink.write(type("F", (), {"image": np.zeros((48, 64, 3), np.uint8), "time_s": 0.0})(), _result(0))
     sink.close()
     assert abs(cv2.VideoCapture(str(tmp_path / "file.avi")).get(cv2.CAP_PROP_FPS) - 25.0) < 0.5
+
+
+@pytest.mark.parametrize("name", ["slow.mp4", "slow.avi"])
+def test_a_file_with_a_nearly_zero_frame_rate_is_rendered_at_one_frame_a_second(tmp_path, name):
+    damaged = type("File", (), {"live": False, "fps": 0.001})()     # a damaged header's rate, refused by OpenCV
+    sink = VideoSink(tmp_path / name)
+    sink.begin(damaged)
+    for i in range(3):
+        sink.write(type("F", (), {"image": np.zeros((48, 64, 3), np.uint8), "time_s": i * 1000.0})(), _result(i))
+    sink.close()
+    cap = cv2.VideoCapture(str(tmp_path / name))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 3 and abs(cap.get(cv2.CAP_PROP_FPS) - 1.0) < 0.1
+
+
+def test_a_size_the_video_writer_refuses_is_named_in_one_line(tmp_path):
+    sink = VideoSink(tmp_path / "dot.mp4", fps=30)
+    with pytest.raises(SinkError, match=r"dot\.mp4: OpenCV's video writer refused mp4v at 1x1, 30 frames/s$"):
+        sink.write(type("F", (), {"image": np.zeros((1, 1, 3), np.uint8)})(), _result(0))
+    assert list(tmp_path.iterdir()) == []

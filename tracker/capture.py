@@ -48,6 +48,7 @@ IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib"
                         ".jp2", ".avif", ".ppm", ".pgm", ".pbm", ".pnm", ".sr", ".ras"})     # what cv2.imread reads
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                         ".ts", ".mts", ".3gp", ".ogv"})
+MAX_UNDECODABLE = 30        # frames in a row a video file may fail to decode before it counts as ended
 
 
 class CaptureError(Exception):
@@ -104,7 +105,24 @@ def _read_picture_file(path):
             data = f.read()
     except OSError:
         return None
-    return None if _jpeg_ends_early(data) else decode_picture(data)
+    return None if _jpeg_ends_early(data) or _png_ends_early(data) else decode_picture(data)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_ends_early(data: bytes) -> bool:
+    """A PNG cut short: its chunks, read from the start, end before the IEND chunk. Decided here rather than by
+    the decoder, whose libpng writes its own "libpng error" line to stderr."""
+    if not data.startswith(PNG_SIGNATURE):
+        return False
+    i, n = len(PNG_SIGNATURE), len(data)
+    while i + 8 <= n:
+        length, kind = int.from_bytes(data[i:i + 4], "big"), data[i + 4:i + 8]
+        i += 12 + length                        # length, type, data, CRC
+        if kind == b"IEND":
+            return i > n
+    return True
 
 
 def _jpeg_ends_early(data: bytes) -> bool:
@@ -184,8 +202,10 @@ class VideoFileSource(Source):
         self.fps = fps if 0.0 < fps < 1000.0 else None
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.frame_count: int | None = count if count > 0 else None
-        ok, first = self._cap.read()
-        if not ok or first is None:
+        self.undecodable: list[int] = []    # indices of frames the decoder could not read, skipped
+        self._attempts = 0                  # frames the decoder was asked for (a failed read uses one up)
+        first, self._first_index = self._read()
+        if first is None:
             self.close()
             raise CaptureError(f"cannot decode video {path}: no frame could be read "
                                "(corrupt, truncated or unsupported codec)")
@@ -196,12 +216,29 @@ class VideoFileSource(Source):
         self.decoding_ended = False     # the decoder gave no more frames
         self._used = False
 
+    def _read(self):
+        """(image, its index in the file) of the next frame the decoder can read, or (None, None) at the end.
+        A frame it cannot read (a damaged JPEG in an MJPEG file) is skipped and listed in `undecodable` when a
+        later one reads; up to MAX_UNDECODABLE in a row, and only before the frame count the container announces
+        (a file that ends early is `truncated`, not a run of undecodable frames)."""
+        failed = []
+        while True:
+            index = self._attempts
+            self._attempts += 1
+            ok, image = self._cap.read()
+            if ok and image is not None:
+                self.undecodable.extend(failed)
+                return image, index
+            failed.append(index)
+            if len(failed) >= MAX_UNDECODABLE or (self.frame_count is not None and self._attempts >= self.frame_count):
+                return None, None
+
     @property
     def truncated(self) -> bool:
         """True when decoding ended well before the frame count the container announced (not when the reader
         stopped asking for frames)."""
         return (self.decoding_ended and self.frame_count is not None
-                and self.frames_read < 0.9 * self.frame_count - 1)
+                and self.frames_read + len(self.undecodable) < 0.9 * self.frame_count - 1)
 
     def _time(self, index: int, ms: float, prev: float | None) -> float:
         t = ms / 1000.0
@@ -215,9 +252,9 @@ class VideoFileSource(Source):
         if self._used:
             raise CaptureError(f"{self.name}: already read; use reopen()")
         self._used = True
-        image, ms = self._first, self._first_ms
+        image, ms, index = self._first, self._first_ms, self._first_index
         self._first = None
-        index, prev = 0, None
+        prev = None
         try:
             while image is not None:
                 t = self._time(index, ms, prev)
@@ -226,12 +263,10 @@ class VideoFileSource(Source):
                 yield Frame(index, t, image, self.name)
                 if stop is not None and stop.is_set():
                     return
-                ok, image = self._cap.read()
-                if not ok:
-                    image = None
+                image, index = self._read()
+                if image is None:
                     self.decoding_ended = True
                 ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
-                index += 1
         finally:
             self.close()
 
@@ -514,9 +549,22 @@ def open_source(spec, fps: float | None = None) -> Source:
         if re.fullmatch(r"\s*-\d+\s*", str(spec)):
             raise CaptureError(f"input not found: {spec} (a camera index is 0 or more)")
         raise CaptureError(f"input not found: {spec}")
+    if p.is_file() and _animated(p):
+        return VideoFileSource(p)
     if p.is_dir() or p.suffix.lower() in IMAGE_EXTS:
         return ImageFolderSource(p, fps=fps)
     return VideoFileSource(p)
+
+
+def _animated(path: Path) -> bool:
+    """Whether a picture file holds frames to play (an animated GIF): read as a video, not as one still."""
+    if path.suffix.lower() != ".gif":
+        return False
+    try:
+        with FileAlias(path) as name:
+            return cv2.imcount(name) > 1
+    except (OSError, cv2.error):
+        return False
 
 
 def expand_inputs(specs: Sequence, notes: list | None = None) -> list:

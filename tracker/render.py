@@ -63,6 +63,7 @@ def draw_result(image: np.ndarray, result, which: str = "smoothed") -> np.ndarra
     return draw_pose(image, joints, result.confidence, result.box, result.reacquired)
 
 
+MIN_RENDER_FPS = 1.0         # the lowest frame rate a render is written at
 LIVE_RATE_FRAMES = 15        # a live render's frame rate is measured over its first frames (at most ...
 LIVE_RATE_SECONDS = 1.0      # ... this long), held until then
 
@@ -110,7 +111,9 @@ class VideoSink:
     def begin(self, source) -> None:
         self._live = bool(getattr(source, "live", False)) and self.fps is None
         if self.fps is None and getattr(source, "fps", None) and not self._live:
-            self.fps = float(source.fps)
+            # A file's rate as its header says, but at least MIN_RENDER_FPS: OpenCV's writer refuses a
+            # nearly zero rate (0.001 frames/s in a damaged header).
+            self.fps = max(float(source.fps), MIN_RENDER_FPS)
 
     def _measured_fps(self) -> float | None:
         if len(self._held) < 2:
@@ -120,14 +123,16 @@ class VideoSink:
 
     def _open(self, w: int, h: int) -> None:
         ext = Path(self.path).suffix.lower()
-        fourcc = cv2.VideoWriter_fourcc(*("MJPG" if ext in (".avi", ".mkv") else "mp4v"))
+        codec = "MJPG" if ext in (".avi", ".mkv") else "mp4v"
+        fps = float(self.fps or 30.0)
         self._alias = FileAlias(self.partial)
-        self._writer = cv2.VideoWriter(self._alias.name, fourcc, float(self.fps or 30.0), (w, h))
+        self._writer = cv2.VideoWriter(self._alias.name, cv2.VideoWriter_fourcc(*codec), fps, (w, h))
         if not self._writer.isOpened():
             self._alias.close()
             if os.path.exists(self.partial):
                 os.remove(self.partial)
-            why = "no space left on device" if _disk_full(self.partial) else "no encoder for this format"
+            why = ("no space left on device" if _disk_full(self.partial)
+                   else f"OpenCV's video writer refused {codec} at {w}x{h}, {fps:g} frames/s")
             raise SinkError(f"cannot write video {self.path}: {why}")
         self._size = (w, h)
 

@@ -211,6 +211,9 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
         except StopRequested as exc:
             stats.stopped, stats.stop_reason = "stop requested", str(exc)
         stats.total_s = time.perf_counter() - t_start
+    if getattr(src, "undecodable", None):
+        stats.incomplete.append(f"{src.name}: {_frames_listed(src.undecodable)} could not be decoded and "
+                                f"{'was' if len(src.undecodable) == 1 else 'were'} skipped (no row)")
     if getattr(src, "truncated", False):
         stats.incomplete.append(f"{src.name}: decoding stopped after {src.frames_read} of {src.frame_count} "
                                 "frames (truncated file?)")
@@ -224,3 +227,12 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
     if getattr(src, "skipped", None):
         stats.incomplete.append(f"{src.name}: {unreadable_images(src.skipped)}")
     return stats
+
+
+def _frames_listed(indices, shown: int = 5) -> str:
+    """"frame 7", "frames 7, 9 and 12", "12 frames (3, 4, 5, 6, 7, ...)"."""
+    if len(indices) == 1:
+        return f"frame {indices[0]}"
+    if len(indices) <= shown:
+        return f"frames {', '.join(map(str, indices[:-1]))} and {indices[-1]}"
+    return f"{len(indices)} frames ({', '.join(map(str, indices[:shown]))}, ...)"
