@@ -1,1 +1,1 @@
-"""The command implementations behind cli.py (each command's work; cli.py declares the options)."""
+"""The commands other than train, each with its click options (cli.py registers them and declares train's)."""

@@ -7,7 +7,7 @@ here):
   INT8 calibration of an engine bundle.
 
 `ModelConfig` holds one of each. `to_dict` writes the three parts; `from_dict` reads them, and also the earlier
-flat form (every field in one dict), in which the shipped model files are written.
+flat form (every field in one dict) of recipes/deeppose_lsp_v1.pt and deeppose_lsp_v2.pt.
 """
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ placed joints' extent instead: a box tight around the joints that are left cuts 
 lost it (a missed ankle stays outside) and shows a waist-up person larger than any training crop. On the last
 500 LSP-extended images (held out of training; stills bundle): PCK@0.2 0.668 -> 0.687; the 70 of them cut
 between hips and knees: 0.477 -> 0.616, legs reported inside 7 % -> 16 % (1.3 for every box: 0.668 / 0.477;
-2.0 for every box: video bundle 0.585 on the whole images).
+2.0 for every box: video bundle 0.585 on the whole images; docs/experiments.md, "A wider closer box for a body the
+picture cuts").
 
 Where that last, wider look still called some joints out of the picture, its knees and ankles get a second
 opinion: one more look on the box `LEG_CHECK_BOX_SCALE` (1.5) times the extent of the joints in the picture, which
@@ -25,7 +26,8 @@ frames the body ending at the picture's edge as training's cut crops do, and a k
 of the picture is reported empty. A wide box shows a cut person in context (better placed joints) but also room
 where the model folds legs into the torso. Held-out split, waist-up people: legs reported inside 17.1 % -> 13.2 %
 (video bundle; INT8 19.3 -> 16.1, stills 15.7 -> 12.9) at the same waist-up PCK, whole images -0.0002 to -0.0003.
-Every joint kept, or the closer look said out, for a second opinion on all joints: waist-up PCK -0.018.
+Every joint kept, or the closer look said out, for a second opinion on all joints: waist-up PCK -0.018
+(docs/experiments.md, "A second opinion on the legs of a cut body").
 
 Still pictures (`pose-track images`, `eval`, a folder given to `video`; not the tracker's looks) get two more:
 - a look past the crop: where a pass's crop ends inside the picture below the body (neck to hips) and the legs
@@ -33,7 +35,8 @@ Still pictures (`pose-track images`, `eval`, a folder given to `video`; not the 
   wider, moved `LOOK_PAST_CROP_SHIFT` (0.6) crop sides down the body, kept where it finds the person and places
   more joints. Where the picture itself ends below the body (the crop's edge within `LOOK_PAST_CROP_ROOM`, a tenth
   of its height, of its bottom), the legs are out of it and no look is taken (with a fiftieth: legs reported inside
-  waist-up people 12.3 / 17.3 / 19.0 % instead of 12.1 / 17.0 / 18.8 %).
+  waist-up people 12.3 / 17.3 / 19.0 % instead of 12.1 / 17.0 / 18.8 %; docs/experiments.md, "Still pictures with
+  two people: a search, and a look past the crop").
 - a search where the whole picture reads as nobody (two people in view, a small person): every window of the
   person finder's cycle in one finder call (`tracker.person_finder.search_picture`, in backend calls of a bounded
   batch), the answer from its box kept only at the model's `second_look_threshold`, as for a person only a closer
@@ -41,15 +44,16 @@ Still pictures (`pose-track images`, `eval`, a folder given to `video`; not the 
 OpenCV's basketball photos (a whole player and one cut by the frame) read as nobody on the whole picture, and as
 the player's upper body from the finder's window alone; with both, the whole player (`results/sheets/
 real_photos.png`). Measured with the stills / video / INT8 bundles (`results/stills_v9/`): person-free pictures
-with a pose 0 / 2 / 3 of 83 (unchanged), LSP test people found 1000 of 1000 and PCK@0.2 unchanged (0.784 / 0.766 /
-0.765), waist-up PCK 0.778 / 0.753 / 0.751 (from 0.778 / 0.753 / 0.750) with legs reported inside 12.1 / 17.0 /
-18.8 % (from 12.0 / 16.8 / 18.4 %). In the tracker the look past the crop (with a fiftieth's room) cost the hard
-clips 0.001 (look-ahead 0.683 -> 0.682): it is for still pictures only.
+with a pose 0 / 2 / 3 of 83, LSP test people found 1000 of 1000, PCK@0.2 0.784 / 0.766 / 0.765, waist-up PCK
+0.778 / 0.753 / 0.751 with legs reported inside 12.1 / 17.0 / 18.8 %. In the tracker the look past the crop (with a
+fiftieth's room) cost the hard clips 0.001 (look-ahead 0.683 -> 0.682; docs/experiments.md, "Still pictures with
+two people"): it is for still pictures only.
 
 The passes follow the joints the model places in the picture even when the first box says nobody is there (a
 small person in a large picture); a person found only that way must then reach the model's
 `second_look_threshold` (on held-out LSP-extended images and person-free regions: 11 of 200 people missed and 2
-of 83 empty pictures reported, against 6 and 8 at the plain threshold and 53 and 1 without a second look).
+of 83 empty pictures reported, against 6 and 8 at the plain threshold and 53 and 1 without a second look;
+docs/experiments.md, "Presence and in-picture (model v2)").
 
 A picture with a side under `MIN_PICTURE_SIDE` pixels (engines.geometry: a strip a few pixels high) holds nobody
 the model can see: every look there answers nobody without running the model.

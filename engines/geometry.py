@@ -21,7 +21,7 @@ TRAINING_BOX_SCALE_RANGE = (1.1, 1.75)   # stage-1 training crops, drawn around 
 TRAINING_CACHE_CONTEXT = 1.8        # cached training crops: room for the scale and shift augmentation
 # A picture with a side under this many pixels holds nobody the model can see. LSP test images (every 33rd) shrunk
 # to a short side of 4 px: 2 of 31 read as a person, every joint wrong; 6 px: 7, PCK@0.2 of those 0.20; 16 px: 27,
-# 0.48 (the stills bundle).
+# 0.48 (the stills bundle; docs/experiments.md, "Pictures of extreme shape").
 MIN_PICTURE_SIDE = 6
 
 

@@ -24,8 +24,8 @@ torch.set_num_threads(1)
 # both engines see the same input), in crop-normalised coordinates (units of the crop side):
 #   mean |int8 - fp32| <= 0.03 and <= 0.5 x the spread of the fp32 outputs over those crops; max <= 0.3.
 # The tiny test model has random heads, which quantise far worse than trained ones (measured here: mean 0.01,
-# max 0.06-0.15); on the partly trained LSP model the mean is 0.002 and PCK@0.2 does not move. A broken
-# quantisation (wrong scales, quantised soft-argmax grid) lands at or above the spread.
+# max 0.06-0.15); on the shipped model the mean is 0.002 (models/deeppose_lsp/int8/manifest.json,
+# int8_vs_fp32). A broken quantisation (wrong scales, quantised soft-argmax grid) lands at or above the spread.
 INT8_MEAN_BOUND, INT8_MAX_BOUND, INT8_SPREAD_FRACTION = 0.03, 0.3, 0.5
 
 

@@ -113,7 +113,7 @@ def test_a_flat_config_of_the_earlier_format_loads_into_the_three_parts(tmp_path
     assert load_checkpoint(DEFAULT_CHECKPOINT)["config"].architecture == cfg.architecture
     v1 = load_checkpoint(os.path.join(REPO, "recipes", "deeppose_lsp_v1.pt"))["config"]
     assert v1.architecture.person_head is False and v1.architecture.num_stages == 2
-    # A version-1 file written by the earlier code loads too.
+    # A version-1 file (flat config) loads too.
     path = str(tmp_path / "old.pt")
     torch.save({"format": "pose-track-checkpoint", "version": 1, "config": flat, "stages": [], "trained_stages": 2},
                path)

@@ -183,8 +183,8 @@ def test_a_train_state_of_the_integer_phase_counter_reads_as_phase_names():
 
 
 def test_a_run_folder_of_the_integer_phase_counter_resumes_at_its_next_phase(fake_lsp, tmp_path):
-    """A checkpoint as the earlier code wrote it after stage 1's error bank: version 1, a flat config, the
-    counter at 2 and the bank under "1"."""
+    """A version-1 checkpoint after stage 1's error bank: a flat config, the integer phase counter at 2 and the
+    bank under "1"."""
     from pose_track.engines.checkpoint import load_checkpoint
 
     out = tmp_path / "run"

@@ -2,8 +2,9 @@
 
 `open_source(spec)` picks the kind from the spec and returns a `Source`; iterating it yields `Frame`s.
 
-- Video file: every frame in order, never dropped. `time_s` is the container timestamp of the frame
-  (CAP_PROP_POS_MSEC), or index / fps when the container gives none.
+- Video file (an animated GIF too): every frame the decoder can read, in order, none dropped; a frame it cannot
+  read is skipped and listed in `undecodable`, and `index` stays the frame's number in the file. `time_s` is the
+  container timestamp of the frame (CAP_PROP_POS_MSEC), or index / fps when the container gives none.
 - Image folder (or a single image): the images sorted by name (natural order, so `f2` < `f10`); `source_name`
   is the file name and `index` its position in that order. A list of images keeps its order and names each by
   its path as given (two folders may hold a 1.jpg each), as does a folder among several inputs
@@ -176,7 +177,7 @@ def _redact(url: str) -> str:
 
 
 class VideoFileSource(Source):
-    """A video file, decoded with OpenCV (FFmpeg). Never drops a frame."""
+    """A video file, decoded with OpenCV (FFmpeg). Never drops a frame it can decode."""
 
     def __init__(self, path, name: str | None = None):
         p = Path(path)

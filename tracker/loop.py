@@ -19,8 +19,8 @@ re-acquired frame.
 At first sight (a source's first frame, and the first after a shot change) where the look finds nobody, every
 window of the person finder's cycle is looked at once (`person_finder.search_picture`, as `pose-track images`
 searches a picture), so that a person already in view gets their joints on that frame, not only when the finder's
-cycle of a few windows a frame reaches them (vtest.avi's small pedestrians: frame 4). It costs one batch of
-stage-1 windows (16 at 640x480, 25 at 1280x720) once per shot.
+cycle of a few windows a frame reaches them (Sports2D's demo: the man from frame 0, not 2). It costs one batch
+of stage-1 windows (18 at 640x480, 25 at 1280x720) once per shot.
 
 Searching costs several times a tracked frame (the finder's windows, closer looks, the still-image answer). Once
 nobody has been reported for `search_every_after` frames in a row, the tracker looks on every `search_every`-th
@@ -194,7 +194,8 @@ class Tracker:
         if reacquired and self.proposer.near() is None and tuple(box) != (*whole_image_box(h, w), 0.0):
             # At first sight the finder's box can cut a person (a window's joints); the still-image answer (the
             # whole frame, then closer looks) is taken too and the better kept (plain LSP clips: 0.674 tracking
-            # PCK with the finder's box alone, 0.720 with a whole-frame look; after a hard cut the closer looks
+            # PCK with the finder's box alone, 0.720 with a whole-frame look, docs/experiments.md "The finder in the
+            # tracker"; after a hard cut the closer looks
             # find the person where the whole frame alone placed a wrong pose).
             other = self._timed(self.estimator, image)
             if other.found and other.mean_confidence > pose.mean_confidence:

@@ -4,9 +4,9 @@ Box of frame t: the square box around the seed joints, `box_scale` times their e
 a second, harder-smoothed Kalman filter (the seed filter), evaluated at frame t's timestamp (its position plus
 velocity x dt), so the crop follows the motion instead of trailing it by a frame and does not jitter with the
 raw output. With `align` the box is turned so that the seed joints' body axis, mid-hip to neck, is upright in
-every crop of the cascade (`engines.geometry.oriented_box`, `body_angle`). Off by default: on the 10 LSP
-benchmark clips it lowered tracking PCK@0.2 from 0.720 to 0.689 with the shipped model (a misplaced hip turns
-the next crop the wrong way).
+every crop of the cascade (`engines.geometry.oriented_box`, `body_angle`). Off by default: turned crops gain
+where the track holds, but a turn read from a wrong pose hands the next frame a wrong crop, and recovery after
+cuts and re-entries suffers (docs/experiments.md, "Outlier gate": the body-aligned crops table).
 
 Re-acquisition box: the person finder's (tracker.person_finder: stage 1's presence over a few windows of the
 frame per call, those around the last tracked box first, then a closer look that must reach the model's
@@ -58,7 +58,7 @@ class BoxProposer:
                  align: bool = False, cut_box_scale: float = CUT_BODY_BOX_SCALE):
         self.finder = finder            # finder(image, near=None) -> Found (with .box), a box, or None
         # No outlier gate on the seed filter: the box must follow a joint that really moves at once (holding
-        # it back a frame cost the hard clips 0.006 tracking PCK); one stray joint hardly moves a box.
+        # it back a frame cost the hard clips 0.006 tracking PCK; docs/experiments.md, "Outlier gate"); one stray joint hardly moves a box.
         self.seed_smoother = (KalmanSmoother(replace(params.harder(2.0), outlier_gate=0.0)) if seed_smoother == "auto"
                               else seed_smoother)
         self.box_scale = box_scale

@@ -25,11 +25,8 @@ training sequences for 13 values from 0.1 to 5, the lowest position error with a
 1,068 held-out sequences, 0.4 gives a position error of 0.0177 box sides (noisy input 0.0249), 0.5 frame of lag
 and 67 % less acceleration error than the input; 0.35 gives the same error and lag and
 68 % less. The optimum is flat (0.3-0.5 within 0.6 % on the training sequences), and with 5 % of the
-measurements 5x noisier it moves to 0.3: 0.35 lies inside the fitted band and is kept.
-
-Tuning of the rest (clipmaker camera paths, 300 frames at 30 fps, Gaussian jitter of 0.02-0.2
-torso, also with 5 % gross outliers and with temporally correlated jitter): acceleration error 69-75 % lower
-than raw, lag 0.1-0.55 frame at jitter <= 0.1 torso (<= 0.9 frame at 0.2 torso); RTS: ~95 % lower, no lag.
+measurements 5x noisier it moves to 0.3: 0.35 (the default) lies inside the fitted band. The tracker's figures
+with these settings: docs/experiments.md, "Tracking and smoothing" and the sections after it.
 
 Outliers: a single joint far off its prediction while the body as a whole is not (its NIS above `outlier_gate`
 times the running level, after the manoeuvre test) is more often one bad measurement than a move: a wrist placed on

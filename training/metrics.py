@@ -9,8 +9,8 @@ import numpy as np
 from pose_track.engines.geometry import torso_diameters
 from pose_track.engines.joints import FLIP_PERMUTATION, LIMB_CLASSES_FOR_AVERAGE, LIMBS, NUM_JOINTS
 
-# DeepPose paper, LSP, 3-stage cascade (Table 1, DeepPose-st3). Recalled, not verified: the table is an image in
-# every copy reachable here. The paper does not name the PCP variant; it stands beside loose PCP, as the issue asks.
+# DeepPose paper, LSP, 3-stage cascade (Table 1, DeepPose-st3; not checked against the printed table). The paper
+# does not name the PCP variant: shown beside loose PCP.
 # The paper gives no PCK@0.2 on LSP nor strict PCP, hence None.
 PAPER_LSP = {
     "loose_pcp": {"upper_arm": 0.56, "lower_arm": 0.38, "upper_leg": 0.77, "lower_leg": 0.71, "avg": 0.61},
