@@ -83,13 +83,14 @@ VIDEO_PERSON_FREE = ("real/sports2d_demo.mp4", range(212, 230, 2), (120, 60, 760
               help="The held-out LSP-extended images (train's --holdout).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N LSP test images.")
 @click.option("--sets", "sets_dir", type=click.Path(file_okay=False), default=None,
-              help="Also write the person-free and waist-up pictures here, to look at.")
+              help="Also write the person-free, waist-up and chest-up pictures here, to look at.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers here.")
 @stills_engine_option
 @checkpoint_option
 @gpu_options
 def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, cuda, half, cuda_graphs):
-    """Pictures with nobody in them, LSP test people, and LSP test people cut below the hips (waist-up)."""
+    """Pictures with nobody in them, LSP test people, LSP test people cut below the hips (waist-up) and framed
+    from the chest up."""
     import json
 
     options = device_options(cuda, half, cuda_graphs)
@@ -97,7 +98,8 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
                   inputs=[data, checkpoint, engine])
     require_writable(json=json_out)
     from pose_track.training.datasets import DatasetError, load_folder, lsp_test, resolve_data_root
-    from pose_track.training.framing_eval import evaluate_framing, person_free_regions, video_regions, waist_up
+    from pose_track.training.framing_eval import (chest_up, evaluate_framing, person_free_regions, video_regions,
+                                                  waist_up)
 
     try:
         lsp_root, lspet_root = resolve_data_root(data)
@@ -116,18 +118,21 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     free = person_free_regions(held_out)
     if os.path.isfile(os.path.join(data, video)):
         free += video_regions(os.path.join(data, video), frames, box)
-    cut = waist_up(test)
-    sets = {"person_free": free, "waist_up": [(f"{i:04d}", c[0]) for i, c in enumerate(cut)]}
+    cut, chest = waist_up(test), chest_up(test)
+    sets = {"person_free": free, "waist_up": [(f"{i:04d}", c[0]) for i, c in enumerate(cut)],
+            "chest_up": [(f"{i:04d}", c[0]) for i, c in enumerate(chest)]}
+    truths = {folder: json.dumps([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
+                                  for i, c in enumerate(people)])
+              for folder, people in (("waist_up", cut), ("chest_up", chest))}
     if sets_dir:
         refuse_replacing_others([("--sets", os.path.join(sets_dir, folder, f"{name}.jpg"))
                                  for folder, items in sets.items() for name, _ in items]
-                                + [("--sets", os.path.join(sets_dir, "waist_up", "truth.json"))])
+                                + [("--sets", os.path.join(sets_dir, folder, "truth.json")) for folder in truths])
     estimator = load_estimator(one_model(engine, checkpoint), stills=True, **options)
     if sets_dir:
-        _write_sets(sets_dir, sets, json.dumps([{"name": f"{i:04d}", "joints": c[1].tolist(),
-                                                 "inside": c[2].tolist()} for i, c in enumerate(cut)]))
-    with progress_bar(len(free) + len(test) + len(cut), "framing") as bar:
-        r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update)
+        _write_sets(sets_dir, sets, truths)
+    with progress_bar(len(free) + len(test) + len(cut) + len(chest), "framing") as bar:
+        r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update, chest_up_set=chest)
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "
                f"{r['person_free_images']} ({r['person_free_pose_reported'] / max(r['person_free_images'], 1):.1%})")
     click.echo(f"LSP test: a person found on {r['lsp_test_person_found']} of {r['lsp_test_images']} "
@@ -136,12 +141,17 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     click.echo(f"waist-up ({r['waist_up_images']} LSP test {people} cut below the hips): PCK@0.2 of the in-picture "
                f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
                f"{r['waist_up_legs_reported_inside']:.1%}")
+    people = "person" if r["chest_up_images"] == 1 else "people"
+    click.echo(f"chest-up ({r['chest_up_images']} LSP test {people} framed from above the head to mid-torso, 4:3): "
+               f"a person found on {r['chest_up_person_found']}, PCK@0.2 of the in-picture joints "
+               f"{r['chest_up_pck']:.3f}, hips reported inside the picture {r['chest_up_hips_reported_inside']:.1%}")
     if json_out:
         write_text(json_out, json.dumps(r, indent=1))
 
 
-def _write_sets(sets_dir, sets: dict, truth: str) -> None:
-    """SETS/<set>/<name>.jpg and SETS/waist_up/truth.json, each listed as pose-track's own once written."""
+def _write_sets(sets_dir, sets: dict, truths: dict) -> None:
+    """SETS/<set>/<name>.jpg and SETS/<set>/truth.json for the sets in `truths`, each listed as pose-track's own
+    once written."""
     from pose_track.tracker.sinks import SinkError
 
     from .images import cv2_write
@@ -153,9 +163,10 @@ def _write_sets(sets_dir, sets: dict, truth: str) -> None:
                 path = os.path.join(sets_dir, folder, f"{name}.jpg")
                 cv2_write(path, image)
                 note_own_output(path)
-        path = os.path.join(sets_dir, "waist_up", "truth.json")
-        write_text(path, truth)
-        note_own_output(path)
+        for folder, truth in truths.items():
+            path = os.path.join(sets_dir, folder, "truth.json")
+            write_text(path, truth)
+            note_own_output(path)
     except SinkError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -11,11 +11,12 @@ import numpy as np
 
 from .joints import J, TORSO_DIAGONALS
 
-NECK, HIPS = J["neck"], (J["r_hip"], J["l_hip"])
+NECK, HIPS, SHOULDERS = J["neck"], (J["r_hip"], J["l_hip"]), (J["r_shoulder"], J["l_shoulder"])
 
 # The person-box rules, in one place. A box is `scale` times the larger side of the joints' bounding box.
 PERSON_BOX_SCALE = 1.3              # at inference: the box around the previous answer (recrop, tracking)
 CUT_BODY_BOX_SCALE = 1.85           # the same when some joints were called out of the picture (see estimator.py)
+CHEST_UP_BOX_SCALE = 2.8            # ... and when both hips were: a body framed from the chest up (estimator.py)
 LSP_IMAGE_BOX_SCALE = 1.32          # an LSP image's whole-image box over its joints: median on LSP test (5-95 %: 1.17-1.68)
 TRAINING_BOX_SCALE_RANGE = (1.1, 1.75)   # stage-1 training crops, drawn around that median
 TRAINING_CACHE_CONTEXT = 1.8        # cached training crops: room for the scale and shift augmentation
@@ -25,10 +26,19 @@ TRAINING_CACHE_CONTEXT = 1.8        # cached training crops: room for the scale 
 MIN_PICTURE_SIDE = 6
 
 
-def person_box_scale(valid: np.ndarray, whole: float = PERSON_BOX_SCALE, cut: float = CUT_BODY_BOX_SCALE) -> float:
+def person_box_scale(valid: np.ndarray, whole: float = PERSON_BOX_SCALE, cut: float = CUT_BODY_BOX_SCALE,
+                     chest_up: float | None = None) -> float:
     """The scale of the box around joints of which `valid` are known: `whole` around a whole body, `cut` where
-    some joints are missing (out of the picture, or lost), so that the box does not cut the body where they are."""
-    return whole if np.all(valid) else cut
+    some joints are missing (out of the picture, or lost), so that the box does not cut the body where they are,
+    and `chest_up` (default CHEST_UP_BOX_SCALE) where both shoulders are known and both hips are not (a body
+    framed from the chest up: head, shoulders and arms span a far smaller share of it than a waist-up person's;
+    a body cut at the side keeps a shoulder or a hip on each side of the cut)."""
+    valid = np.asarray(valid, bool)
+    if valid.all():
+        return whole
+    if valid[list(SHOULDERS)].all() and not valid[list(HIPS)].any():
+        return CHEST_UP_BOX_SCALE if chest_up is None else chest_up
+    return cut
 
 
 def normalize(points: np.ndarray, box) -> np.ndarray:

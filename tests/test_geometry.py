@@ -98,3 +98,24 @@ def test_body_aligned_crop_sees_the_person_upright_and_maps_joints_back_exactly(
     result = Cascade(Answers(), ModelConfig(Architecture(stage1_input=64, refiner_input=32, num_stages=2))).predict(
         np.zeros((300, 400, 3), np.uint8), [box])
     assert np.allclose(result.joints[0], truth, atol=1e-3)
+
+
+def test_the_box_scale_follows_how_much_of_the_body_is_in_the_picture():
+    from pose_track.engines.geometry import (CHEST_UP_BOX_SCALE, CUT_BODY_BOX_SCALE, PERSON_BOX_SCALE,
+                                             person_box_scale)
+    from pose_track.engines.joints import J
+
+    whole = np.ones(14, bool)
+    waist_up = whole.copy()
+    waist_up[[J[k] for k in ("r_knee", "l_knee", "r_ankle", "l_ankle")]] = False
+    chest_up = waist_up.copy()
+    chest_up[[J["r_hip"], J["l_hip"]]] = False
+    one_hip = chest_up.copy()
+    one_hip[J["l_hip"]] = True
+    cut_at_the_side = chest_up.copy()          # a shoulder gone too: not a chest-up framing
+    cut_at_the_side[J["l_shoulder"]] = False
+    assert person_box_scale(whole) == PERSON_BOX_SCALE
+    assert person_box_scale(waist_up) == person_box_scale(one_hip) == CUT_BODY_BOX_SCALE
+    assert person_box_scale(cut_at_the_side) == CUT_BODY_BOX_SCALE
+    assert person_box_scale(chest_up) == CHEST_UP_BOX_SCALE > CUT_BODY_BOX_SCALE
+    assert person_box_scale(chest_up, 1.3, 1.85, chest_up=2.0) == 2.0

@@ -305,3 +305,25 @@ def test_motion_blur_smears_a_point_over_3_to_blur_max_pixels():
         smeared = degrade(point, np.random.default_rng(seed), blur_p=1.0, noise_p=0, jpeg_p=0)
         ys, xs = np.nonzero(smeared[..., 0])
         assert max(np.ptp(ys), np.ptp(xs)) + 1 <= 13
+
+
+def test_a_chest_up_picture_is_4_by_3_holds_head_and_shoulders_not_the_hips_and_keeps_the_joints_exact(tmp_path):
+    from types import SimpleNamespace
+
+    from pose_track.engines.joints import J
+    from pose_track.training.framing_eval import chest_up
+
+    image = draw_person(STANDING)
+    path = tmp_path / "person.png"
+    cv2.imwrite(str(path), image)
+    lying = STANDING[:, ::-1].copy()                       # hips beside the shoulders: not framed so
+    data = SimpleNamespace(paths=[str(path), str(path)], joints=[STANDING, lying], valid=[np.ones(14, bool)] * 2)
+    (picture, joints, inside), = chest_up(data)
+    h, w = picture.shape[:2]
+    assert abs(w / h - 4 / 3) < 0.05 or w == image.shape[1]
+    assert inside[[J["head_top"], J["neck"], J["r_shoulder"], J["l_shoulder"]]].all()
+    assert not inside[[J["r_hip"], J["l_hip"], J["r_knee"], J["l_knee"], J["r_ankle"], J["l_ankle"]]].any()
+    offset = STANDING[J["neck"]] - joints[J["neck"]]      # the picture is the image's pixels from an offset
+    assert np.allclose(STANDING - joints, offset) and (offset == np.round(offset)).all()
+    x0, y0 = int(offset[0]), int(offset[1])
+    assert (picture == image[y0:y0 + h, x0:x0 + w]).all()

@@ -553,3 +553,20 @@ def test_a_person_found_again_near_the_last_place_keeps_the_search_near_when_los
     fresh.observe(person(0), 0.0)
     fresh.observe(nobody, 0.1)
     assert fresh.near() is None
+
+
+def test_a_body_framed_from_the_chest_up_gets_the_chest_up_box_except_on_a_second_look():
+    from pose_track.engines.geometry import CHEST_UP_BOX_SCALE, CUT_BODY_BOX_SCALE
+    from pose_track.engines.joints import J
+
+    joints = np.zeros((14, 2), np.float32)
+    upper = [J[k] for k in ("head_top", "neck", "r_shoulder", "l_shoulder", "r_elbow", "l_elbow")]
+    joints[upper] = [(100, 40), (100, 60), (80, 70), (120, 70), (75, 100), (125, 100)]   # extent 60 px
+    valid = np.zeros(14, bool)
+    valid[upper] = True
+    proposer = BoxProposer(None)
+    assert proposer.box_around(joints, valid, 1000, 1000)[2] == pytest.approx(60 * CHEST_UP_BOX_SCALE)
+    assert proposer.box_around(joints, valid, 1000, 1000, chest_up=False)[2] == pytest.approx(60 * CUT_BODY_BOX_SCALE)
+    valid[J["r_hip"]] = True                                  # a hip in the picture: a waist-up body
+    joints[J["r_hip"]] = (90, 100)
+    assert proposer.box_around(joints, valid, 1000, 1000)[2] == pytest.approx(60 * CUT_BODY_BOX_SCALE)

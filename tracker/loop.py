@@ -145,7 +145,7 @@ class Tracker:
         placed = np.isfinite(first.placed).all(1)
         if placed.sum() < self.proposer.min_seed_joints:
             return first
-        box = self.proposer.box_around(first.placed, placed, *image.shape[:2])
+        box = self.proposer.box_around(first.placed, placed, *image.shape[:2], chest_up=False)
         second = self.estimator.confirm(self._timed(self.estimator.look, image, box), first)
         if not second.found and second.presence is not None:
             return second

@@ -90,11 +90,16 @@ class BoxProposer:
         side = float(np.clip(side, max(8.0, 0.05 * big), 2.0 * big))
         return (float(np.clip(cx, 0.0, w - 1.0)), float(np.clip(cy, 0.0, h - 1.0)), side, angle)
 
-    def box_around(self, joints: np.ndarray, valid: np.ndarray, h: int, w: int):
+    def box_around(self, joints: np.ndarray, valid: np.ndarray, h: int, w: int, chest_up: bool = True):
         """The box around the joints, turned so that their body axis is upright (with `align`); larger where some
-        joints are missing (out of the picture, or not found), as the estimator's closer box."""
+        joints are missing (out of the picture, or not found), as the estimator's closer box. chest_up False: a
+        body without its hips is framed as any cut body, not as one framed from the chest up (for the second look
+        after a re-acquisition, whose first look may have seen only the head and shoulders of a person walking in:
+        the hard clips' hard_10 lost 0.02 PCK@0.2 with the chest-up box there; docs/experiments.md, "Framed from
+        the chest up")."""
         angle = body_angle(joints, min_length=2.0) if self.align else 0.0
-        scale = person_box_scale(valid, self.box_scale, self.cut_box_scale)
+        scale = person_box_scale(valid, self.box_scale, self.cut_box_scale,
+                                 chest_up=None if chest_up else self.cut_box_scale)
         return self.clamp(oriented_box(joints, scale, valid=valid, angle_deg=angle), h, w)
 
     def seed_box(self, t: float, h: int, w: int, camera=(0.0, 0.0)):

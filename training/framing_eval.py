@@ -1,10 +1,12 @@
-"""Framing checks of a model, as users meet them: pictures with nobody in them, LSP test people, and LSP test
-people cut below the hips (a desk camera's waist-up framing). Every picture goes through the still-image path
-(`engines.estimator.PoseEstimator`, whole image as the first box), as `pose-track images` runs it.
+"""Framing checks of a model, as users meet them: pictures with nobody in them, LSP test people, LSP test people
+cut below the hips (a desk camera's waist-up framing), and LSP test people framed from the chest up. Every
+picture goes through the still-image path (`engines.estimator.PoseEstimator`, whole image as the first box), as
+`pose-track images` runs it.
 
     person_free_regions(held_out)   regions of held-out LSP-extended images away from their labelled person
     video_regions(path, frames, box) one region of some frames of a video
     waist_up(lsp_test)              LSP test images cut between the hips and the knees
+    chest_up(lsp_test)              4:3 pictures of LSP test people from above the head down to mid-torso
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import cv2
 import numpy as np
 
 from pose_track.engines.geometry import torso_diameter
+from pose_track.engines.joints import J
 from pose_track.engines.opencv_files import FileAlias
 from .cache import read_image
-from .framing import ANKLES, HIPS, KNEES
+from .framing import ANKLES, HIPS, KNEES, SHOULDERS
 
 LEGS = KNEES + ANKLES
 MIN_REGION = 64
@@ -97,11 +100,39 @@ def waist_up(data, margin: float = 0.15):
     return out
 
 
+def chest_up(data, margin: float = 0.5):
+    """[(BGR picture, joints (14, 2) in its pixels, in-picture (14,))]: people framed as a desk camera frames them
+    from the chest up: a 4:3 picture, centred on the shoulders, from a quarter of the head-to-cut height above the
+    head down to a cut halfway between the lower shoulder and the higher hip, so both hips are out of it. For the
+    upright people: hips below the shoulders by `margin` torso diameters or more, neck and head above them."""
+    upper = [J["neck"], J["head_top"]]
+    out = []
+    for path, joints, valid in zip(data.paths, data.joints, data.valid):
+        if not valid[list(SHOULDERS) + list(HIPS) + upper].all():
+            continue
+        shoulder_y, hip_y = float(joints[list(SHOULDERS), 1].max()), float(joints[list(HIPS), 1].min())
+        if hip_y - shoulder_y < margin * torso_diameter(joints, valid) or joints[upper, 1].max() > shoulder_y:
+            continue
+        cut = int(round((shoulder_y + hip_y) / 2))
+        head = float(joints[J["head_top"], 1])
+        top = max(0, int(round(head - 0.25 * (cut - head))))
+        width = 4 * (cut - top) // 3
+        image = read_image(path)
+        x0 = int(np.clip(round(float(joints[list(SHOULDERS), 0].mean()) - width / 2), 0,
+                         max(0, image.shape[1] - width)))
+        picture = image[top:cut, x0:x0 + width]
+        h, w = picture.shape[:2]
+        points = (joints - np.array([x0, top], np.float32)).astype(np.float32)
+        inside = valid & (points[:, 1] <= h - 1) & (points[:, 0] >= 0) & (points[:, 0] <= w - 1) & (points[:, 1] >= 0)
+        out.append((picture, points, inside))
+    return out
+
+
 def pose_reported(joints) -> bool:
     return bool(np.isfinite(joints).all(1).any())
 
 
-def evaluate_framing(estimator, person_free, lsp_test_images, waist_up_set, progress=None) -> dict:
+def evaluate_framing(estimator, person_free, lsp_test_images, waist_up_set, progress=None, chest_up_set=()) -> dict:
     """The figures of the framing targets; see the module docstring for the sets."""
     def tick():
         if progress:
@@ -126,7 +157,21 @@ def evaluate_framing(estimator, person_free, lsp_test_images, waist_up_set, prog
         legs_inside += int(ok[list(LEGS)].sum())
         legs_total += len(LEGS)
         tick()
+    chest = {"images": 0, "found": 0, "hits": 0, "joints": 0, "hips_inside": 0}
+    for image, joints, inside in chest_up_set:
+        pose = estimator(image)
+        ok = np.isfinite(pose.joints).all(1)
+        err = np.linalg.norm(np.where(ok[:, None], pose.joints, np.inf) - joints, axis=1)
+        chest["images"] += 1
+        chest["found"] += int(pose.found)
+        chest["hits"] += int(((err <= 0.2 * torso_diameter(joints)) & inside).sum())
+        chest["joints"] += int(inside.sum())
+        chest["hips_inside"] += int(ok[list(HIPS)].sum())
+        tick()
     return {
+        "chest_up_images": chest["images"], "chest_up_person_found": chest["found"],
+        "chest_up_pck": chest["hits"] / max(chest["joints"], 1),
+        "chest_up_hips_reported_inside": chest["hips_inside"] / max(2 * chest["images"], 1),
         "person_free_images": len(person_free),
         "person_free_pose_reported": sum(r for _, r, _ in reported_free),
         "person_free_reported_names": [n for n, r, _ in reported_free if r],
