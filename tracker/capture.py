@@ -231,7 +231,8 @@ class VideoFileSource(Source):
                 self.undecodable.extend(failed)
                 return image, index
             failed.append(index)
-            if len(failed) >= MAX_UNDECODABLE or (self.frame_count is not None and self._attempts >= self.frame_count):
+            past_the_end = self.frame_count is not None and self._attempts >= self.frame_count
+            if len(failed) >= MAX_UNDECODABLE or past_the_end:
                 return None, None
 
     @property

@@ -5,7 +5,8 @@ The equations are filterpy's: `KalmanFilter.predict`, `KalmanFilter.update` (Jos
 `KalmanFilter.rts_smoother`, with the process noise of `Q_continuous_white_noise`; filterpy stays the reference
 (tests/test_tracker_smoothing.py compares both). Only the batching is ours: the 2x2 innovation covariance is
 inverted in closed form, and the measurement matrix H = [I 0] is applied by slicing. filterpy is not imported
-here: its package imports scipy.stats, which took 0.6 of the 1 s that `pose-track video` needs to start (docs/experiments.md, "Tracker throughput").
+here: its package imports scipy.stats, which took 0.6 of the 1 s that `pose-track video` needs to start
+(docs/experiments.md, "Tracker throughput").
 """
 from __future__ import annotations
 

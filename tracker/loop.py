@@ -195,8 +195,8 @@ class Tracker:
             # At first sight the finder's box can cut a person (a window's joints); the still-image answer (the
             # whole frame, then closer looks) is taken too and the better kept (plain LSP clips: 0.674 tracking
             # PCK with the finder's box alone, 0.720 with a whole-frame look, docs/experiments.md "The finder in the
-            # tracker"; after a hard cut the closer looks
-            # find the person where the whole frame alone placed a wrong pose).
+            # tracker"; after a hard cut the closer looks find the person where the whole frame alone placed a
+            # wrong pose).
             other = self._timed(self.estimator, image)
             if other.found and other.mean_confidence > pose.mean_confidence:
                 pose, looked_closer = other, True

@@ -16,8 +16,8 @@ Stage 1 of the cascade alone, on square windows of the frame, then a closer look
      than 144 windows (a 20x3000 strip: 40, not 2097): frames up to 10 times wider than high, or higher than
      wide, keep the windows above (an 8000x800 panorama: 137). A larger floor misses people a panorama's
      half-short-side windows find (LSP people pasted into an 8000x800 one, 240 px tall: 4 of 5 found; with 1/16
-     of the long side 2, with 1/12 none; docs/experiments.md, "Pictures of extreme shape"). A frame with a side under `MIN_PICTURE_SIDE` pixels (engines.geometry)
-     holds nobody and is not looked at.
+     of the long side 2, with 1/12 none; docs/experiments.md, "Pictures of extreme shape"). A frame with a side
+     under `MIN_PICTURE_SIDE` pixels (engines.geometry) holds nobody and is not looked at.
   2. candidates: the square box around each window's joints that land in the frame (stage 1 places the joints
      of a person it sees in part, or small, roughly where they are), duplicates dropped; the `confirm` best
      (the one nearest `near` first, then the most present) get a closer look, one backend call, and up to
@@ -33,7 +33,8 @@ its crop and the frame): the box the tracker crops at.
 
 A still picture's search (`search_picture`) takes every window of the cycle in one finder call, in backend calls
 of at most `SEARCH_BATCH` (32) windows: a whole cycle in one batch held 3.6 GB for an 8000x800 panorama's 137
-windows on ONNX Runtime, CPU (docs/experiments.md, "Pictures of extreme shape"). Pictures up to 5:2 (21:9 included) have at most 32 windows: one backend call.
+windows on ONNX Runtime, CPU (docs/experiments.md, "Pictures of extreme shape"). Pictures up to 5:2 (21:9
+included) have at most 32 windows: one backend call.
 """
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ class BoxProposer:
                  align: bool = False, cut_box_scale: float = CUT_BODY_BOX_SCALE):
         self.finder = finder            # finder(image, near=None) -> Found (with .box), a box, or None
         # No outlier gate on the seed filter: the box must follow a joint that really moves at once (holding
-        # it back a frame cost the hard clips 0.006 tracking PCK; docs/experiments.md, "Outlier gate"); one stray joint hardly moves a box.
+        # it back a frame cost the hard clips 0.006 tracking PCK; docs/experiments.md, "Outlier gate"); one stray
+        # joint hardly moves a box.
         self.seed_smoother = (KalmanSmoother(replace(params.harder(2.0), outlier_gate=0.0)) if seed_smoother == "auto"
                               else seed_smoother)
         self.box_scale = box_scale
