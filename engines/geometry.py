@@ -36,9 +36,15 @@ def person_box_scale(valid: np.ndarray, whole: float = PERSON_BOX_SCALE, cut: fl
     valid = np.asarray(valid, bool)
     if valid.all():
         return whole
-    if valid[list(SHOULDERS)].all() and not valid[list(HIPS)].any():
+    if framed_from_chest_up(valid):
         return CHEST_UP_BOX_SCALE if chest_up is None else chest_up
     return cut
+
+
+def framed_from_chest_up(valid: np.ndarray) -> bool:
+    """Both shoulders known and both hips not: a body the picture cuts between them."""
+    valid = np.asarray(valid, bool)
+    return bool(valid[list(SHOULDERS)].all() and not valid[list(HIPS)].any())
 
 
 def normalize(points: np.ndarray, box) -> np.ndarray:

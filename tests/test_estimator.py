@@ -191,3 +191,22 @@ def test_a_still_picture_read_as_nobody_is_searched_window_by_window():
     found = Answers(joints, presence=lambda call: 0.9)
     PoseEstimator(cascade=found, max_passes=1, search=search)(image)
     assert len(boxes) == 2                                        # a person found on the whole picture: no search
+
+
+def test_a_chest_up_body_gets_the_chest_up_box_and_its_hips_a_second_opinion():
+    # Look 1 (the whole picture) places head, shoulders and arms and calls hips and legs out: look 2 runs on the
+    # chest-up box around them; it places the hips inside, but the tight look (3) calls them out: empty. A body
+    # whose first look placed the hips (waist-up) keeps them whatever the tight look says.
+    from pose_track.engines.geometry import CHEST_UP_BOX_SCALE
+
+    _, joints = synthetic_person(64, 96, seed=2)
+    joints = (joints + [150, 40]).astype(np.float32)
+    image = np.zeros((300, 400, 3), np.uint8)
+    chest_up, waist_up = _inside_but(0, 1, 2, 3, 4, 5), _inside_but(0, 1, 4, 5)
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: {1: chest_up, 2: waist_up}.get(call, chest_up))
+    pose = PoseEstimator(cascade=cascade, max_passes=2)(image)
+    assert cascade.boxes[1][:3] == pytest.approx(box_from_joints(joints, CHEST_UP_BOX_SCALE, valid=chest_up), abs=1e-3)
+    assert len(cascade.boxes) == 3 and np.isnan(pose.joints[[2, 3]]).all() and not pose.in_picture[[2, 3]].any()
+    waist = Answers(joints, presence=lambda call: 0.9, inside=lambda call: waist_up if call < 3 else chest_up)
+    pose = PoseEstimator(cascade=waist, max_passes=2)(image)
+    assert len(waist.boxes) == 3 and np.isfinite(pose.joints[[2, 3]]).all()
