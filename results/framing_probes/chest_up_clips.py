@@ -22,7 +22,8 @@ elif where == "estimator-only":
 ext = load_folder("../shared/data/lspet")
 people = chest_up(ext.subset(range(len(ext) - 500, len(ext))))
 W, H, N = 640, 480, 45
-hits = total = with_joints = frames = 0
+hits = total = with_joints = frames = hips_drawn = 0
+HIPS = [G.J["r_hip"], G.J["l_hip"]]
 for n, (picture, joints, inside) in enumerate(people):
     k = W / picture.shape[1]
     big = cv2.resize(picture, (W, int(round(picture.shape[0] * k))), interpolation=cv2.INTER_CUBIC)
@@ -37,6 +38,7 @@ for n, (picture, joints, inside) in enumerate(people):
         hits += (d[seen] <= 0.2 * G.torso_diameter(gt[i])).sum()
         total += seen.sum()
         with_joints += bool(np.isfinite(r.smoothed).any())
+        hips_drawn += int(np.isfinite(r.smoothed[HIPS]).all(1).sum())      # the hips lie below the picture
         frames += 1
 print(f"{where}: {len(people)} clips, frames with joints {with_joints} of {frames}, PCK@0.2 of the joints in the "
-      f"picture {hits / total:.3f}")
+      f"picture {hits / total:.3f}, hips drawn {100 * hips_drawn / (2 * frames):.1f} %")
