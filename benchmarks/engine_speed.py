@@ -4,8 +4,8 @@ Per engine: per-stage latency (median, p90; stage 1 at batch 1, each refiner at 
 joints), the refiner stages of one tracked person together, single-image frames per second (the PoseEstimator
 as `images` runs it), tracking frames per second (`pose-track video`'s loop on a 1280x720 clip: the Tracker, a
 CSV sink, re-acquisitions included; with and without decoding) and where its time goes (decode, crops, stage 1,
-refiners, re-acquisition, camera motion, smoothing, sinks, the rest), peak resident memory of the process, and PCK@0.2 on the
-first N images of LSP test (as `eval` runs). No torch is imported unless a checkpoint runs on torch.
+refiners, re-acquisition, camera motion, smoothing, sinks, the rest), peak resident memory of the process, and
+PCK@0.2 on the first N images of LSP test (as `eval` runs). No torch is imported unless a checkpoint runs on torch.
 """
 from __future__ import annotations
 

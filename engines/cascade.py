@@ -158,7 +158,8 @@ class Cascade:
         """Run every stage once on blank crops of the batch sizes a tracker uses (one person's joints for the
         refiners): a backend that prepares itself per input shape does it here, not on a frame. Torch on CUDA
         chooses its kernels and captures a CUDA graph there, seconds per shape on first use (an H200, fp16:
-        4.8 s for stage 1 at batch 1, 8.9 s at batch 3; docs/experiments.md, "GPU"), against milliseconds for ONNX Runtime on the CPU."""
+        4.8 s for stage 1 at batch 1, 8.9 s at batch 3; docs/experiments.md, "GPU"), against milliseconds for
+        ONNX Runtime on the CPU."""
         for n in sorted(set(stage1_batches)):
             self.backend.run(0, self._stage1_buf.get(n))
         for s in range(1, self.num_stages):

@@ -196,13 +196,18 @@ class PoseEstimator:
             pose = self._answer(image, whole_image_box(*image.shape[:2]), rgb)
             if pose.found or self.search is None:
                 return pose
-            found = self.search(image)
-            if found is None:
-                return pose
-            other = self._answer(image, found, rgb)     # a person only a window saw: as sure as a second look
-            sure = other.presence is None or other.presence >= other.second_look_threshold
-            return other if other.found and sure else pose
+            return self.searched(image, pose, self.search, rgb)
         return self._answer(image, box, rgb)
+
+    def searched(self, image: np.ndarray, pose: Pose, search, rgb: bool = False) -> Pose:
+        """Where `pose` found nobody: the answer on the box `search(image)` gives, kept only as sure as a second
+        look (a person only a window saw), else `pose`."""
+        found = search(image)
+        if found is None:
+            return pose
+        other = self._answer(image, found, rgb)
+        sure = other.presence is None or other.presence >= other.second_look_threshold
+        return other if other.found and sure else pose
 
     def _answer(self, image: np.ndarray, box, rgb: bool) -> Pose:
         first = pose = self.look(image, box, rgb)
@@ -253,7 +258,8 @@ class PoseEstimator:
         if not pose.found or placed.all() or placed.sum() < MIN_JOINTS:
             return pose
         tight = self.look(image, box_from_joints(pose.placed, LEG_CHECK_BOX_SCALE, valid=placed), rgb)
-        drop = (LEG_JOINTS | (HIP_JOINTS & hips)) & ~np.isfinite(tight.joints).all(1) & np.isfinite(pose.joints).all(1)
+        checked = LEG_JOINTS | (HIP_JOINTS & hips)
+        drop = checked & ~np.isfinite(tight.joints).all(1) & np.isfinite(pose.joints).all(1)
         if not tight.found or not drop.any():
             return pose
         keep = ~drop[:, None]

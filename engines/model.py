@@ -54,8 +54,8 @@ def soft_argmax(logits: torch.Tensor, input_size: int, stride: int, window: int 
 
     window > 0: the location over the cells within `window` of the peak only. A heatmap unsure which of two
     limbs is its own has two modes, and the mean of the whole map lies between them (LSP test, stage 1 PCK@0.2:
-    whole map 0.763, window 3 0.772; docs/experiments.md, "Mirror view and peak window"). The spread stays the whole map's: two modes are
-    exactly the doubt that the joint confidence is made from.
+    whole map 0.763, window 3 0.772; docs/experiments.md, "Mirror view and peak window"). The spread stays the
+    whole map's: two modes are exactly the doubt that the joint confidence is made from.
     """
     coords, spread = _moments(logits, input_size, stride)
     if window > 0:

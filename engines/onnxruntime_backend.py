@@ -37,8 +37,8 @@ def shared_thread_pool() -> bool:
     Every session on the default thread count runs on it, and stops spinning at the end of each run. With a
     pool per session, stage 1's workers and the refiners' sleep and wake on every call (or, spinning, compete for
     the same cores). The tracking loop on the bench's 720p clip, 2 cores, five alternating runs each: 65.9 ->
-    73.3 frames/s fp32, 86.3 -> 104.3 INT8 (a noisy machine: the shared pool won 4 of 5 pairs in each; docs/experiments.md, "One thread pool for
-    both stages")."""
+    73.3 frames/s fp32, 86.3 -> 104.3 INT8 (a noisy machine: the shared pool won 4 of 5 pairs in each;
+    docs/experiments.md, "One thread pool for both stages")."""
     if not _shared_pool["made"]:
         try:
             import_onnxruntime().capi.onnxruntime_pybind11_state.set_global_thread_pool_sizes(0, 1)
@@ -63,7 +63,8 @@ def session_options(threads: int | None = None, spinning: bool | None = None):
         so.intra_op_num_threads = int(threads or 0)       # 0 = ONNX Runtime's choice (physical cores)
         so.inter_op_num_threads = 1
     # Spinning worker threads steal the second core from the Python work between calls (crops, tracker,
-    # smoothing): off by default, measured 1.2x more tracking frames/s on 2 cores (docs/experiments.md, "Speed, CPU").
+    # smoothing): off by default, measured 1.2x more tracking frames/s on 2 cores (docs/experiments.md,
+    # "Speed, CPU").
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     so.log_severity_level = 3
     return so

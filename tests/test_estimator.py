@@ -203,7 +203,8 @@ def test_a_chest_up_body_gets_the_chest_up_box_and_its_hips_a_second_opinion():
     joints = (joints + [150, 40]).astype(np.float32)
     image = np.zeros((300, 400, 3), np.uint8)
     chest_up, waist_up = _inside_but(0, 1, 2, 3, 4, 5), _inside_but(0, 1, 4, 5)
-    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: {1: chest_up, 2: waist_up}.get(call, chest_up))
+    looks = {1: chest_up, 2: waist_up}
+    cascade = Answers(joints, presence=lambda call: 0.9, inside=lambda call: looks.get(call, chest_up))
     pose = PoseEstimator(cascade=cascade, max_passes=2)(image)
     assert cascade.boxes[1][:3] == pytest.approx(box_from_joints(joints, CHEST_UP_BOX_SCALE, valid=chest_up), abs=1e-3)
     assert len(cascade.boxes) == 3 and np.isnan(pose.joints[[2, 3]]).all() and not pose.in_picture[[2, 3]].any()

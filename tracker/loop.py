@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -212,19 +213,10 @@ class Tracker:
         if self._first_sight:
             self._first_sight = False
             if reacquired and not pose.found and self.proposer.finder is not None:
-                with self.times("re-acquisition"):
-                    pose = self._search_picture(image, pose)
+                with self.times("re-acquisition"):      # the finder's whole cycle of windows, as `images` searches
+                    pose = self._timed(self.estimator.searched, image, pose,
+                                       partial(search_picture, self.estimator.cascade))
         return pose, reacquired, False
-
-    def _search_picture(self, image: np.ndarray, pose: Pose) -> Pose:
-        """At first sight, where the look found nobody: the person the finder's whole cycle of windows sees, as
-        sure as a second look (`PoseEstimator.__call__` with a search), else `pose`."""
-        box = self._timed(search_picture, self.estimator.cascade, image)
-        if box is None:
-            return pose
-        other = self._timed(self.estimator, image, box)
-        sure = other.presence is None or other.presence >= other.second_look_threshold
-        return other if other.found and sure else pose
 
     def __call__(self, image: np.ndarray, time_s: float, index: int | None = None, source: str = "") -> TrackResult:
         """Track a frame given as a BGR image and its time in seconds."""
