@@ -59,4 +59,5 @@ def test_a_cut_to_another_scene_forgets_the_person_a_pan_does_not():
     other = np.zeros_like(street)
     other[:] = (40, 160, 40)                      # a green field
     assert look.saw_cut(other) and look.person is None
-    assert distance(scene_look(street), scene_look(street)) < 1e-6
+    assert distance(scene_look(street), scene_look(panned)) < look.cut_distance      # the test's two sides of
+    assert distance(scene_look(street), scene_look(other)) > look.cut_distance       # the shot-change threshold

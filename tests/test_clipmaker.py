@@ -61,6 +61,16 @@ def test_camera_path_deterministic_and_moving():
 
 
 def test_synthetic_person_is_a_person():
+    from pose_track.engines.joints import J, SKELETON
+
     img, joints = synthetic_person(64, 48)
     assert img.shape == (48, 64, 3) and joints.shape == (14, 2)
-    assert (joints[:, 0] >= 0).all() and (joints[:, 0] < 64).all() and (joints[:, 1] < 48).all()
+    assert (joints >= 0).all() and (joints[:, 0] < 64).all() and (joints[:, 1] < 48).all()
+    grey = img.mean(2)
+    for a, b in SKELETON:                      # every limb drawn bright on the darker background (40-90)
+        x, y = np.round((joints[a] + joints[b]) / 2).astype(int)
+        assert grey[y - 1:y + 2, x - 1:x + 2].max() > 150, (a, b)
+    assert np.median(grey) < 100
+    y = {name: joints[J[name], 1] for name in J}
+    assert y["head_top"] < y["neck"] < y["r_hip"] < y["r_knee"] < y["r_ankle"]       # upright
+    assert joints[J["r_hip"], 0] < joints[J["l_hip"], 0]       # facing the camera: the right side on the left

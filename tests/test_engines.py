@@ -132,36 +132,32 @@ def test_the_bundle_runs_without_torch(tiny_bundle):
     assert out.stdout.strip() == "ok"
 
 
+def _refused_in_one_line(match, *args, **kwargs) -> None:
+    with pytest.raises(BundleError, match=match) as refusal:
+        load_bundle(*args, **kwargs)
+    assert "\n" not in str(refusal.value)
+
+
 def test_manifest_mismatches_are_refused(tiny_bundle, tiny_checkpoint, tmp_path):
+    """Each refusal is one line that names the fix."""
     path = _copy_bundle(tiny_bundle, tmp_path / "b")
     load_bundle(path, threads=1, checkpoint=tiny_checkpoint)                  # matches: loads
 
     _edit_manifest(path, backend_version="99.0.0")
-    with pytest.raises(BundleError, match=r"built with onnxruntime 99\.0\.0.*pose-track build-engine"):
-        load_bundle(path)
+    _refused_in_one_line(r"built with onnxruntime 99\.0\.0.*pose-track build-engine", path)
     _edit_manifest(path, backend_version="0.9.0")                          # other major version
-    with pytest.raises(BundleError, match="rebuild"):
-        load_bundle(path)
+    _refused_in_one_line("rebuild", path)
 
     path = _copy_bundle(tiny_bundle, tmp_path / "c")
     _edit_manifest(path, checkpoint_sha256="0" * 64)
-    with pytest.raises(BundleError, match="another checkpoint.*pose-track build-engine"):
-        load_bundle(path, checkpoint=tiny_checkpoint)
+    _refused_in_one_line("another checkpoint.*pose-track build-engine", path, checkpoint=tiny_checkpoint)
 
     path = _copy_bundle(tiny_bundle, tmp_path / "d")
     _edit_manifest(path, format_version=99)
-    with pytest.raises(BundleError, match="format version 99"):
-        load_bundle(path)
+    _refused_in_one_line("format version 99", path)
 
-    with pytest.raises(BundleError, match="onnxruntime bundle, not tensorrt"):
-        load_bundle(tiny_bundle, backend="tensorrt")
-    with pytest.raises(BundleError, match="no engine bundle"):
-        load_bundle(str(tmp_path / "nothing"))
-    # Every refusal is one line.
-    try:
-        load_bundle(path)
-    except BundleError as exc:
-        assert "\n" not in str(exc)
+    _refused_in_one_line("onnxruntime bundle, not tensorrt", tiny_bundle, backend="tensorrt")
+    _refused_in_one_line("no engine bundle", str(tmp_path / "nothing"))
 
 
 def test_tensorrt_bundle_for_another_gpu_is_refused(tiny_bundle, tmp_path, monkeypatch):
@@ -304,4 +300,6 @@ def test_build_engine_refuses_bad_scales_in_one_line(tiny_checkpoint, tmp_path):
 
     for bad, says in (("abc", "input sizes like"), ("100", "multiple of 32")):
         result = CliRunner().invoke(build_engine, [tiny_checkpoint, "--scales", bad, "-o", str(tmp_path / "b")])
-        assert result.exit_code != 0 and says in result.output and "Traceback" not in result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+        assert result.exit_code == 2 and len(errors) == 1 and says in errors[0], result.output   # a usage error
+        assert "Traceback" not in result.output and not (tmp_path / "b").exists()

@@ -9,7 +9,7 @@ from pose_track.engines.estimator import PoseEstimator
 from pose_track.engines.cascade import Cascade, CascadeResult
 from pose_track.engines.config import Architecture, ModelConfig
 from pose_track.engines.geometry import apply_affine, crop_matrix
-from pose_track.training.augment import stage1_sample
+from pose_track.training.augment import FLIP, stage1_sample
 from pose_track.training.framing import SceneBank, apply_cut, background_crop, cut_line, cut_off, edge_framing
 
 from conftest import STANDING, draw_person
@@ -40,20 +40,43 @@ def test_cut_shares_choose_the_kind_of_cut():
         assert gone[[0, 5]].all() and not gone[[1, 4, 2, 3]].any()
 
 
-def test_truncated_sample_leaves_cut_joints_out_of_the_loss_and_teaches_them_outside():
-    image = draw_person(STANDING)
-    valid = np.ones(14, bool)
-    plain_targets = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(1), augment=False)[1]
-    seen_cut = 0
+def _sample_and_its_cut(monkeypatch, seed, **options):
+    """stage1_sample of the standing figure, and which of its output joints the truncation cut off (the cut line
+    it drew, mirrored with the crop where the crop was mirrored)."""
+    import pose_track.training.augment as augment
+    import pose_track.training.framing as framing
+
+    drawn = {"line": None, "flip": False}
+    real_cut_line, real_crop_matrix = framing.cut_line, augment.crop_matrix
+
+    def cut_line(*args, **kwargs):
+        drawn["line"] = real_cut_line(*args, **kwargs)
+        return drawn["line"]
+
+    def crop_matrix(box, size, angle=0.0, flip=False):
+        drawn["flip"] = flip
+        return real_crop_matrix(box, size, angle, flip)
+
+    monkeypatch.setattr(framing, "cut_line", cut_line)
+    monkeypatch.setattr(augment, "crop_matrix", crop_matrix)
+    sample = stage1_sample(draw_person(STANDING), STANDING, np.ones(14, bool), 64, np.random.default_rng(seed),
+                           **options)
+    gone = np.zeros(14, bool) if drawn["line"] is None else cut_off(STANDING, drawn["line"])
+    return sample, gone[FLIP] if drawn["flip"] else gone
+
+
+def test_truncated_sample_leaves_cut_joints_out_of_the_loss_and_teaches_them_outside(monkeypatch):
+    seen_cut = cut_in_crop = 0
     for seed in range(40):
-        crop, target, mask, inside, known = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed),
-                                                          truncate_p=1.0)
+        (crop, target, mask, inside, known), cut = _sample_and_its_cut(monkeypatch, seed, truncate_p=1.0)
+        in_crop = (np.abs(target) <= 0.5).all(1)
         assert known.all()                                   # every joint is labelled: in or out is known
-        assert not (mask & ~inside).any()                    # out of the picture: never in the coordinate loss
-        assert (np.abs(target[mask]) <= 0.5).all()
-        seen_cut += int((~inside).any())
+        assert not inside[cut].any() and not mask[cut].any()     # cut off: outside, never in the coordinate loss
+        assert inside[~cut & in_crop].all() and mask[~cut & in_crop].all()     # the rest as the crop frames it
+        seen_cut += int(cut.any())
+        cut_in_crop += int((cut & in_crop).any())
     assert seen_cut >= 30
-    assert plain_targets.shape == (14, 2)
+    assert cut_in_crop >= 5          # joints the crop still frames, outside because the cut blacked them out
 
 
 def test_an_edge_framed_crop_ends_at_the_cut_and_holds_every_kept_joint():
@@ -77,13 +100,14 @@ def test_an_edge_framed_crop_ends_at_the_cut_and_holds_every_kept_joint():
         assert 0.44 * 64 <= max(abs(edge[0] - 31.5), abs(edge[1] - 31.5)) <= 0.53 * 64     # ... at its edge
 
 
-def test_edge_framed_samples_keep_the_cut_joints_out_of_the_loss():
-    image = draw_person(STANDING)
-    valid = np.ones(14, bool)
+def test_edge_framed_samples_keep_the_cut_joints_out_of_the_loss(monkeypatch):
+    seen_cut = 0
     for seed in range(20):
-        crop, target, mask, inside, known = stage1_sample(image, STANDING, valid, 64, np.random.default_rng(seed),
-                                                          truncate_p=1.0, edge_p=1.0)
-        assert not (mask & ~inside).any() and (np.abs(target[mask]) <= 0.5).all()
+        (crop, target, mask, inside, known), cut = _sample_and_its_cut(monkeypatch, seed, truncate_p=1.0, edge_p=1.0)
+        assert not inside[cut].any() and not mask[cut].any()
+        assert inside[~cut].any() and (np.abs(target[mask]) <= 0.5).all()
+        seen_cut += int(cut.any())
+    assert seen_cut >= 15
 
 
 def test_a_portrait_crop_is_upright_on_the_body_cut_below_the_shoulders_and_filled_by_what_is_kept():

@@ -64,6 +64,8 @@ def test_best_gains_fit_mirror_twins_together_unless_asked_not_to():
     pooled = best_gains(before, delta, truth, np.ones((300, 14), bool))
     assert separate[2] == 1.0 and separate[3] == 0.0
     assert pooled[2] == pooled[3] and 0.0 < pooled[2] < 1.0
-    # Only one side annotated: the twin's gain comes from it.
+    # Only one side annotated: the twin's gain comes from it (not the default 1 of a joint with no samples).
+    delta[:, 2] = 2.0 * (truth[:, 2] - before[:, 2])         # r_hip: the refiner goes twice as far as it should
     valid = np.ones((300, 14), bool); valid[:, 3] = False
-    assert best_gains(before, delta, truth, valid)[3] == 1.0
+    assert best_gains(before, delta, truth, valid)[3] == 0.5
+    assert best_gains(before, delta, truth, valid, symmetric=False)[3] == 1.0

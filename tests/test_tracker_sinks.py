@@ -231,24 +231,53 @@ def test_unwritable_outputs(tmp_path):
         (tmp_path / "a_file").write_text("")
         with pytest.raises(SinkError, match="a_file is a file, not a folder"):
             make(tmp_path / "a_file" / "out.mp4")
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        ro = tmp_path / "ro"
-        ro.mkdir()
-        ro.chmod(0o500)
-        try:
-            with pytest.raises(SinkError, match="cannot write"):
-                CsvSink(ro / "out.csv")
-        finally:
-            ro.chmod(0o700)
+
+
+def test_an_output_the_user_may_not_write_is_refused_in_one_line(tmp_path, monkeypatch):
+    """Whatever the privileges the tests run with (root writes into a read-only folder): the system's refusal
+    to make the file, and a file the user may not write, are each one line, and nothing is left or changed."""
+    import pose_track.tracker.sinks as sinks
+
+    def refused(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.setattr(sinks, "open", refused, raising=False)
+    for make in (CsvSink, NdjsonSink):
+        with pytest.raises(SinkError, match="cannot write .*Permission denied") as e:
+            make(folder / "poses.x")
+        assert "\n" not in str(e.value) and os.listdir(folder) == []
+    mine = folder / "mine.csv"
+    mine.write_text("keep me")
+    monkeypatch.setattr(sinks.os, "access", lambda path, mode: False)
+    with pytest.raises(SinkError, match="mine.csv: permission denied"):
+        CsvSink(mine)
+    monkeypatch.undo()
+    assert mine.read_text() == "keep me" and os.listdir(folder) == ["mine.csv"]
 
 
 def test_draw_pose_and_colours():
-    img = np.zeros((48, 64, 3), np.uint8)
-    joints = np.random.default_rng(0).uniform(5, 40, size=(14, 2))
-    joints[3] = np.nan
-    out = draw_pose(img, joints, np.linspace(0, 1, 14), box=(30, 24, 40))
-    assert out.sum() > 0 and img.sum() == 0  # drew on a copy
+    img = np.zeros((320, 320, 3), np.uint8)
+    # A figure on whole pixels whose limbs run straight across or down (their middles are exact pixels).
+    joints = np.array([[120, 290], [120, 230], [120, 170], [200, 170], [200, 230], [200, 290],   # legs, hips
+                       [40, 60], [80, 60], [120, 60], [200, 60], [240, 60], [280, 60],       # arms
+                       [160, 60], [160, 20]], np.float64)
+    joints[3] = np.nan                                                   # the left hip: not in the picture
+    conf = np.linspace(0, 1, 14)
+    out = draw_pose(img, joints, conf)
+    assert img.sum() == 0                                               # drew on a copy
+    for j in np.flatnonzero(np.isfinite(joints).all(1)):
+        x, y = joints[j].astype(int)
+        assert tuple(int(v) for v in out[y, x]) == confidence_color(conf[j])     # each joint, in its colour
+    assert (out[200, 120] >= 200).all() and (out[60, 100] >= 200).all()    # white limbs (r_knee-r_hip, r_elbow-r_shoulder)
+    assert (out[170, 200] == 0).all() and (out[170, 160] == 0).all()      # nothing at or towards the missing hip
+    assert (out[230, 200] != 0).any()                                   # the knee below it is still drawn
+    boxed = draw_pose(img, joints, conf, box=(160, 160, 300))
+    edge = boxed[10, 160].astype(int)                                   # the crop's box, on its top edge: cyan
+    assert edge[0] >= 200 and edge[1] >= 200 and edge[2] == 0 and (out[10, 160] == 0).all()
     assert confidence_color(0.0) == (0, 0, 255) and confidence_color(1.0) == (0, 255, 0)
+    assert confidence_color(0.5) == (0, 255, 255) and confidence_color(float("nan")) == (160, 160, 160)
 
 
 def test_video_sink_writes_readable_mp4(tmp_path):

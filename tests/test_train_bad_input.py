@@ -105,7 +105,10 @@ def test_an_out_folder_that_cannot_be_made_is_one_line(fake_lsp, tmp_path):
     (["--seed", "-1"], "--seed takes a whole number from 0 up"),
     (["--scales", "100"], "--scales takes input sizes, each a multiple of 32"),
     (["--cut-shares", "1,2"], "--cut-shares takes four shares"),
+    (["--cut-shares", "a,b,c,d"], "--cut-shares takes four shares"),
+    (["--cut-shares", "0,0,0,0"], "--cut-shares takes four shares"),
     (["--cut-shares", "nan,1,1,1"], "--cut-shares takes four shares"),
+    (["--cut-shares", "inf,1,1,1"], "--cut-shares takes four shares"),
 ])
 def test_option_values_training_cannot_use_are_refused_in_one_line(fake_lsp, tmp_path, args, says):
     out = tmp_path / "runs" / "run"

@@ -15,17 +15,35 @@ from pose_track.training.train import train
 from conftest import STANDING, draw_person
 
 
+class _Draws:
+    """An rng whose uniform draws are the middle of each range and whose random() draws are the given ones."""
+
+    def __init__(self, randoms):
+        self.randoms = list(randoms)
+
+    def uniform(self, low, high, size=None):
+        mid = (low + high) / 2.0
+        return mid if size is None else np.full(size, mid)
+
+    def random(self):
+        return self.randoms.pop(0)
+
+
 def test_stage1_sample_flip_swaps_labels_and_keeps_geometry():
-    image = draw_person(STANDING)
+    from pose_track.training.augment import FLIP
+
+    pose = STANDING.copy()
+    pose[6] += (-4.0, -30.0)                      # the right wrist raised: the figure is not its own mirror image
+    image = draw_person(pose)
     valid = np.ones(14, bool)
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        crop, target, mask, _, _ = stage1_sample(image, STANDING, valid, 64, rng)
-        assert crop.shape == (64, 64, 3) and target.shape == (14, 2)
-        # Mirrored or not, the person's right ankle stays below its right knee and the head on top.
-        if mask[0] and mask[1]:
-            assert target[13, 1] < target[12, 1] + 0.05 or abs(target[13, 1]) > 0.3
-    crop, target, mask, _, _ = stage1_sample(image, STANDING, valid, 64, rng, augment=False)
+    # random() draws: no turn (>= 0.6), then mirrored (< 0.5) or not; the same box either way.
+    plain = stage1_sample(image, pose, valid, 64, _Draws([0.9, 0.9]))
+    mirrored = stage1_sample(image, pose, valid, 64, _Draws([0.9, 0.0]))
+    assert np.abs(mirrored[0].astype(int) - plain[0][:, ::-1].astype(int)).mean() < 1.0      # the crop mirrored
+    np.testing.assert_allclose(mirrored[1], plain[1][FLIP] * [-1, 1], atol=1e-5)   # each label its twin's place
+    assert mirrored[1][11, 1] < mirrored[1][6, 1] - 0.1     # the raised wrist is now the left one, still raised
+    assert (mirrored[2] == plain[2][FLIP]).all()
+    crop, target, mask, _, _ = stage1_sample(image, pose, valid, 64, np.random.default_rng(0), augment=False)
     assert np.all(np.abs(target) <= 0.5) and mask.all()
 
 
