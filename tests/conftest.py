@@ -25,6 +25,17 @@ def draw_person(joints, size=(160, 120), seed=0):
         cv2.circle(image, tuple(int(v) for v in p), 4, (20 * k % 255, 40, 255 - 15 * k), -1)
     return image
 
+def refused_in_one_line(result, exit_code=None) -> str:
+    """A command's refusal (a click CliRunner result): one `Error:` line, the output's last, no traceback, and a
+    non-zero exit (`exit_code` where given). Before it may come the progress line naming the input, or click's
+    usage lines for a usage error (exit 2). Returns the line."""
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert isinstance(result.exception, SystemExit) and result.exit_code != 0, result.output
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output
+    assert result.output.strip().splitlines()[-1] == errors[0], result.output
+    assert exit_code is None or result.exit_code == exit_code, result.output
+    return errors[0]
+
 
 def make_fake_lsp(root, n=12, seed=0):
     """An LSP-layout folder (images/imNNNN.jpg + joints.mat 3x14xN) of drawn stick figures."""

@@ -19,17 +19,10 @@ from pose_track.commands.images import images
 from pose_track.engines.backends import DEFAULT_BUNDLE
 from pose_track.tracker.sinks import csv_header
 
-from conftest import REPO, STANDING, draw_person
+from conftest import REPO, STANDING, draw_person, refused_in_one_line
 from fakes import FakeCascade, NobodyThere, estimator_of, open_failing_after, writer_the_disk_cuts_short
 
 N_FRAMES = 40
-
-
-def _refused_in_one_line(res, exit_code=1):
-    assert isinstance(res.exception, SystemExit) and res.exit_code == exit_code, res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "Traceback" not in res.output, res.output
-    return errors[0]
 
 
 @pytest.fixture
@@ -67,7 +60,7 @@ def _bigger_stage1_input(manifest):
 def test_a_bundle_whose_engines_do_not_take_its_crops_is_refused_at_load(tmp_path, one_image, edit):
     bundle = _bundle_copy(tmp_path / "bundle", edit)
     res = CliRunner().invoke(images, [str(one_image), "--csv", str(tmp_path / "c.csv"), "--engine", str(bundle)])
-    error = _refused_in_one_line(res)
+    error = refused_in_one_line(res, exit_code=1)
     assert "cannot load the model" in error and "(stage 1)" in error and "build-engine" in error
     assert not (tmp_path / "c.csv").exists()
 
@@ -76,7 +69,7 @@ def test_a_bundle_whose_engines_do_not_take_its_crops_is_refused_at_load(tmp_pat
 def test_demo_refuses_a_clip_without_frames(tmp_path, args):
     out = tmp_path / "demo"
     res = CliRunner().invoke(demo, [*args, "--out", str(out)])
-    assert "--frames" in _refused_in_one_line(res, exit_code=2)
+    assert "--frames" in refused_in_one_line(res, exit_code=2)
     assert not out.exists()
 
 
@@ -84,7 +77,7 @@ def test_demo_refuses_a_file_as_its_out_folder(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("keep me")
     res = CliRunner().invoke(demo, ["--out", str(afile), "--frames", "2"])
-    assert "--out" in _refused_in_one_line(res, exit_code=2)
+    assert "--out" in refused_in_one_line(res, exit_code=2)
     assert afile.read_text() == "keep me" and os.listdir(tmp_path) == ["afile"]
 
 
@@ -93,7 +86,7 @@ def test_demo_out_folder_that_cannot_be_made_is_one_line(tmp_path):
     (tmp_path / "afile").write_text("")
     for out in [str(tmp_path / "afile" / "demo")] + (["/proc/demo"] if os.path.isdir("/proc/self") else []):
         res = CliRunner().invoke(demo, ["--out", out, "--frames", "2"])
-        assert f"cannot write to --out {out}" in _refused_in_one_line(res)
+        assert f"cannot write to --out {out}" in refused_in_one_line(res, exit_code=1)
     assert os.listdir(tmp_path) == ["afile"]
 
 
@@ -103,7 +96,7 @@ def test_demo_with_a_model_that_cannot_load_writes_nothing(tmp_path):
     (broken / "manifest.json").write_text("{")
     out = tmp_path / "demo"
     res = CliRunner().invoke(demo, ["--out", str(out), "--frames", "2", "--engine", str(broken)])
-    assert "cannot load the model" in _refused_in_one_line(res)
+    assert "cannot load the model" in refused_in_one_line(res, exit_code=1)
     assert not out.exists()
 
 
@@ -118,7 +111,7 @@ def test_demo_refuses_a_users_video_beside_a_demo_csv_in_a_folder_without_a_list
     (out / "astronaut.csv").write_text(",".join(csv_header()) + "\n")
     (out / "astronaut_tracked.mp4").write_text("my own video")
     res = CliRunner().invoke(demo, ["--out", str(out), "--frames", "2"])
-    assert "astronaut_tracked.mp4" in _refused_in_one_line(res, exit_code=2)
+    assert "astronaut_tracked.mp4" in refused_in_one_line(res, exit_code=2)
     assert (out / "astronaut_tracked.mp4").read_text() == "my own video"
 
 
@@ -257,7 +250,7 @@ def test_ffmpeg_log_lines_stay_quiet_unless_the_user_asks(tmp_path):
 def test_a_model_path_that_does_not_exist_says_so(tmp_path, one_image, option, name):
     missing = tmp_path / name
     res = CliRunner().invoke(images, [str(one_image), "--csv", str(tmp_path / "c.csv"), option, str(missing)])
-    assert _refused_in_one_line(res) == f"Error: cannot load the model: {missing}: no such file or folder"
+    assert refused_in_one_line(res, exit_code=1) == f"Error: cannot load the model: {missing}: no such file or folder"
 
 
 def test_images_never_replace_a_picture_of_the_users_in_the_render_folder(tmp_path):
@@ -268,7 +261,7 @@ def test_images_never_replace_a_picture_of_the_users_in_the_render_folder(tmp_pa
     cv2.imwrite(str(photos / "IMG_1.jpg"), img)
     (annotated / "IMG_1.jpg").write_bytes(b"an older photo of the user's")
     res = CliRunner().invoke(images, [str(photos), "--csv", str(tmp_path / "o.csv"), "--render", str(annotated)])
-    assert "which is not a file pose-track wrote there" in _refused_in_one_line(res, exit_code=2)
+    assert "which is not a file pose-track wrote there" in refused_in_one_line(res, exit_code=2)
     assert (annotated / "IMG_1.jpg").read_bytes() == b"an older photo of the user's"
     assert not (tmp_path / "o.csv").exists()
 
@@ -281,7 +274,7 @@ def test_images_with_no_readable_picture_leave_no_render_folder(tmp_path, monkey
     monkeypatch.setattr(images_command, "load_estimator", estimator_of(FakeCascade(np.zeros((1, 14, 2)))))
     res = CliRunner().invoke(images, [str(photos), "--csv", str(tmp_path / "o.csv"), "--render",
                                       str(tmp_path / "annotated")])
-    assert "no readable image" in _refused_in_one_line(res)
+    assert "no readable image" in refused_in_one_line(res, exit_code=1)
     assert sorted(os.listdir(tmp_path)) == ["photos"]
 
 
@@ -303,7 +296,7 @@ def test_bench_without_the_lsp_data_says_so(tmp_path):
     from pose_track.cli import cli
     res = CliRunner().invoke(cli, ["bench", "--data", str(tmp_path / "nowhere"), "--images", "0", "--runs", "1",
                                    "--frames", "2"])
-    assert "data folder not found" in _refused_in_one_line(res)
+    assert "data folder not found" in refused_in_one_line(res, exit_code=1)
 
 
 def test_outputs_inside_the_data_folder_are_refused(fake_lsp, tmp_path):
@@ -312,7 +305,7 @@ def test_outputs_inside_the_data_folder_are_refused(fake_lsp, tmp_path):
     for args in (["train", "--tiny", "--data", fake_lsp, "--out", inside, "--no-export"],
                  ["bench-tracking", "--data", fake_lsp, "--workdir", inside, "--clips", "1", "--frames", "30"]):
         res = CliRunner().invoke(cli, args)
-        assert "is inside the input folder" in _refused_in_one_line(res, exit_code=2)
+        assert "is inside the input folder" in refused_in_one_line(res, exit_code=2)
         assert not os.path.exists(inside)
 
 
@@ -351,7 +344,7 @@ def test_train_that_cannot_start_leaves_no_run_folder(tmp_path):
     from pose_track.cli import cli
     res = CliRunner().invoke(cli, ["train", "--tiny", "--data", str(tmp_path / "nowhere"), "--out",
                                    str(tmp_path / "runs" / "run"), "--no-export"])
-    assert "data folder not found" in _refused_in_one_line(res)
+    assert "data folder not found" in refused_in_one_line(res, exit_code=1)
     assert not (tmp_path / "runs").exists()
 
 
@@ -383,7 +376,7 @@ def test_a_render_the_disk_cannot_hold_is_an_error_and_the_csv_stays_whole(tmp_p
     out, csv = tmp_path / "x.mp4", tmp_path / "all.csv"
     res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "--csv", str(csv),
                                                     "--render", str(out)])
-    error = _refused_in_one_line(res)
+    error = refused_in_one_line(res, exit_code=1)
     assert error.startswith(f"Error: writing video {out} failed: ") and not out.exists()
     assert len(csv.read_text().splitlines()) == 1 + N_FRAMES
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
@@ -406,7 +399,7 @@ def test_a_full_disk_keeps_the_rows_written_under_the_csvs_name(tmp_path, clip_a
     else:
         monkeypatch.setattr(images_commands, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
         res = CliRunner().invoke(images, [str(_many_images(tmp_path / "imgs", 30)), "--csv", str(csv)])
-    assert _refused_in_one_line(res) == f"Error: writing {csv} failed: No space left on device"
+    assert refused_in_one_line(res, exit_code=1) == f"Error: writing {csv} failed: No space left on device"
     rows = csv.read_text().splitlines()
     assert rows[0] == ",".join(csv_header()) and 1 < len(rows) < 30
     assert all(len(r.split(",")) == len(rows[0].split(",")) for r in rows)     # no row cut short
@@ -416,7 +409,7 @@ def test_a_full_disk_keeps_the_rows_written_under_the_csvs_name(tmp_path, clip_a
 def test_images_to_a_full_device_is_one_line(tmp_path, one_image, monkeypatch):
     monkeypatch.setattr(images_commands, "load_estimator", estimator_of(FakeCascade(STANDING[None])))
     res = CliRunner().invoke(images, [str(one_image), "--csv", "/dev/full"])
-    assert _refused_in_one_line(res) == "Error: writing /dev/full failed: No space left on device"
+    assert refused_in_one_line(res, exit_code=1) == "Error: writing /dev/full failed: No space left on device"
 
 
 _WITH_A_FAKE_MODEL = """
@@ -478,9 +471,9 @@ def test_nothing_reaches_stdout_for_an_input_that_cannot_be_opened(tmp_path, cli
 
 def test_an_empty_input_name_is_refused(tmp_path, clip_and_fake_model):
     res = CliRunner().invoke(video_commands.video, ["", "--csv", str(tmp_path / "x.csv")])
-    assert "an empty input name" in _refused_in_one_line(res)
+    assert "an empty input name" in refused_in_one_line(res, exit_code=1)
     res = CliRunner().invoke(video_commands.video, [str(clip_and_fake_model), "", "--csv", str(tmp_path / "x.csv")])
-    assert "an empty input name" in _refused_in_one_line(res)
+    assert "an empty input name" in refused_in_one_line(res, exit_code=1)
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -497,10 +490,10 @@ def test_images_takes_several_inputs_in_the_order_given(tmp_path, monkeypatch):
     rows = (tmp_path / "o.csv").read_text().splitlines()[1:]
     assert [r.split(",")[0] for r in rows] == [str(tmp_path / "a.png"), str(photos / "b2.png"), str(photos / "b10.png")]
     res = CliRunner().invoke(images, [str(photos), "", "--csv", str(tmp_path / "q.csv")])
-    assert "an empty input name" in _refused_in_one_line(res)
+    assert "an empty input name" in refused_in_one_line(res, exit_code=1)
     res = CliRunner().invoke(images, [str(tmp_path / "a.png"), str(tmp_path / "gone.png"), "--csv",
                                       str(tmp_path / "p.csv")])
-    assert _refused_in_one_line(res) == f"Error: input not found: {tmp_path / 'gone.png'}"
+    assert refused_in_one_line(res, exit_code=1) == f"Error: input not found: {tmp_path / 'gone.png'}"
     assert not (tmp_path / "p.csv").exists()
 
 
@@ -546,7 +539,7 @@ def test_eval_refuses_a_padding_that_is_no_number_or_too_large_in_one_line(pad):
     from pose_track.commands.evaluate import evaluate
 
     res = CliRunner().invoke(evaluate, ["--pad", pad, "--limit", "1"])
-    assert "--pad" in _refused_in_one_line(res, exit_code=2)
+    assert "--pad" in refused_in_one_line(res, exit_code=2)
 
 
 def test_a_bundle_whose_onnx_file_is_not_onnx_is_one_line_in_bench_too(tmp_path):
@@ -556,7 +549,7 @@ def test_a_bundle_whose_onnx_file_is_not_onnx_is_one_line_in_bench_too(tmp_path)
     os.remove(bundle / "stage1.onnx")
     (bundle / "stage1.onnx").write_text("junk")
     res = CliRunner().invoke(cli, ["bench", "--engine", str(bundle), "--images", "0", "--runs", "1", "--frames", "2"])
-    error = _refused_in_one_line(res)
+    error = refused_in_one_line(res, exit_code=1)
     assert "ONNX Runtime cannot load" in error and "stage1.onnx" in error
 
 

@@ -18,6 +18,7 @@ from pose_track.engines.bundle import load_bundle, read_manifest
 from pose_track.engines.outputs import OWN_OUTPUTS
 
 from engines_fixtures import calib_images, tiny_checkpoint  # noqa: F401 (fixtures)
+from conftest import refused_in_one_line
 
 torch.set_num_threads(1)
 
@@ -46,13 +47,6 @@ def _contents(folder):
 
 def _partials(folder):
     return [str(p) for p in folder.rglob("*") if ".partial-" in p.name or p.name.endswith(".tmp")]
-
-
-def _one_line_error(res):
-    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, res.output
-    return errors[0]
 
 
 def _stop_after_stage(monkeypatch, k, error):
@@ -87,7 +81,7 @@ def test_a_rebuild_that_fails_half_way_says_so_in_one_line_and_keeps_the_old_bun
     bundle = _copy(built, tmp_path / "bundle")
     before = _contents(bundle)
     _stop_after_stage(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
-    error = _one_line_error(_build(tiny_checkpoint, bundle))
+    error = refused_in_one_line(_build(tiny_checkpoint, bundle), exit_code=1)
     assert "cannot write the engine bundle" in error and "No space left on device" in error
     assert _contents(bundle) == before and not _partials(bundle)
 
@@ -151,14 +145,14 @@ def test_a_crash_between_the_moves_never_leaves_the_old_manifest_over_other_engi
     bundle = _copy(built, tmp_path / "bundle")
     before = _contents(bundle)
     moved = _die_after_first_move(monkeypatch, bundle)
-    _one_line_error(_build(other, bundle))
+    refused_in_one_line(_build(other, bundle), exit_code=1)
     assert moved == ["stage1.onnx"] and _contents(bundle)["stage1.onnx"] != before["stage1.onnx"]
     assert not (bundle / "manifest.json").exists() and not _partials(bundle)
 
     # A rebuild of the same engines keeps the old manifest, which describes the new files as well.
     bundle = _copy(built, tmp_path / "same")
     moved = _die_after_first_move(monkeypatch, bundle)
-    _one_line_error(_build(tiny_checkpoint, bundle))
+    refused_in_one_line(_build(tiny_checkpoint, bundle), exit_code=1)
     assert moved == ["stage1.onnx"] and read_manifest(str(bundle)) == read_manifest(str(built))
     load_bundle(str(bundle), threads=1)
 
@@ -176,7 +170,7 @@ def test_a_rebuild_replaces_the_bundle_with_no_partial_file_left(built, tiny_che
 
 def test_an_out_folder_beneath_a_file_is_one_line(tiny_checkpoint, tmp_path):
     (tmp_path / "mine.csv").write_text("keep me")
-    error = _one_line_error(_build(tiny_checkpoint, tmp_path / "mine.csv" / "sub"))
+    error = refused_in_one_line(_build(tiny_checkpoint, tmp_path / "mine.csv" / "sub"), exit_code=1)
     assert "cannot make the bundle folder" in error and "Not a directory" in error
     assert os.listdir(tmp_path) == ["mine.csv"] and (tmp_path / "mine.csv").read_text() == "keep me"
 
@@ -189,7 +183,7 @@ def test_an_out_folder_in_an_unwritable_folder_is_one_line_and_leaves_no_folder(
         real(tmp_path / "a")
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
     monkeypatch.setattr(os, "makedirs", makedirs)
-    error = _one_line_error(_build(tiny_checkpoint, tmp_path / "a" / "b" / "bundle"))
+    error = refused_in_one_line(_build(tiny_checkpoint, tmp_path / "a" / "b" / "bundle"), exit_code=1)
     assert "cannot make the bundle folder" in error and "Permission denied" in error
     assert os.listdir(tmp_path) == []
 
@@ -201,7 +195,7 @@ def test_an_unwritable_bundle_folder_is_one_line(built, tiny_checkpoint, tmp_pat
     def refuse(net, path, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", path)
     monkeypatch.setattr(export, "export_stage_onnx", refuse)
-    error = _one_line_error(_build(tiny_checkpoint, bundle))
+    error = refused_in_one_line(_build(tiny_checkpoint, bundle), exit_code=1)
     assert error == f"Error: cannot write the engine bundle {bundle}: Permission denied"
     assert _contents(bundle) == before
 
@@ -211,7 +205,7 @@ def test_an_export_that_differs_from_torch_names_the_bundle_file(built, tiny_che
     before = _contents(bundle)
     strict = export.check_parity
     monkeypatch.setattr(export, "check_parity", lambda *args, **kwargs: strict(*args, **{**kwargs, "tol": -1.0}))
-    error = _one_line_error(_build(tiny_checkpoint, bundle))
+    error = refused_in_one_line(_build(tiny_checkpoint, bundle), exit_code=1)
     assert error.startswith("Error: stage1.onnx differs from torch") and "partial" not in error
     assert _contents(bundle) == before and not _partials(bundle)
 

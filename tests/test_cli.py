@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from pose_track.cli import cli
 from pose_track.engines.joints import JOINT_NAMES
+from conftest import refused_in_one_line
 
 torch = pytest.importorskip("torch")
 
@@ -44,23 +45,15 @@ def test_images_writes_the_csv_schema(fake_lsp, tiny_checkpoint, tmp_path):
     assert len(os.listdir(tmp_path / "render")) == 12 + 1      # the annotated images and OWN_OUTPUTS
 
 
-def _one_line_error(result) -> str:
-    """A refused command's one `Error:` line (after the progress line naming the input, if any): a non-zero exit
-    and no traceback."""
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert result.exit_code != 0 and len(errors) == 1 and "Traceback" not in result.output, result.output
-    return errors[0]
-
-
 def test_images_errors_are_one_line(tiny_checkpoint, tmp_path):
     empty = tmp_path / "empty"; empty.mkdir()
     result = CliRunner().invoke(cli, ["images", str(empty), "--csv", str(tmp_path / "x.csv"),
                                       "--checkpoint", tiny_checkpoint])
-    assert "no images" in _one_line_error(result)
+    assert "no images" in refused_in_one_line(result)
     (empty / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     result = CliRunner().invoke(cli, ["images", str(empty), "--csv", str(tmp_path / "x.csv"),
                                       "--checkpoint", tiny_checkpoint])
-    assert "no readable image" in _one_line_error(result)
+    assert "no readable image" in refused_in_one_line(result)
 
 
 def test_a_checkpoint_of_another_architecture_is_refused_in_one_line(fake_lsp, tmp_path):
@@ -76,7 +69,7 @@ def test_a_checkpoint_of_another_architecture_is_refused_in_one_line(fake_lsp, t
     save_checkpoint(str(path), cfg, states, trained_stages=3)
     result = CliRunner().invoke(cli, ["images", os.path.join(fake_lsp, "images"), "--csv",
                                       str(tmp_path / "o.csv"), "--checkpoint", str(path)])
-    _one_line_error(result)
+    refused_in_one_line(result)
 
 
 def test_eval_prints_every_stage_and_the_paper(lsp_data, tiny_checkpoint):

@@ -12,6 +12,7 @@ from pose_track.engines.outputs import OWN_OUTPUTS
 from pose_track.benchmarks.clipmaker import make_clip, synthetic_person
 from fakes import FakeCascade, estimator_of
 from pose_track.tracker.sinks import read_pose_csv
+from conftest import refused_in_one_line
 
 
 @pytest.fixture(scope="module")
@@ -57,25 +58,15 @@ def test_video_csv_folder_per_input_and_rts(tmp_path, clips, fake_model):
     assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == [OWN_OUTPUTS, "c0.mp4", "c1.mp4"]
 
 
-def _one_line(res, exit_code=None) -> str:
-    """The refusal's one `Error:` line; a usage error (exit 2) may come after click's usage lines, nothing else."""
-    lines = res.output.strip().splitlines()
-    errors = [line for line in lines if line.startswith("Error:")]
-    assert res.exit_code != 0 and len(errors) == 1 and "Traceback" not in res.output, res.output
-    assert len(lines) == 1 or (res.exit_code == 2 and lines[0].startswith("Usage:")), res.output
-    assert exit_code is None or res.exit_code == exit_code, res.output
-    return errors[0]
-
-
 def test_video_errors_are_one_line(tmp_path, clips, fake_model):
     d, _ = clips
-    assert "not found" in _one_line(_run(tmp_path / "missing.mp4", "--csv", tmp_path / "o.csv"))
+    assert "not found" in refused_in_one_line(_run(tmp_path / "missing.mp4", "--csv", tmp_path / "o.csv"))
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(np.random.default_rng(0).bytes(2048))
-    assert "cannot open video" in _one_line(_run(bad, "--csv", tmp_path / "o.csv"))
-    assert "does not exist" in _one_line(_run(d / "c0.mp4", "--csv", tmp_path / "nope" / "o.csv"))
-    assert "nothing to write" in _one_line(_run(d / "c0.mp4"), exit_code=2)
-    assert "folder" in _one_line(_run(d / "c0.mp4", d / "c1.mp4", "--render", tmp_path / "one.mp4"), exit_code=2)
+    assert "cannot open video" in refused_in_one_line(_run(bad, "--csv", tmp_path / "o.csv"))
+    assert "does not exist" in refused_in_one_line(_run(d / "c0.mp4", "--csv", tmp_path / "nope" / "o.csv"))
+    assert "nothing to write" in refused_in_one_line(_run(d / "c0.mp4"), exit_code=2)
+    assert "folder" in refused_in_one_line(_run(d / "c0.mp4", d / "c1.mp4", "--render", tmp_path / "one.mp4"), exit_code=2)
     assert not (tmp_path / "o.csv").exists() and not (tmp_path / "one.mp4").exists()
 
 

@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 from pose_track.cli import cli
 from pose_track.engines.outputs import OWN_OUTPUTS
 
-from conftest import REPO
+from conftest import REPO, refused_in_one_line
 
 # One step per network, on 8 drawn figures, one stage.
 QUICK = ["--tiny", "--stages", "1", "--epochs", "0.01", "--refiner-epochs", "0", "--max-images", "8"]
@@ -22,20 +22,13 @@ def _train(fake_lsp, out, *args):
     return CliRunner().invoke(cli, ["train", *QUICK, "--data", fake_lsp, "--out", str(out), *args])
 
 
-def _refused_in_one_line(res, exit_code):
-    assert res.exit_code == exit_code and "Traceback" not in res.output, res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and res.output.strip().splitlines()[-1] == errors[0], res.output
-    return errors[0]
-
-
 @pytest.mark.parametrize("name", ["checkpoint.pt", "model.pt", "history.json", "curves.png",
                                   os.path.join("onnx", "manifest.json"), os.path.join("onnx", "stage1.onnx")])
 def test_train_refuses_to_replace_a_file_it_did_not_write(fake_lsp, tmp_path, name):
     out = tmp_path / "run"
     (out / "onnx").mkdir(parents=True)
     (out / name).write_text("mine")
-    error = _refused_in_one_line(_train(fake_lsp, out), exit_code=2)
+    error = refused_in_one_line(_train(fake_lsp, out), exit_code=2)
     assert str(out / name) in error and "not a file pose-track wrote there" in error
     assert (out / name).read_text() == "mine"
     assert sorted(os.listdir(out)) == sorted({"onnx", name.split(os.sep)[0]})
@@ -75,16 +68,16 @@ def test_a_run_lists_every_file_it_writes_and_resumes_with_or_without_lists(fake
 def test_a_folder_where_train_writes_a_file_is_refused(fake_lsp, tmp_path):
     out = tmp_path / "run"
     (out / "history.json").mkdir(parents=True)
-    error = _refused_in_one_line(_train(fake_lsp, out), exit_code=2)
+    error = refused_in_one_line(_train(fake_lsp, out), exit_code=2)
     assert str(out / "history.json") in error and "is a folder" in error
 
 
 def test_an_out_folder_that_cannot_be_made_is_one_line(fake_lsp, tmp_path):
     afile = tmp_path / "mine.csv"
     afile.write_text("keep me")
-    assert "--out" in _refused_in_one_line(_train(fake_lsp, afile), exit_code=2)
+    assert "--out" in refused_in_one_line(_train(fake_lsp, afile), exit_code=2)
     for out in [afile / "sub"] + (["/proc/pose-track-run"] if os.path.isdir("/proc/self") else []):
-        assert f"cannot make --out {out}" in _refused_in_one_line(_train(fake_lsp, out), exit_code=1)
+        assert f"cannot make --out {out}" in refused_in_one_line(_train(fake_lsp, out), exit_code=1)
     assert afile.read_text() == "keep me" and os.listdir(tmp_path) == ["mine.csv"]
 
 
@@ -112,7 +105,7 @@ def test_an_out_folder_that_cannot_be_made_is_one_line(fake_lsp, tmp_path):
 ])
 def test_option_values_training_cannot_use_are_refused_in_one_line(fake_lsp, tmp_path, args, says):
     out = tmp_path / "runs" / "run"
-    error = _refused_in_one_line(_train(fake_lsp, out, *args), exit_code=2)
+    error = refused_in_one_line(_train(fake_lsp, out, *args), exit_code=2)
     assert says in error
     assert not (tmp_path / "runs").exists()
 
@@ -139,7 +132,7 @@ def test_recipe_values_training_cannot_use_are_refused_in_one_line(fake_lsp, tmp
     out = tmp_path / "runs" / "run"
     res = CliRunner().invoke(cli, ["train", "--recipe", str(path), "--data", fake_lsp, "--out", str(out),
                                    "--no-export"])
-    error = _refused_in_one_line(res, exit_code=2)
+    error = refused_in_one_line(res, exit_code=2)
     assert f"{path}: {says}" in error
     assert not (tmp_path / "runs").exists()
 
@@ -152,7 +145,7 @@ def test_a_reference_model_that_cannot_load_is_one_line_and_leaves_no_folder(fak
     shutil.copytree(shipped, garbage)
     (garbage / "stage1.onnx").write_text("junk")
     out = tmp_path / "runs" / "run"
-    error = _refused_in_one_line(_train(fake_lsp, out, "--no-export", "--clean-labels", str(garbage)), exit_code=1)
+    error = refused_in_one_line(_train(fake_lsp, out, "--no-export", "--clean-labels", str(garbage)), exit_code=1)
     assert "cannot load the model" in error and "stage1.onnx" in error
     assert not (tmp_path / "runs").exists()
 
@@ -165,7 +158,7 @@ def test_a_reference_model_that_cannot_load_is_one_line_and_leaves_no_folder(fak
         raise InvalidProtobuf("[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model failed\nmore detail")
 
     monkeypatch.setattr(engine_loading, "load_any_cascade", runtime_fails)
-    error = _refused_in_one_line(_train(fake_lsp, out, "--no-export", "--clean-labels", str(garbage)), exit_code=1)
+    error = refused_in_one_line(_train(fake_lsp, out, "--no-export", "--clean-labels", str(garbage)), exit_code=1)
     assert error == "Error: cannot load the model: [ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model failed"
     assert not (tmp_path / "runs").exists()
 
@@ -173,7 +166,7 @@ def test_a_reference_model_that_cannot_load_is_one_line_and_leaves_no_folder(fak
 def test_init_from_a_folder_says_it_is_a_folder(fake_lsp, tmp_path):
     (tmp_path / "somefolder").mkdir()
     out = tmp_path / "runs" / "run"
-    error = _refused_in_one_line(_train(fake_lsp, out, "--no-export", "--init-from", str(tmp_path / "somefolder")),
+    error = refused_in_one_line(_train(fake_lsp, out, "--no-export", "--init-from", str(tmp_path / "somefolder")),
                                  exit_code=1)
     assert f"--init-from {tmp_path / 'somefolder'} is a folder, not a checkpoint file" in error
     assert not (tmp_path / "runs").exists()
@@ -209,6 +202,6 @@ def test_a_model_file_copied_in_as_checkpoint_does_not_make_a_users_folder_a_run
     shutil.copyfile(run / "model.pt", mine / "checkpoint.pt")      # weights and config, no training state
     (mine / "model.pt").write_text("my own")
     (mine / OWN_OUTPUTS).write_text("eval.csv\n")
-    error = _refused_in_one_line(_train(fake_lsp, mine, "--no-export"), exit_code=2)
+    error = refused_in_one_line(_train(fake_lsp, mine, "--no-export"), exit_code=2)
     assert "not a file pose-track wrote there" in error
     assert (mine / "model.pt").read_text() == "my own" and (mine / OWN_OUTPUTS).read_text() == "eval.csv\n"
