@@ -38,6 +38,24 @@ def test_video_file_frames_timestamps_no_drops(video):
     assert src.dropped == 0 and not src.truncated
 
 
+def test_a_timestamp_that_repeats_or_goes_back_never_turns_the_time_back():
+    """Frames 40 ms apart in a file whose header says 30 frames/s: one timestamp repeats, one goes back."""
+    from types import SimpleNamespace
+
+    source = SimpleNamespace(fps=30.0)
+    stamps_ms = [40 * i for i in range(60)]
+    stamps_ms[50] = stamps_ms[49]                  # repeated: frame 50 at 50/30 s would lie 0.3 s in the past
+    stamps_ms[55] = stamps_ms[53]                  # gone back
+    times, prev = [], None
+    for index, ms in enumerate(stamps_ms):
+        prev = VideoFileSource._time(source, index, ms, prev)
+        times.append(prev)
+    assert all(b > a for a, b in zip(times, times[1:])), times
+    assert times[49] == 1.96 and times[51] == 2.04 and times[59] == 2.36     # the container's where it moves on
+    no_stamps = [VideoFileSource._time(source, i, 0.0, i and (i - 1) / 30.0) for i in range(4)]
+    assert no_stamps == pytest.approx([0.0, 1 / 30, 2 / 30, 3 / 30])                     # none at all: the declared rate
+
+
 def test_video_file_reopen_reads_again(video):
     src = open_source(str(video))
     assert sum(1 for _ in src) == N

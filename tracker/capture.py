@@ -243,12 +243,15 @@ class VideoFileSource(Source):
                 and self.frames_read + len(self.undecodable) < 0.9 * self.frame_count - 1)
 
     def _time(self, index: int, ms: float, prev: float | None) -> float:
+        """The frame's time: the container's, where it moves on; else the frame's place at the declared rate, but
+        never at or before the frame before (a timestamp that repeats or goes back once must not send the time
+        column, and the filters' time step, backwards)."""
         t = ms / 1000.0
         if index == 0 or (prev is not None and t > prev):
             return t
-        if self.fps:
-            return index / self.fps
-        return (prev or 0.0) + 1.0 / 30.0
+        step = 1.0 / self.fps if self.fps else 1.0 / 30.0
+        t = index * step if self.fps else (prev or 0.0) + step
+        return t if prev is None or t > prev else prev + step
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         if self._used:
