@@ -337,6 +337,26 @@ def test_image_folder_is_independent_stills(tmp_path):
     assert 4 < cascade.calls <= 4 * 3  # the whole image, then the estimator's closer passes
 
 
+def test_stills_are_written_as_the_estimator_answers_them_in_every_smoothing_mode(tmp_path):
+    """A folder of pictures is not a track: `--smooth rts` too writes each picture's joints, even those of a
+    confidence a filter would only predict (under its conf_threshold)."""
+    import cv2
+    from pose_track.tracker.smoothing import MODES
+    frames, gt = _clip(seed=4, n=3)
+    for f in frames:
+        cv2.imwrite(str(tmp_path / f"im{f.index + 1}.png"), f.image)
+    written = {}
+    for mode in MODES:
+        out = tmp_path / f"{mode}.csv"
+        sink = CsvSink(out)
+        process_source(str(tmp_path), FakeCascade(gt, conf=0.15), [sink], smooth=mode)
+        sink.close()
+        written[mode] = np.stack([d["joints"] for d in read_pose_csv(out).values()])
+    assert np.isfinite(written["none"]).all()
+    for mode in MODES:
+        np.testing.assert_array_equal(written[mode], written["none"], err_msg=mode)
+
+
 class _Looks:
     """A stand-in for tracker.appearance.Appearance that says whether every candidate looks like the tracked one."""
 

@@ -167,7 +167,7 @@ def process_source(source, cascade, sinks, smooth: str = "kalman", progress=None
             stats.reacquired += int(result.reacquired)
             stats.lost += int(result.lost is not None)
             stats.with_person += int(bool(np.isfinite(result.raw).all(-1).any()))
-            if smooth == "rts":
+            if smooth == "rts" and tracker.track:     # stills are not smoothed: each is written as it comes
                 buffered.append(result)
             elif lookahead is not None:     # write the previous frame first: a sink that stops or fails
                 release(lookahead.take())     # on it leaves this one unwritten everywhere, as in `kalman`
