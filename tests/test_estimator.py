@@ -211,3 +211,24 @@ def test_a_chest_up_body_gets_the_chest_up_box_and_its_hips_a_second_opinion():
     waist = Answers(joints, presence=lambda call: 0.9, inside=lambda call: waist_up if call < 3 else chest_up)
     pose = PoseEstimator(cascade=waist, max_passes=2)(image)
     assert len(waist.boxes) == 3 and np.isfinite(pose.joints[[2, 3]]).all()
+
+
+def test_grey_and_four_channel_pictures_are_read_as_colour_ones():
+    """The Python API takes what OpenCV reads: a grey picture, or one with an alpha channel."""
+    import cv2
+    from pose_track.commands.demo import sample_photo_path
+    from pose_track.tracker.loop import Tracker
+
+    pytest.importorskip("skimage")
+    photo = cv2.imread(sample_photo_path())
+    estimator = PoseEstimator(stills=False)
+    colour = estimator(photo)
+    with_alpha = estimator(cv2.cvtColor(photo, cv2.COLOR_BGR2BGRA))
+    assert colour.found and np.array_equal(with_alpha.joints, colour.joints, equal_nan=True)
+    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    for picture in (grey, grey[..., None]):
+        pose = estimator(picture)
+        upper = [8, 9, 12, 13]          # shoulders, neck, head: what the model places on this portrait
+        assert pose.found and np.linalg.norm(pose.joints[upper] - colour.joints[upper], axis=1).max() < 0.1 * 512
+        result = Tracker(estimator)(picture, 0.0)
+        assert result.lost is None and np.isfinite(result.raw).all(1).sum() >= 8

@@ -357,6 +357,18 @@ def test_stills_are_written_as_the_estimator_answers_them_in_every_smoothing_mod
         np.testing.assert_array_equal(written[mode], written["none"], err_msg=mode)
 
 
+def test_a_frame_of_another_size_is_a_first_sight():
+    """A stream that changes its resolution: the track's boxes are in the old picture's pixels."""
+    import cv2
+    frames, gt = _clip(seed=1, n=8)
+    tracker = Tracker(FakeCascade(gt), finder=None)
+    results = [tracker.step(f) for f in frames[:4]]
+    assert results[0].reacquired and not any(r.reacquired for r in results[1:])
+    bigger = Frame(4, 4 / 30.0, cv2.resize(frames[4].image, (2 * W, 2 * H)), "clip")
+    assert tracker.step(bigger).reacquired
+    assert not tracker.step(Frame(5, 5 / 30.0, cv2.resize(frames[5].image, (2 * W, 2 * H)), "clip")).reacquired
+
+
 class _Looks:
     """A stand-in for tracker.appearance.Appearance that says whether every candidate looks like the tracked one."""
 

@@ -44,6 +44,7 @@ from functools import partial
 
 import numpy as np
 
+from pose_track.engines.cascade import three_channels
 from pose_track.engines.estimator import MAX_PASSES, Pose, PoseEstimator
 from pose_track.engines.geometry import whole_image_box
 from pose_track.engines.timing import NO_TIMES
@@ -105,6 +106,7 @@ class Tracker:
             raise ValueError("search_every must be at least 1 and search_every_after at least 0")
         self.search_every, self.search_every_after = search_every, search_every_after
         self.nobody_for = 0             # frames in a row with nobody reported
+        self._frame_size = None         # (h, w) of the last frame tracked
         self.model_s = 0.0
         self.reacquisitions = 0
         self._frames_given = 0
@@ -171,13 +173,15 @@ class Tracker:
         return (self._need_reacquire and self.nobody_for > 0 and waited >= 0
                 and waited % self.search_every != self.search_every - 1)
 
-    def _track(self, frame) -> tuple:
+    def _track(self, frame, image: np.ndarray) -> tuple:
         """(pose, reacquired, skipped) for a tracked frame; skipped: no look (a long search's frame between)."""
-        image = frame.image
         h, w = image.shape[:2]
         with self.times("re-acquisition"):
-            if self.appearance.saw_cut(image):      # another shot: a first sight, whoever is in view
+            # Another shot, or a picture of another size (a stream that changed its resolution: the track's boxes
+            # are in the old picture's pixels): a first sight, whoever is in view.
+            if self.appearance.saw_cut(image) or (h, w) != self._frame_size:
                 self.reset()
+            self._frame_size = (h, w)
         with self.times("camera motion"):
             self.camera_total = self.camera_total + self.camera.shift(image)
         if self.skips_search():
@@ -226,15 +230,16 @@ class Tracker:
 
     def step(self, frame) -> TrackResult:
         skipped = False
+        image = three_channels(frame.image)
         if self.track:
-            pose, reacquired, skipped = self._track(frame)
+            pose, reacquired, skipped = self._track(frame, image)
         else:
-            pose, reacquired = self._timed(self.estimator, frame.image), True
+            pose, reacquired = self._timed(self.estimator, image), True
             self.reacquisitions += 1
         if skipped:
             lost = f"no person (not looked: a long search looks on one frame in {self.search_every})"
         else:
-            lost = self.loss(pose.joints, pose.confidence, pose.box, frame.image.shape, reacquired)
+            lost = self.loss(pose.joints, pose.confidence, pose.box, image.shape, reacquired)
         self._need_reacquire = lost is not None
         self.nobody_for = 0 if np.isfinite(pose.joints).any() else self.nobody_for + 1
         with self.times("smoothing"):
@@ -252,7 +257,7 @@ class Tracker:
                 self.proposer.observe(pose, frame.time_s, camera, tracked=lost is None)
         if self.track and lost is None and pose.found:
             with self.times("re-acquisition"):      # the look that re-acquisition compares with
-                self.appearance.learn(frame.image, pose.joints)
+                self.appearance.learn(image, pose.joints)
         return TrackResult(source=frame.source_name, index=frame.index, time_s=frame.time_s,
                            raw=pose.joints, smoothed=smoothed, confidence=pose.confidence, box=pose.box,
                            reacquired=reacquired, lost=lost, pose=pose, camera=tuple(float(v) for v in camera))
