@@ -13,9 +13,10 @@ frames: a dropped frame simply means a larger dt). Both noises are relative to a
 Manoeuvres: a constant-velocity filter smooth enough to cut jitter lags when the motion changes quickly (a
 fast camera pan, a sudden move). Each frame, the median over joints of the normalised innovation squared
 (NIS = y' S^-1 y) is compared with its running level (an exponential average, starting at the chi-square(2)
-median); when it exceeds `manoeuvre_gate` times that level, every joint's predicted covariance is inflated by
-the ratio, so the filter follows the measurements more for that frame. The median ignores a few outlier joints,
-and the running level makes this independent of how noisy the model really is. The RTS pass reuses the
+median, and never below a quarter of it: `NIS_LEVEL_FLOOR`); when it exceeds `manoeuvre_gate` times that level,
+every joint's predicted covariance is inflated by the ratio, so the filter follows the measurements more for that
+frame. The median ignores a few outlier joints, and the running level makes this independent of how noisy the
+model really is. The RTS pass reuses the
 inflated covariances (as an effective process noise per joint and step).
 
 Process noise: `process` is checked against real human motion by training/motion_fit.py,
@@ -63,6 +64,10 @@ from . import kalman
 MODES = ("none", "kalman", "lookahead", "rts")
 
 _CHI2_2_MEDIAN = 2.0 * np.log(2.0)  # median normalised innovation squared of a well-modelled 2-D measurement
+# The running level never falls below this: on a still person (or frames repeated exactly) the innovations shrink
+# towards zero, and with them a level without a floor (1e-27 after a minute of identical frames); once the person
+# moves, the outlier gate would then flag every joint and restart it at its raw measurement, every other frame.
+NIS_LEVEL_FLOOR = _CHI2_2_MEDIAN / 4
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ class KalmanSmoother:
         med = _median(nis)
         pooled = med / (p.manoeuvre_gate * self._nis_level)
         a = p.nis_adapt
-        self._nis_level = (1 - a) * self._nis_level + a * min(med, 3.0 * self._nis_level)
+        self._nis_level = max((1 - a) * self._nis_level + a * min(med, 3.0 * self._nis_level), NIS_LEVEL_FLOOR)
         factors = np.maximum(nis / p.manoeuvre_gate, pooled) if p.per_joint_manoeuvre else np.full(len(nis), pooled)
         return np.clip(factors, 1.0, p.max_inflation)
 
