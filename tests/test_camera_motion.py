@@ -29,6 +29,18 @@ def test_the_shift_of_a_panned_picture_is_measured():
     assert np.allclose(shift, [-40, -10], atol=1.5)
 
 
+def test_a_strip_far_higher_than_wide_is_shrunk_not_stretched():
+    """A 60 x 3000 strip: its small frame is at most SMALL_MAX_HEIGHT high (160 across would make it 8,000), and
+    a pan along it is still measured."""
+    from pose_track.tracker.camera_motion import SMALL_MAX_HEIGHT
+
+    world = _world(width=60, height=3100)
+    motion = CameraMotion()
+    assert motion.small(world[:3000]).shape[0] <= SMALL_MAX_HEIGHT
+    motion.shift(world[50:3050])
+    assert np.allclose(motion.shift(world[30:3030]), [0, 20], atol=3.0)   # the camera moved 20 px up
+
+
 def test_after_a_reset_or_another_frame_size_there_is_no_shift():
     world = _world()
     motion = CameraMotion()

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 SMALL_WIDTH = 160
+SMALL_MAX_HEIGHT = 4 * SMALL_WIDTH     # a frame far higher than wide is shrunk to this height, not stretched to 160 wide
 MIN_RESPONSE = 0.03     # a phase correlation peak below this measures no shift
 MAX_SHIFT = 0.4         # a larger shift between two frames, as a share of the frame's width, is not a pan
 
@@ -37,11 +38,14 @@ class CameraMotion:
         self.previous = None
 
     def small(self, image_bgr: np.ndarray) -> np.ndarray:
-        """The frame in grey, `width` pixels across (grey first: the area resize then reads one channel)."""
+        """The frame in grey, `width` pixels across, or `SMALL_MAX_HEIGHT` high where that is smaller (a strip
+        40 px wide and 3000 high would be 12,000 high at 160 across); grey first: the area resize then reads one
+        channel."""
         h, w = image_bgr.shape[:2]
-        height = max(8, int(round(h * self.width / w)))
+        scale = min(self.width / w, SMALL_MAX_HEIGHT / h)
+        size = (max(8, int(round(w * scale))), max(8, int(round(h * scale))))
         grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        return cv2.resize(grey, (self.width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
     def shift(self, image_bgr: np.ndarray) -> np.ndarray:
         size = image_bgr.shape[:2]
@@ -53,7 +57,7 @@ class CameraMotion:
         if self._window is None or self._window.shape != small.shape:
             self._window = cv2.createHanningWindow(small.shape[::-1], cv2.CV_32F)
         (dx, dy), response = cv2.phaseCorrelate(previous, small, self._window)
-        shift = np.array([dx, dy]) * (size[1] / self.width)
+        shift = np.array([dx, dy]) * (size[1] / small.shape[1])
         if response < MIN_RESPONSE or np.hypot(*shift) > MAX_SHIFT * size[1]:
             return np.zeros(2)
         return shift
