@@ -87,9 +87,21 @@ class _CropBuffer:
         return self.buffer[:n]
 
 
-def three_channels(image: np.ndarray) -> np.ndarray:
-    """The picture with three colour channels, as the crops are made: a grey picture (H x W, or H x W x 1) in
-    three equal channels, and a fourth channel (alpha) left out; a three-channel picture as it is."""
+def as_picture(image: np.ndarray) -> np.ndarray:
+    """The picture as the crops are made from it: 8 bits and three colour channels. 16-bit pixels keep their upper
+    8 bits; floating-point ones are taken as 0-1 where none exceeds 1, else as 0-255; a grey picture (H x W, or
+    H x W x 1) gets three equal channels, and a fourth channel (alpha) is left out. An 8-bit three-channel picture
+    is returned as it is. ValueError for other pixel types."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        if image.dtype == np.uint16:
+            image = (image >> 8).astype(np.uint8)
+        elif image.dtype.kind == "f":
+            values = np.nan_to_num(image.astype(np.float32))
+            scale = 255.0 if values.size and values.max() <= 1.0 else 1.0
+            image = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
+        else:
+            raise ValueError(f"a picture of {image.dtype} pixels: give 8-bit (uint8), 16-bit or floating-point ones")
     if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     return np.ascontiguousarray(image[..., :3]) if image.shape[2] == 4 else image
@@ -125,10 +137,10 @@ class Cascade:
         self.times = NO_TIMES       # a PartTimes: crops, stage 1, refiners
 
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
-        """image: HxWx3 uint8 (BGR unless rgb=True; grey or with alpha: `three_channels`); boxes: (P, 3) square boxes (cx, cy, side) in pixels, or
+        """image: HxWx3 uint8 (BGR unless rgb=True; grey, with alpha, 16-bit or float: `as_picture`); boxes: (P, 3) square boxes (cx, cy, side) in pixels, or
         (P, 4) with an angle in degrees: every crop of that person is turned by it (the body upright), and the
         joints are mapped back to the image."""
-        image = three_channels(image)
+        image = as_picture(image)
         boxes = np.asarray(boxes, np.float32)
         boxes = boxes.reshape(-1, 4 if boxes.shape[-1] == 4 else 3)
         angles = boxes[:, 3] if boxes.shape[1] == 4 else np.zeros(len(boxes), np.float32)
@@ -178,7 +190,7 @@ class Cascade:
         """Stage 1 alone on square boxes (N, 3) of a BGR image, in one backend call: (joints (N, 14, 2) in pixels,
         presence (N,), inside (N, 14)); presence and inside are None for a model without a person head."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 3)
-        coords, _, *person = self._stage1(three_channels(image), True, boxes, np.zeros(len(boxes), np.float32))
+        coords, _, *person = self._stage1(as_picture(image), True, boxes, np.zeros(len(boxes), np.float32))
         joints = (coords[..., :2] * boxes[:, None, 2:3] + boxes[:, None, :2]).astype(np.float32)
         if not person:
             return joints, None, None

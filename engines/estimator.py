@@ -202,7 +202,7 @@ class PoseEstimator:
     def searched(self, image: np.ndarray, pose: Pose, search, rgb: bool = False) -> Pose:
         """Where `pose` found nobody: the answer on the box `search(image)` gives, kept only as sure as a second
         look (a person only a window saw), else `pose`."""
-        found = search(image)
+        found = search(np.ascontiguousarray(image[..., ::-1]) if rgb else image)     # the finder reads BGR
         if found is None:
             return pose
         other = self._answer(image, found, rgb)

@@ -1,11 +1,14 @@
 """engines.estimator: the Pose as users get it, and further passes on the box around the answer, stopping once
 the box settles."""
+import os
+
 import numpy as np
 import pytest
 
 from pose_track.engines.geometry import box_from_joints
 from pose_track.engines.cascade import CascadeResult
 from pose_track.engines.estimator import PoseEstimator, box_change
+from conftest import SHARED_DATA
 from fakes import FakeCascade
 from pose_track.benchmarks.clipmaker import synthetic_person
 
@@ -213,8 +216,9 @@ def test_a_chest_up_body_gets_the_chest_up_box_and_its_hips_a_second_opinion():
     assert len(waist.boxes) == 3 and np.isfinite(pose.joints[[2, 3]]).all()
 
 
-def test_grey_and_four_channel_pictures_are_read_as_colour_ones():
-    """The Python API takes what OpenCV reads: a grey picture, or one with an alpha channel."""
+def test_grey_four_channel_16_bit_and_float_pictures_are_read_as_colour_ones():
+    """The Python API takes what OpenCV and scikit-image read: a grey picture, one with an alpha channel, 16-bit or
+    floating-point pixels."""
     import cv2
     from pose_track.commands.demo import sample_photo_path
     from pose_track.tracker.loop import Tracker
@@ -225,6 +229,10 @@ def test_grey_and_four_channel_pictures_are_read_as_colour_ones():
     colour = estimator(photo)
     with_alpha = estimator(cv2.cvtColor(photo, cv2.COLOR_BGR2BGRA))
     assert colour.found and np.array_equal(with_alpha.joints, colour.joints, equal_nan=True)
+    for other in (photo.astype(np.uint16) * 257, photo.astype(np.float32) / 255, photo.astype(np.float64)):
+        assert np.array_equal(estimator(other).joints, colour.joints, equal_nan=True), other.dtype
+    with pytest.raises(ValueError, match="int32 pixels"):
+        estimator(photo.astype(np.int32))
     grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
     for picture in (grey, grey[..., None]):
         pose = estimator(picture)
@@ -232,3 +240,19 @@ def test_grey_and_four_channel_pictures_are_read_as_colour_ones():
         assert pose.found and np.linalg.norm(pose.joints[upper] - colour.joints[upper], axis=1).max() < 0.1 * 512
         result = Tracker(estimator)(picture, 0.0)
         assert result.lost is None and np.isfinite(result.raw).all(1).sum() >= 8
+
+
+def test_an_rgb_picture_gets_the_answer_of_its_bgr_copy_also_where_the_whole_picture_is_searched():
+    """A small person in a large picture: the whole picture reads as nobody and the finder's windows search it."""
+    import cv2
+    from pose_track.commands.model import load_estimator
+
+    photo = cv2.imread(os.path.join(SHARED_DATA, "real", "messi5.jpg"))
+    if photo is None:
+        pytest.skip("../shared/data/real/messi5.jpg is not here")
+    canvas = np.full((1500, 1500, 3), 90, np.uint8)
+    canvas[100:100 + photo.shape[0], 900:900 + photo.shape[1]] = photo
+    estimator = load_estimator(stills=True)
+    bgr = estimator(canvas)
+    rgb = estimator(np.ascontiguousarray(canvas[..., ::-1]), rgb=True)
+    assert bgr.found and np.array_equal(rgb.joints, bgr.joints, equal_nan=True)

@@ -44,7 +44,7 @@ from functools import partial
 
 import numpy as np
 
-from pose_track.engines.cascade import three_channels
+from pose_track.engines.cascade import as_picture
 from pose_track.engines.estimator import MAX_PASSES, Pose, PoseEstimator
 from pose_track.engines.geometry import whole_image_box
 from pose_track.engines.timing import NO_TIMES
@@ -230,7 +230,7 @@ class Tracker:
 
     def step(self, frame) -> TrackResult:
         skipped = False
-        image = three_channels(frame.image)
+        image = as_picture(frame.image)
         if self.track:
             pose, reacquired, skipped = self._track(frame, image)
         else:
