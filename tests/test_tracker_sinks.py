@@ -233,6 +233,20 @@ def test_unwritable_outputs(tmp_path):
             make(tmp_path / "a_file" / "out.mp4")
 
 
+def test_a_turned_box_is_drawn_where_its_crop_lies():
+    """A box with an angle (body-aligned crops): its outline is the turned crop's edge, mapped back to the picture."""
+    from pose_track.engines.geometry import apply_affine, crop_matrix, invert_affine
+
+    img = np.zeros((200, 240, 3), np.uint8)
+    box, size = (120.0, 100.0, 110.0, 25.0), 192
+    out = draw_pose(img, np.full((14, 2), np.nan), box=box)
+    back = invert_affine(crop_matrix(box[:3], size, box[3]))
+    along = np.linspace(10, size - 10, 7)
+    edge = np.array([[t, -0.5] for t in along] + [[size - 0.5, t] for t in along], np.float32)
+    for x, y in np.round(apply_affine(back, edge)).astype(int):        # the crop's top and right edges
+        assert out[y - 1:y + 2, x - 1:x + 2].max() > 0, (x, y)
+
+
 def test_an_output_the_user_may_not_write_is_refused_in_one_line(tmp_path, monkeypatch):
     """Whatever the privileges the tests run with (root writes into a read-only folder): the system's refusal
     to make the file, and a file the user may not write, are each one line, and nothing is left or changed."""

@@ -48,7 +48,7 @@ def draw_pose(image: np.ndarray, joints, conf=None, box=None, reacquired: bool =
         cx, cy, side = box[:3]
         angle = float(box[3]) if len(box) > 3 else 0.0
         colour = (255, 0, 255) if reacquired else (255, 255, 0)
-        corners = cv2.boxPoints(((float(cx), float(cy)), (float(side), float(side)), -angle))  # as the crop turns
+        corners = cv2.boxPoints(((float(cx), float(cy)), (float(side), float(side)), angle))  # as the crop turns
         cv2.polylines(out, [np.round(corners).astype(np.int32)], True, colour, 1, cv2.LINE_AA)
     for a, b in SKELETON:
         if ok[a] and ok[b]:
