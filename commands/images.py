@@ -101,7 +101,8 @@ def refuse_overwriting_inputs(folder, csv_path, render_dir=None, model=None, fol
 
 def process_images(folder, estimator, csv_path, render_dir=None, progress=None) -> dict:
     """Returns {'images': rows written, 'skipped': [names], 'model_s': seconds in the estimator, 'looked': pictures
-    the estimator ran on, 'passes': their cascade runs, 'stopped': whether the reader of the CSV (stdout, a pipe)
+    the estimator ran on, 'passes': their answers' passes (`Pose.passes`: the first box and the closer ones; the
+    second opinions and a search's windows are not counted), 'stopped': whether the reader of the CSV (stdout, a pipe)
     left before the end}. Rows flush per image."""
     source = ImageFolderSource(folder)
     made = folders_to_make(render_dir) if render_dir else []

@@ -383,3 +383,32 @@ def test_an_animated_gif_is_read_as_a_video_and_a_still_gif_as_a_picture(tmp_pat
     assert [f.index for f in anim] == [0, 1, 2, 3]
     still = open_source(str(tmp_path / "still.gif"))
     assert isinstance(still, ImageFolderSource) and [f.index for f in still] == [0]
+
+
+def _png(width, height, rows=50):
+    """A PNG whose header says width x height, with only its first rows of pixels (a decoder that refuses the size
+    reads none of them)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    packer = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * (width * 3)
+    pixels = b"".join(packer.compress(row) for _ in range(rows)) + packer.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
+def test_a_picture_over_opencvs_size_limit_is_named_so(tmp_path):
+    from pose_track.tracker.capture import picture_size
+
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((30, 70, 3), np.uint8))
+    assert picture_size(jpeg.tobytes()) == (70, 30) and picture_size(_png(40000, 30000)) == (40000, 30000)
+    assert picture_size(b"GIF89a....") is None
+    (tmp_path / "pano.png").write_bytes(_png(40000, 30000))          # 1.2 gigapixels: a stitched panorama
+    with pytest.raises(CaptureError, match=r"pano.png: 40000 x 30000 pixels, over the 1073741824 OpenCV reads"):
+        list(ImageFolderSource(str(tmp_path / "pano.png")).frames())
+    cv2.imwrite(str(tmp_path / "small.png"), np.zeros((20, 20, 3), np.uint8))
+    source = ImageFolderSource(str(tmp_path))
+    assert len(list(source.frames())) == 1 and source.skipped[0].startswith("pano.png (40000 x 30000 pixels")

@@ -110,6 +110,39 @@ def _read_picture_file(path):
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+OPENCV_MAX_PIXELS = 1 << 30         # OpenCV decodes no picture larger (its OPENCV_IO_MAX_IMAGE_PIXELS default)
+JPEG_FRAME_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def picture_size(header: bytes):
+    """(width, height) from a PNG's or a JPEG's first bytes, or None (another format, or not found there)."""
+    if header.startswith(PNG_SIGNATURE) and header[12:16] == b"IHDR":
+        return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    if not header.startswith(b"\xff\xd8"):
+        return None
+    i = 2
+    while i + 9 <= len(header):
+        if header[i] != 0xFF:
+            return None
+        marker, length = header[i + 1], int.from_bytes(header[i + 2:i + 4], "big")
+        if marker in JPEG_FRAME_MARKERS:
+            return int.from_bytes(header[i + 7:i + 9], "big"), int.from_bytes(header[i + 5:i + 7], "big")
+        i += 2 + length
+    return None
+
+
+def too_large_to_read(path) -> str | None:
+    """Why OpenCV reads no picture from a file that holds one: its size over OpenCV's limit, or None."""
+    try:
+        with open(path, "rb") as f:
+            size = picture_size(f.read(1 << 16))
+    except OSError:
+        return None
+    limit = int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", OPENCV_MAX_PIXELS) or OPENCV_MAX_PIXELS)
+    if size is None or size[0] * size[1] <= limit:
+        return None
+    return (f"{size[0]} x {size[1]} pixels, over the {limit} OpenCV reads: set OPENCV_IO_MAX_IMAGE_PIXELS to read it, "
+            "or shrink it")
 
 
 def _png_ends_early(data: bytes) -> bool:
@@ -330,12 +363,14 @@ class ImageFolderSource(Source):
             image = _read_picture_file(f)
             name = f.name if self._by_name else str(f)
             if image is None:
-                self.skipped.append(name)
+                why = too_large_to_read(f)
+                self.skipped.append(name if why is None else f"{name} ({why})")
                 continue
             read += 1
             yield Frame(i, i / self.fps, image, name)
         if read == 0:
-            raise CaptureError(f"no readable image in {self.name}")
+            why = too_large_to_read(self.files[0]) if len(self.files) == 1 else None
+            raise CaptureError(f"no readable image in {self.name}" + (f": {why}" if why else ""))
 
     def name_by_path(self) -> "ImageFolderSource":
         """Name each image by its path as given (`dA/x.jpg`), not its file name: for a run over several folders,
