@@ -220,7 +220,9 @@ def test_a_picture_claiming_more_pixels_than_opencv_decodes_is_skipped_and_the_n
     res = CliRunner().invoke(module.images if command == "images" else module.video,
                              [str(folder), "--csv", str(tmp_path / "o.csv")])
     assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
-    assert res.output.strip().splitlines()[-1].startswith("Error: ") and res.output.strip().endswith("b_huge.png")
+    assert res.output.strip().splitlines()[-1].startswith("Error: ")
+    assert res.output.strip().endswith("b_huge.png (40000 x 30000 pixels, over the 1073741824 OpenCV reads: set "
+                                       "OPENCV_IO_MAX_IMAGE_PIXELS to read it, or shrink it)")
     assert [r.split(",")[0] for r in (tmp_path / "o.csv").read_text().splitlines()[1:]] == ["a.png", "c.png"]
 
 
