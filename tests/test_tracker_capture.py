@@ -212,6 +212,19 @@ def test_live_stop_event_and_end_of_stream():
     assert len(list(src2.frames(stop))) <= 1
 
 
+def test_a_live_source_that_ends_says_how_many_of_its_frames_the_tracker_dropped():
+    src = LiveSource(FastCamera(limit=40), "fake", max_failures=2)
+    got = []
+    with pytest.raises(CaptureError) as ended:
+        for frame in src.frames():
+            got.append(frame)
+            time.sleep(0.02)                 # a tracker slower than the camera
+    assert src.dropped > 0 and len(got) + src.dropped == 40
+    assert str(ended.value) == (f"fake ended after 40 frames (the stream closed or the camera stopped); {src.dropped} "
+                                "of them came while the tracker was busy and were dropped (a live source gives its "
+                                "newest frame)")
+
+
 def test_live_no_frame_is_an_error():
     src = LiveSource(FastCamera(limit=0), "fake", max_failures=1)
     with pytest.raises(CaptureError, match="delivered no frame"):

@@ -462,8 +462,10 @@ class LiveSource(Source):
                     if self._taken:  # ended and nothing new
                         if not got_any:
                             raise CaptureError(f"{self.name} opened but delivered no frame")
+                        dropped = (f"; {self.dropped} of them came while the tracker was busy and were dropped (a "
+                                   "live source gives its newest frame)") if self.dropped else ""
                         raise CaptureError(f"{self.name} ended after {self.captured} frames (the stream closed "
-                                           "or the camera stopped)")
+                                           f"or the camera stopped){dropped}")
                     frame = self._latest
                     self._taken = True
                 got_any = True
