@@ -112,13 +112,13 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
         test = lsp_test(lsp_root)
         if limit:
             test = test.subset(range(min(limit, len(test))))
-    except DatasetError as exc:
+        video, frames, box = VIDEO_PERSON_FREE
+        free = person_free_regions(held_out)
+        if os.path.isfile(os.path.join(data, video)):
+            free += video_regions(os.path.join(data, video), frames, box)
+        cut, chest = waist_up(test), chest_up(test)
+    except DatasetError as exc:         # a picture missing or unreadable: one line
         raise click.ClickException(str(exc))
-    video, frames, box = VIDEO_PERSON_FREE
-    free = person_free_regions(held_out)
-    if os.path.isfile(os.path.join(data, video)):
-        free += video_regions(os.path.join(data, video), frames, box)
-    cut, chest = waist_up(test), chest_up(test)
     sets = {"person_free": free, "waist_up": [(f"{i:04d}", c[0]) for i, c in enumerate(cut)],
             "chest_up": [(f"{i:04d}", c[0]) for i, c in enumerate(chest)]}
     truths = {folder: json.dumps([{"name": f"{i:04d}", "joints": c[1].tolist(), "inside": c[2].tolist()}
@@ -132,19 +132,28 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
     if sets_dir:
         _write_sets(sets_dir, sets, truths)
     with progress_bar(len(free) + len(test) + len(cut) + len(chest), "framing") as bar:
-        r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update, chest_up_set=chest)
+        try:
+            r = evaluate_framing(estimator, free, test.paths, cut, progress=bar.update, chest_up_set=chest)
+        except DatasetError as exc:
+            raise click.ClickException(str(exc))
     click.echo(f"person-free pictures: a pose reported on {r['person_free_pose_reported']} of "
                f"{r['person_free_images']} ({r['person_free_pose_reported'] / max(r['person_free_images'], 1):.1%})")
     click.echo(f"LSP test: a person found on {r['lsp_test_person_found']} of {r['lsp_test_images']} "
                f"({r['lsp_test_person_found'] / max(r['lsp_test_images'], 1):.1%})")
-    people = "person" if r["waist_up_images"] == 1 else "people"
-    click.echo(f"waist-up ({r['waist_up_images']} LSP test {people} cut below the hips): PCK@0.2 of the in-picture "
-               f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
-               f"{r['waist_up_legs_reported_inside']:.1%}")
-    people = "person" if r["chest_up_images"] == 1 else "people"
-    click.echo(f"chest-up ({r['chest_up_images']} LSP test {people} framed from above the head to mid-torso, 4:3): "
-               f"a person found on {r['chest_up_person_found']}, PCK@0.2 of the in-picture joints "
-               f"{r['chest_up_pck']:.3f}, hips reported inside the picture {r['chest_up_hips_reported_inside']:.1%}")
+    if r["waist_up_images"]:
+        people = "person" if r["waist_up_images"] == 1 else "people"
+        click.echo(f"waist-up ({r['waist_up_images']} LSP test {people} cut below the hips): PCK@0.2 of the in-picture "
+                   f"joints {r['waist_up_pck']:.3f}, knees and ankles reported inside the picture "
+                   f"{r['waist_up_legs_reported_inside']:.1%}")
+    else:
+        click.echo("waist-up: none of these LSP test people can be cut below the hips (a larger --limit has some)")
+    if r["chest_up_images"]:
+        people = "person" if r["chest_up_images"] == 1 else "people"
+        click.echo(f"chest-up ({r['chest_up_images']} LSP test {people} framed from above the head to mid-torso, "
+                   f"4:3): a person found on {r['chest_up_person_found']}, PCK@0.2 of the in-picture joints "
+                   f"{r['chest_up_pck']:.3f}, hips reported inside the picture {r['chest_up_hips_reported_inside']:.1%}")
+    else:
+        click.echo("chest-up: none of these LSP test people can be framed from the chest up (a larger --limit has some)")
     if json_out:
         write_text(json_out, json.dumps(r, indent=1))
 

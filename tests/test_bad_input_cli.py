@@ -564,3 +564,35 @@ def test_benchmark_sizes_past_their_limits_are_refused_before_any_work(args, tmp
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 2 and args[1] in res.output and "Traceback" not in res.output, res.output
     assert os.listdir(tmp_path) == []
+
+
+def _lsp_with_pictures_missing(root, lsp_data, test_pictures, held_out):
+    """LSP and LSP-extended folders of links to the real labels and to a few of their pictures only."""
+    extended = os.path.join(os.path.dirname(lsp_data), "lspet")
+    if not os.path.isfile(os.path.join(extended, "joints.mat")):
+        pytest.skip("LSP-extended is not here")
+    for name, source, pictures in (("lsp", lsp_data, test_pictures), ("lspet", extended, held_out)):
+        os.makedirs(os.path.join(root, name, "images"))
+        os.symlink(os.path.join(source, "joints.mat"), os.path.join(root, name, "joints.mat"))
+        for picture in pictures:
+            os.symlink(os.path.join(source, "images", picture), os.path.join(root, name, "images", picture))
+    return root
+
+
+def test_eval_framing_with_a_picture_missing_is_refused_in_one_line(tmp_path, lsp_data):
+    from pose_track.cli import cli
+
+    data = _lsp_with_pictures_missing(str(tmp_path / "data"), lsp_data, ["im1001.jpg", "im1002.jpg"],
+                                      [f"im{k:05d}.jpg" for k in (9998, 9999, 10000)])
+    res = CliRunner().invoke(cli, ["eval-framing", "--data", data, "--holdout", "3", "--limit", "3",
+                                   "--json", str(tmp_path / "f.json")])
+    assert refused_in_one_line(res, exit_code=1).endswith("im1003.jpg")
+    assert not (tmp_path / "f.json").exists()
+
+
+def test_framing_sets_that_hold_nobody_have_no_score():
+    from pose_track.training.framing_eval import evaluate_framing
+
+    r = evaluate_framing(lambda image: None, [], [], [], chest_up_set=[])
+    assert r["waist_up_images"] == r["chest_up_images"] == 0
+    assert r["waist_up_pck"] is r["chest_up_pck"] is r["waist_up_legs_reported_inside"] is None

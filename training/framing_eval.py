@@ -171,15 +171,18 @@ def evaluate_framing(estimator, person_free, lsp_test_images, waist_up_set, prog
         chest["joints"] += int(inside.sum())
         chest["hips_inside"] += int(ok[list(HIPS)].sum())
         tick()
+    def share(count, out_of):       # None (null in the JSON) for a set that holds nobody
+        return count / out_of if out_of else None
+
     return {
         "chest_up_images": chest["images"], "chest_up_person_found": chest["found"],
-        "chest_up_pck": chest["hits"] / max(chest["joints"], 1),
-        "chest_up_hips_reported_inside": chest["hips_inside"] / max(2 * chest["images"], 1),
+        "chest_up_pck": share(chest["hits"], chest["joints"]),
+        "chest_up_hips_reported_inside": share(chest["hips_inside"], 2 * chest["images"]),
         "person_free_images": len(person_free),
         "person_free_pose_reported": sum(r for _, r, _ in reported_free),
         "person_free_reported_names": [n for n, r, _ in reported_free if r],
         "person_free_presence": {n: p for n, _, p in reported_free},
         "lsp_test_images": len(found), "lsp_test_person_found": int(sum(found)),
-        "waist_up_images": len(waist_up_set), "waist_up_pck": hits / max(total, 1),
-        "waist_up_legs_reported_inside": legs_inside / max(legs_total, 1),
+        "waist_up_images": len(waist_up_set), "waist_up_pck": share(hits, total),
+        "waist_up_legs_reported_inside": share(legs_inside, legs_total),
     }
