@@ -596,3 +596,21 @@ def test_framing_sets_that_hold_nobody_have_no_score():
     r = evaluate_framing(lambda image: None, [], [], [], chest_up_set=[])
     assert r["waist_up_images"] == r["chest_up_images"] == 0
     assert r["waist_up_pck"] is r["chest_up_pck"] is r["waist_up_legs_reported_inside"] is None
+
+
+def test_eval_on_a_first_picture_too_small_for_a_person_scores_it_as_missed(tmp_path, lsp_data):
+    """A test picture a few pixels wide is "nobody" (one empty stage): every stage counts it as missed, whichever
+    picture it is."""
+    import scipy.io
+    from pose_track.cli import cli
+
+    root = tmp_path / "lsp"
+    (root / "images").mkdir(parents=True)
+    labels = scipy.io.loadmat(os.path.join(lsp_data, "joints.mat"))["joints"][:, :, :1002]
+    scipy.io.savemat(str(root / "joints.mat"), {"joints": labels})
+    cv2.imwrite(str(root / "images" / "im1001.jpg"), np.zeros((5, 5, 3), np.uint8))
+    os.symlink(os.path.join(lsp_data, "images", "im1002.jpg"), root / "images" / "im1002.jpg")
+    res = CliRunner().invoke(cli, ["eval", "--data", str(root), "--csv", str(tmp_path / "e.csv")])
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    rows = (tmp_path / "e.csv").read_text().splitlines()[1:]
+    assert len(rows) == 2 and rows[0].split(",")[3:] == [""] * 42       # the tiny one: every cell empty

@@ -44,9 +44,10 @@ def predict_set(estimator, data, progress=None, pad: float = 1.0, passes: list |
         pose = estimator(image)
         if passes is not None:
             passes.append(pose.passes)
-        if per_stage is None:
-            per_stage = [np.zeros((len(data), 14, 2), np.float32) for _ in pose.stages]
-        for s, joints in enumerate(pose.stages):
+        if per_stage is None:       # NaN: a picture where a stage gave nothing (one too small to hold a person)
+            count = max(len(pose.stages), getattr(estimator.cascade, "num_stages", 0))
+            per_stage = [np.full((len(data), 14, 2), np.nan, np.float32) for _ in range(count)]
+        for s, joints in enumerate(pose.stages[:len(per_stage)]):
             per_stage[s][i] = joints - offset
         if poses is not None:
             poses.append((pose.joints - offset, pose.confidence))
