@@ -116,6 +116,9 @@ def collect_crops(source: str, backend, config, limit: int | None = 64, stages: 
             progress(1)
     if count == 0:
         raise CalibrationError(f"no calibration images in {source}")
+    if any(s not in recorder.batches for s in range(cascade.num_stages)):     # the refiners run on a person only
+        raise CalibrationError(f"the model found no person in the {count} calibration image(s) of {source}, so its "
+                               "refiner stages got no crops to calibrate on: give pictures of people")
     return [np.concatenate(recorder.batches[s]) for s in range(cascade.num_stages)]
 
 

@@ -110,3 +110,16 @@ def test_int8_bundle_builds_from_a_few_images_and_stays_close(tiny_checkpoint, t
     rebuilt, _, _ = load_bundle(out, threads=1)
     x = crops[1][:14].astype(np.float32)
     np.testing.assert_allclose(rebuilt.run(1, x)[0], int8.run(1, x)[0], atol=1e-6)
+
+
+def test_calibration_pictures_with_nobody_are_refused_in_one_line(tmp_path):
+    """The refiners run only where stage 1 finds a person: pictures with nobody leave them nothing to calibrate on."""
+    from conftest import REPO
+
+    folder = tmp_path / "calib"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "blank.png"), np.zeros((120, 160, 3), np.uint8))
+    backend, cfg, _ = load_bundle(os.path.join(REPO, "models", "deeppose_lsp", "onnx"), threads=1)
+    with pytest.raises(CalibrationError, match="found no person in the 1 calibration image") as refusal:
+        collect_crops(str(folder), backend, cfg)
+    assert "\n" not in str(refusal.value)
