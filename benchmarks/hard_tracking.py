@@ -35,7 +35,7 @@ import numpy as np
 
 from pose_track.benchmarks.hard_clips import ClipTruth, plan_clip, write_clip
 from pose_track.engines.estimator import PoseEstimator
-from pose_track.engines.opencv_files import FileAlias, read_picture
+from pose_track.engines.opencv_files import FileAlias
 from pose_track.engines.outputs import note_own_output, write_npz
 from pose_track.tracker.capture import open_source
 from pose_track.tracker.loop import Tracker
@@ -102,13 +102,14 @@ def make_hard_set(lsp_root, workdir, n_clips: int = 12, n_frames: int = 300, emp
     """Write hard_NN.mp4 and hard_NN.npz into `workdir`, three LSP test people per clip, spread over the test
     set (clip k: the k-th, (k + n)-th and (k + 2n)-th of 3n evenly spaced images), each listed as pose-track's
     own (engines.outputs). Returns [(video, truth)]. `progress(video)`: called before each clip is written."""
+    from pose_track.training.cache import read_image
     from pose_track.training.datasets import lsp_test
 
     test = lsp_test(lsp_root)
     picks = ((0.5 + np.arange(3 * n_clips)) * len(test) / (3 * n_clips)).astype(int)
     clips = []
     for k in range(n_clips):
-        people = [(read_picture(test.paths[i]), test.joints[i], os.path.splitext(os.path.basename(test.paths[i]))[0])
+        people = [(read_image(test.paths[i]), test.joints[i], os.path.splitext(os.path.basename(test.paths[i]))[0])
                   for i in picks[k::n_clips]]
         plan = plan_clip(people, empty_scene, n_frames, size, fps, seed=k)
         video, truth, _ = clip_files(workdir, k)

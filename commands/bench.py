@@ -8,7 +8,6 @@ import os
 import click
 
 from pose_track.engines.backends import DEFAULT_BUNDLE
-from pose_track.engines.opencv_files import read_picture
 from pose_track.engines.outputs import (OWN_OUTPUTS, check_outputs, note_own_output, refuse_replacing_others,
                                         remove_if_empty, write_text)
 
@@ -94,6 +93,7 @@ def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scen
     import numpy as np
 
     from pose_track.benchmarks.tracking import clip_means, clip_rows
+    from pose_track.training.cache import read_image
     from pose_track.training.datasets import DatasetError, dataset_folders, lsp_test, resolve_data_root
 
     if os.path.exists(workdir) and not os.path.isdir(workdir):
@@ -111,6 +111,8 @@ def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scen
     try:
         lsp_root, _ = resolve_data_root(data)
         test = lsp_test(lsp_root)
+        if not len(test):
+            raise DatasetError(f"no LSP test images (im1001-im2000) in {lsp_root}")
     except DatasetError as exc:
         raise click.ClickException(str(exc))
     explicit_scene = ctx.get_parameter_source("empty_scene") != click.core.ParameterSource.DEFAULT
@@ -118,7 +120,10 @@ def bench_tracking(ctx, data, clips, frames, workdir, json_out, hard, empty_scen
         return _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists,
                            explicit_scene)
     picks = [int(i) for i in (len(test) * (0.5 + np.arange(clips)) / clips)]
-    stills = [(read_picture(test.paths[i]), test.joints[i]) for i in picks]
+    try:
+        stills = [(read_image(test.paths[i]), test.joints[i]) for i in picks]
+    except DatasetError as exc:         # a picture missing or unreadable
+        raise click.ClickException(str(exc))
     estimator = load_estimator(engine)
     made = make_output_folder(workdir, "--workdir")
     rows = _measure(clip_rows(estimator, stills, workdir, n_frames=frames), clips, made,
@@ -204,6 +209,7 @@ def _clips_from_before_lists(workdir) -> list:
 def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene, before_lists, explicit_scene):
     from pose_track.benchmarks.hard_tracking import (format_table, hard_clip_rows, hard_summary, make_hard_set,
                                                      street_scene)
+    from pose_track.training.datasets import DatasetError
 
     scene = street_scene(empty_scene) if empty_scene and os.path.isfile(empty_scene) else None
     estimator = load_estimator(engine)
@@ -225,6 +231,9 @@ def _bench_hard(lsp_root, clips, frames, workdir, json_out, engine, empty_scene,
     except KeyboardInterrupt:
         remove_if_empty(made)
         raise
+    except DatasetError as exc:         # a picture missing or unreadable: the clips made so far stay
+        remove_if_empty(made)
+        raise click.ClickException(str(exc))
     names = [os.path.basename(video) for video, _ in videos]
     rows = _measure(hard_clip_rows(estimator, videos, save_to=workdir), len(videos), made,
                     lambda k: f"tracking {names[k]} ({k + 1} of {len(videos)})")

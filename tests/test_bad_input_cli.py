@@ -614,3 +614,20 @@ def test_eval_on_a_first_picture_too_small_for_a_person_scores_it_as_missed(tmp_
     assert res.exit_code == 0 and "Traceback" not in res.output, res.output
     rows = (tmp_path / "e.csv").read_text().splitlines()[1:]
     assert len(rows) == 2 and rows[0].split(",")[3:] == [""] * 42       # the tiny one: every cell empty
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_bench_tracking_without_lsp_test_pictures_is_refused_in_one_line(tmp_path, fake_lsp, lsp_data, hard):
+    """An LSP folder with no test pictures (im1001-im2000), or with one the bench needs missing."""
+    from pose_track.cli import cli
+
+    extra = ["--hard", "--clips", "1"] if hard else ["--clips", "1"]
+    workdir = tmp_path / "clips"
+    res = CliRunner().invoke(cli, ["bench-tracking", "--data", fake_lsp, "--frames", "30", "--workdir", str(workdir),
+                                   *extra])
+    assert "no LSP test images (im1001-im2000)" in refused_in_one_line(res, exit_code=1)
+    data = _lsp_with_pictures_missing(str(tmp_path / "data"), lsp_data, ["im1001.jpg"], [])
+    res = CliRunner().invoke(cli, ["bench-tracking", "--data", data, "--frames", "30", "--workdir", str(workdir),
+                                   *extra])
+    assert refused_in_one_line(res, exit_code=1).startswith("Error: cannot read image")
+    assert not workdir.exists()
