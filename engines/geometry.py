@@ -165,8 +165,18 @@ def torso_diameter(joints: np.ndarray, valid: np.ndarray | None = None, fallback
     return float(max(np.ptp(pts[ok], axis=0))) / 2.5 if ok.any() else 1.0
 
 
-def torso_diameters(joints: np.ndarray) -> np.ndarray:
-    """Vectorised torso diameter for (N, 14, 2) poses (mean of both diagonals)."""
+def torso_diameters(joints: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Vectorised torso diameter for (N, 14, 2) poses: the mean of both diagonals, or with `valid` (N, 14) of the
+    diagonals whose ends are both valid, as `torso_diameter` gives it pose by pose (LSP-extended leaves a joint it
+    did not label at a made-up place)."""
     pts = np.asarray(joints, np.float32)
-    d = [np.linalg.norm(pts[:, a] - pts[:, b], axis=-1) for a, b in TORSO_DIAGONALS]
-    return np.mean(d, axis=0)
+    d = np.stack([np.linalg.norm(pts[:, a] - pts[:, b], axis=-1) for a, b in TORSO_DIAGONALS], axis=-1)
+    if valid is None:
+        return d.mean(-1)
+    valid = np.asarray(valid, bool)
+    ends = np.stack([valid[:, a] & valid[:, b] for a, b in TORSO_DIAGONALS], axis=-1)
+    count = ends.sum(-1)
+    out = np.where(count > 0, (d * ends).sum(-1) / np.maximum(count, 1), 0.0).astype(np.float32)
+    for i in np.flatnonzero(count == 0):         # no diagonal: the scalar rule's fallback (the pose's extent)
+        out[i] = torso_diameter(pts[i], valid[i])
+    return out

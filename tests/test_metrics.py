@@ -62,6 +62,26 @@ def test_valid_mask_excludes_joints():
     assert math.isnan(pdj[5]) and np.all(pdj[np.arange(14) != 5] == 1.0)
 
 
+def test_an_unlabelled_torso_joint_does_not_set_the_torso_size():
+    """LSP-extended leaves a joint it did not label at a made-up place: the torso diameter comes from the
+    diagonals whose ends are both labelled (here the other one, 100 px), as for a single pose."""
+    from pose_track.engines.geometry import torso_diameter, torso_diameters
+
+    gt = gt_poses(1)
+    valid = np.ones((1, 14), bool)
+    gt[0, J["l_hip"]] = (2000.0, 2000.0)          # unlabelled, far away
+    valid[0, J["l_hip"]] = False
+    assert torso_diameters(gt, valid)[0] == pytest.approx(100.0) == torso_diameter(gt[0], valid[0])
+    pred = gt.copy()
+    pred[0, 0:4] += (0.0, 30.0)                   # 0.3 torso diameters off: misses
+    hits = ~np.isin(np.arange(14), [0, 1, 2, 3])
+    assert pck(pred, gt, valid) == pytest.approx(hits[valid[0]].mean())
+    assert pdj_per_joint(pred, gt, valid)[J["r_ankle"]] == 0.0
+    no_torso = valid.copy()
+    no_torso[0, [J["r_shoulder"], J["l_shoulder"]]] = False        # neither diagonal: the pose's extent / 2.5
+    assert torso_diameters(gt, no_torso)[0] == pytest.approx(torso_diameter(gt[0], no_torso[0]))
+
+
 def test_strict_and_loose_pcp_differ():
     gt = gt_poses(1)
     pred = gt.copy()

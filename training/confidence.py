@@ -27,7 +27,7 @@ def fit_confidence(cascade, images, joints, valid, boxes, rgb: bool = True, prog
     feats, labels = [], []
     results = predict_each(cascade, zip(images, boxes), rgb=rgb, progress=progress)
     for result, gt, ok in zip(results, joints, valid):
-        diam = float(torso_diameters(gt[None])[0])
+        diam = float(torso_diameters(gt[None], ok[None])[0])
         if diam < 1 or result.spread is None:
             continue
         pred = result.joints[0]

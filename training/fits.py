@@ -31,7 +31,7 @@ def error_bank(model, model_cfg, data, cfg, stages: int, progress=None, log=prin
                            zip((data.images[i] for i in idx), data.eval_boxes(idx)), rgb=True, progress=progress)
     for i, result in zip(idx, results):
         pred = result.joints[0]
-        diam = float(torso_diameters(data.joints[i][None])[0])
+        diam = float(torso_diameters(data.joints[i][None], data.valid[i][None])[0])
         if diam < 1:
             continue
         for j in np.flatnonzero(data.valid[i]):

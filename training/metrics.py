@@ -30,10 +30,10 @@ def _prepare(pred, gt, valid):
     return pred, gt, valid
 
 
-def _joint_hits(pred, gt, alpha):
-    """(N, 14) bool: joint within alpha x torso diameter of the ground-truth pose."""
+def _joint_hits(pred, gt, alpha, valid):
+    """(N, 14) bool: joint within alpha x torso diameter of the ground-truth pose (from its valid joints)."""
     err = np.linalg.norm(pred - gt, axis=-1)
-    return err <= alpha * torso_diameters(gt).astype(np.float64)[:, None]
+    return err <= alpha * torso_diameters(gt, valid).astype(np.float64)[:, None]
 
 
 def pck(pred, gt, valid=None, alpha=0.2) -> float:
@@ -41,13 +41,13 @@ def pck(pred, gt, valid=None, alpha=0.2) -> float:
     pred, gt, valid = _prepare(pred, gt, valid)
     if not valid.any():
         return float("nan")
-    return float(_joint_hits(pred, gt, alpha)[valid].mean())
+    return float(_joint_hits(pred, gt, alpha, valid)[valid].mean())
 
 
 def pdj_per_joint(pred, gt, valid=None, alpha=0.2) -> np.ndarray:
     """(14,) fraction of valid images where each joint is within alpha x torso diameter (nan if never valid)."""
     pred, gt, valid = _prepare(pred, gt, valid)
-    hits = (_joint_hits(pred, gt, alpha) & valid).sum(0)
+    hits = (_joint_hits(pred, gt, alpha, valid) & valid).sum(0)
     count = valid.sum(0)
     return np.where(count > 0, hits / np.maximum(count, 1), np.nan)
 
@@ -84,8 +84,8 @@ def left_right_swaps(pred, gt, valid=None, alpha=0.2, margin: int = 3) -> dict:
     two labellings (what the model would score if it never confused the sides).
     """
     pred, gt, valid = _prepare(pred, gt, valid)
-    as_is = (_joint_hits(pred, gt, alpha) & valid).sum(1)
-    swapped = (_joint_hits(pred[:, list(FLIP_PERMUTATION)], gt, alpha) & valid).sum(1)
+    as_is = (_joint_hits(pred, gt, alpha, valid) & valid).sum(1)
+    swapped = (_joint_hits(pred[:, list(FLIP_PERMUTATION)], gt, alpha, valid) & valid).sum(1)
     total = max(int(valid.sum()), 1)
     return {"share": float((swapped >= as_is + margin).mean()) if len(gt) else float("nan"),
             "pck_forgiven": float(np.maximum(as_is, swapped).sum() / total)}

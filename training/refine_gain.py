@@ -21,7 +21,7 @@ def best_gains(before, delta, truth, valid, grid=GAIN_GRID, threshold: float = 0
 
     before, delta, truth: (N, 14, 2) pixels; valid: (N, 14). Returns (14,) gains.
     """
-    diam = np.maximum(torso_diameters(truth), 1.0)
+    diam = np.maximum(torso_diameters(truth, valid), 1.0)
     gains = np.ones(NUM_JOINTS, np.float32)
     for j in range(NUM_JOINTS):
         joints = sorted({j, FLIP_PERMUTATION[j]}) if symmetric else [j]
