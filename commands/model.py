@@ -36,6 +36,7 @@ def load_estimator(engine=None, stills: bool = False, recrop: bool = True, pictu
     except Exception as e:  # noqa: BLE001 - any load failure becomes one line for the user
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise click.ClickException(f"cannot load the model: {msg}") from None
+    _say_untrained_stages(cascade)
     if not cascade.config.architecture.person_head:
         click.echo("this model has no presence output: every box is taken to hold a person and every joint "
                    "inside the image to be in the picture (a model trained with --person-head says both)", err=True)
@@ -47,6 +48,19 @@ def load_estimator(engine=None, stills: bool = False, recrop: bool = True, pictu
 
         search = partial(search_picture, cascade)
     return PoseEstimator(cascade=cascade, max_passes=MAX_PASSES if recrop else 1, search=search, look_past_crop=pictures)
+
+
+def _say_untrained_stages(cascade) -> None:
+    """One line on stderr where the run that wrote the model stopped before training all the stages it runs."""
+    backend = getattr(cascade, "backend", None)
+    trained = getattr(backend, "trained_stages", None)
+    if trained is None and getattr(backend, "manifest", None):
+        trained = backend.manifest.get("trained_stages")
+    stages = getattr(cascade, "num_stages", None)
+    if trained is not None and stages is not None and int(trained) < stages:
+        click.echo(f"this model's training stopped after stage {int(trained)} of {stages}: stages {int(trained) + 1}-"
+                   f"{stages} hold the weights its run started from (resume the run with `pose-track train` to train "
+                   "them)", err=True)
 
 
 engine_option = click.option("--engine", type=click.Path(), default=None,

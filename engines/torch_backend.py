@@ -29,6 +29,7 @@ def load_torch_backend(path: str, device: str = "cpu", half: bool = False, cuda_
         torch.set_num_threads(int(threads))
     runner = TorchBackend(build_model(payload), device=device, half=half, cuda_graphs=cuda_graphs)
     runner.config, runner.manifest = payload["config"], None
+    runner.trained_stages = int(payload.get("trained_stages", payload["config"].architecture.num_stages))
     return runner
 
 

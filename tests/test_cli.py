@@ -167,3 +167,19 @@ def test_a_recipes_teacher_is_found_from_the_repository_and_a_missing_one_is_one
     assert result.exit_code == 1
     assert f"--teacher: checkpoint not found: {tmp_path / 'repo' / 'teachers' / 't.pt'}" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
+
+
+def test_a_model_whose_training_stopped_after_stage_1_says_so(fake_lsp, tiny_checkpoint, tmp_path):
+    from pose_track.training.settings import TINY, TrainConfig
+    from pose_track.training.train import train
+
+    cfg = TrainConfig.from_settings({**TINY, "data": fake_lsp, "out": str(tmp_path / "run")})
+    checkpoint = train(cfg, log=lambda message: None, stop_after="stage1")
+    result = CliRunner().invoke(cli, ["images", os.path.join(fake_lsp, "images"), "--csv", str(tmp_path / "o.csv"),
+                                      "--checkpoint", checkpoint])
+    assert result.exit_code == 0, result.output
+    assert "this model's training stopped after stage 1 of 3: stages 2-3 hold the weights its run started from" in (
+        result.stderr)
+    whole = CliRunner().invoke(cli, ["images", os.path.join(fake_lsp, "images"), "--csv", str(tmp_path / "p.csv"),
+                                     "--checkpoint", tiny_checkpoint])
+    assert whole.exit_code == 0 and "training stopped" not in whole.stderr          # a run that trained them all
