@@ -92,7 +92,8 @@ def build_engine(checkpoint, backend, precision, calib, calib_images, calib_meth
         raise click.UsageError(str(exc))
     try:
         written = bundle_files(checkpoint, out, precision=precision, calib=calib, backend=backend,
-                               calib_images=calib_images, calib_method=calib_method, int8_stages=stages)
+                               calib_images=calib_images, calib_method=calib_method, int8_stages=stages,
+                               stage1_flip=stage1_flip, stage1_scales=sizes)
     except _errors() as exc:
         raise click.ClickException(str(exc))
     refuse_replacing_others([("--out", p) for p in written])

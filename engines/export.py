@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -330,8 +331,12 @@ def _export(staging, checkpoint_path, out_dir, precision, calib, backend, calib_
                     cache = cache_path(s)
                     log(f"quantising stage {s + 1} to INT8 (QDQ, per-channel, {calib_method} ranges"
                         f"{', cached' if os.path.isfile(cache) else ''})")
-                    quant.append(quantize_stage(src, engines[-1], None if crops is None else crops[s],
-                                                cache_path=cache, method=calib_method))
+                    try:
+                        quant.append(quantize_stage(src, engines[-1], None if crops is None else crops[s],
+                                                    cache_path=cache, method=calib_method))
+                    except ValueError as exc:       # ONNX Runtime's quantiser on ranges that do not fit the graph
+                        raise ExportError(f"stage {s + 1} could not be quantised: {str(exc).splitlines()[0]} "
+                                          f"(remove {calib_dir} and give --calib to measure new ranges)") from None
                 calibration["stages"] = quant
                 if crops is not None:
                     fp32 = OnnxRuntimeBackend(onnx_files, threads=threads)
@@ -399,14 +404,20 @@ def engine_file(k: int, precision: str, backend: str, int8_stages=None) -> str:
 
 def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", calib: str | None = None,
                  backend: str = "onnxruntime", *, calib_images: int = CALIB_IMAGES, calib_method: str = "minmax",
-                 stages: int | None = None, int8_stages=None) -> list:
+                 stages: int | None = None, int8_stages=None, stage1_flip: bool | None = None,
+                 stage1_scales=None) -> list:
     """The files export_bundle with these arguments writes into out_dir, with the calibration caches it writes
     or reuses in out_dir/calibration: what a command checks before the build (engines.outputs) and lists after.
     Reads the checkpoint; raises CheckpointError or ExportError (INT8 without calibration data) as the build would."""
     from .bundle import file_sha256
     from .checkpoint import load_checkpoint
 
-    arch = load_checkpoint(checkpoint_path)["config"].architecture
+    cfg = load_checkpoint(checkpoint_path)["config"]
+    if stage1_flip is not None:
+        cfg.decoding.stage1_flip = stage1_flip
+    if stage1_scales is not None:
+        cfg.decoding.stage1_scales = tuple(int(v) for v in stage1_scales)
+    arch = cfg.architecture
     n_stages = arch.num_stages if stages is None else max(1, min(stages, arch.num_stages))
     names = [MANIFEST]
     for k in range(1, n_stages + 1):
@@ -416,24 +427,33 @@ def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", ca
     files = [os.path.join(out_dir, name) for name in names]
     if precision == "int8":
         calib_dir = os.path.join(out_dir, "calibration")
-        _, key, caches = _calibration_names(calib_dir, file_sha256(checkpoint_path), calib, calib_images, n_stages,
-                                            backend, calib_method)
+        _, key, caches = _calibration_names(calib_dir, file_sha256(checkpoint_path), _views_tag(cfg.decoding), calib,
+                                            calib_images, n_stages, backend, calib_method)
         files += [os.path.join(calib_dir, name) for name in caches + [f"crops-{key}.npz"]]
     return files
 
 
-def _calibration_names(calib_dir, sha, calib, calib_images, n_stages, backend, method) -> tuple:
-    """(method, key, the range cache of each stage) of the calibration in calib_dir."""
+def _views_tag(decoding) -> str:
+    """A short name for the views the exported stage 1 reads (mirror, input sizes): its graph, and so the ranges
+    a calibration measured on it, change with them."""
+    views = json.dumps([bool(decoding.stage1_flip), [int(v) for v in decoding.stage1_scales]])
+    return hashlib.sha256(views.encode()).hexdigest()[:6]
+
+
+def _calibration_names(calib_dir, sha, views, calib, calib_images, n_stages, backend, method) -> tuple:
+    """(method, key, the range cache of each stage) of the calibration in calib_dir, for the checkpoint `sha`
+    exported with stage 1 reading `views` (`_views_tag`)."""
     from pose_track.calibration.reader import source_fingerprint
 
     kind = "ort" if backend == "onnxruntime" else "trt"
     if kind == "trt":
         method = "entropy2"               # TensorRT's IInt8EntropyCalibrator2, whatever --calib-method says
     ext = "json" if kind == "ort" else "cache"
-    key = sha[:12] if calib is None else f"{sha[:12]}-{source_fingerprint(calib, calib_images)}"
-    # With no source given, reuse the newest matching caches of this checkpoint.
+    model = f"{sha[:12]}-{views}"
+    key = model if calib is None else f"{model}-{source_fingerprint(calib, calib_images)}"
+    # With no source given, reuse the newest matching caches of this checkpoint and views.
     if calib is None:
-        found = sorted((f for f in os.listdir(calib_dir) if f.startswith(f"{kind}-{method}-stage1-{sha[:12]}")
+        found = sorted((f for f in os.listdir(calib_dir) if f.startswith(f"{kind}-{method}-stage1-{model}")
                         and ".partial-" not in f)
                        if os.path.isdir(calib_dir) else [],
                        key=lambda f: os.path.getmtime(os.path.join(calib_dir, f)))
@@ -450,8 +470,10 @@ def _calibration_crops(onnx_files, cfg, calib, calib_images, calib_dir, sha, n_s
     from pose_track.calibration.reader import cached_crops, collect_crops
     from .onnxruntime_backend import OnnxRuntimeBackend
 
-    method, key, caches = _calibration_names(calib_dir, sha, calib, calib_images, n_stages, backend, method)
-    entry = {"source": None if calib is None else os.path.abspath(calib), "images": calib_images,
+    method, key, caches = _calibration_names(calib_dir, sha, _views_tag(cfg.decoding), calib, calib_images,
+                                             n_stages, backend, method)
+    entry = {"source": None if calib is None else os.path.abspath(calib),
+             "images": None if calib is None else calib_images,      # reused ranges: made from another build's
              "method": method, "range_caches": caches, "key": key}
     crop_file = os.path.join(calib_dir, f"crops-{key}.npz")
     if all(os.path.isfile(os.path.join(calib_dir, c)) for c in caches):

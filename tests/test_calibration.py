@@ -123,3 +123,22 @@ def test_calibration_pictures_with_nobody_are_refused_in_one_line(tmp_path):
     with pytest.raises(CalibrationError, match="found no person in the 1 calibration image") as refusal:
         collect_crops(str(folder), backend, cfg)
     assert "\n" not in str(refusal.value)
+
+
+def test_an_int8_rebuild_with_other_stage1_views_measures_its_own_ranges(tiny_checkpoint, calib_images, tmp_path):
+    """Ranges measured on one stage-1 graph (one view) do not fit another (the mirror view too): a rebuild into the
+    same folder with the other views gets its own calibration, and one without --calib reuses the matching one."""
+    from pose_track.engines.checkpoint import load_checkpoint
+
+    out, logs = str(tmp_path / "int8"), []
+    flip = bool(load_checkpoint(tiny_checkpoint)["config"].decoding.stage1_flip)
+    export_bundle(tiny_checkpoint, out, precision="int8", calib=calib_images, calib_images=3, threads=1)
+    export_bundle(tiny_checkpoint, out, precision="int8", calib=calib_images, calib_images=3, threads=1,
+                  stage1_flip=not flip, log=logs.append)
+    other = read_manifest(out)
+    assert other["model_config"]["decoding"]["stage1_flip"] == (not flip)
+    assert not any("reusing the range caches" in line for line in logs)
+    export_bundle(tiny_checkpoint, out, precision="int8", threads=1, log=logs.append)      # the checkpoint's views
+    again = read_manifest(out)["calibration"]
+    assert any("reusing the range caches" in line for line in logs) and again["key"] != other["calibration"]["key"]
+    assert again["source"] is None and again["images"] is None
