@@ -490,3 +490,15 @@ def test_a_person_head_only_run_without_a_person_head_or_with_a_teacher_is_refus
 
     with pytest.raises(SettingError, match="person_head_only"):
         TrainConfig.from_settings({"person_head_only": True, **given})
+
+
+def test_a_finished_run_called_again_with_other_settings_keeps_its_model_and_says_so(fake_lsp, tmp_path):
+    cfg = TrainConfig.from_settings({**TINY, "data": fake_lsp, "out": str(tmp_path / "run")})
+    release = train(cfg, log=lambda message: None)
+    before = open(release, "rb").read()
+    said = []
+    again = TrainConfig.from_settings({**TINY, "data": fake_lsp, "out": str(tmp_path / "run"), "lr": 0.1, "seed": 7})
+    assert train(again, log=said.append) == release
+    assert open(release, "rb").read() == before                  # still says the settings it was trained with
+    assert any(line.startswith("other settings than the run's last ones (lr 0.1, was ") for line in said), said
+    assert any("every phase is done; model.pt is kept as it is" in line for line in said), said

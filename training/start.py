@@ -47,6 +47,11 @@ def start_model(cfg: TrainConfig, checkpoint: str, log=print):
         state.done.remove("fits")
     where = f"; {state.stopped['phase']} from step {state.stopped['step']}" if state.stopped else ""
     log(f"resuming {checkpoint}: done {', '.join(state.done) or 'nothing'}{where}")
+    recorded, now = payload.get("train_config") or {}, cfg.settings()
+    other = sorted(k for k in now if k in recorded and k not in ("out", "refit") and now[k] != recorded[k])
+    if other:
+        log("other settings than the run's last ones (" + ", ".join(f"{k} {now[k]!r}, was {recorded[k]!r}" for k in other)
+            + "): they apply to the phases not done yet")
     return model_cfg, model, state
 
 

@@ -15,7 +15,7 @@ from .data import load_sets, load_training_data
 from .fits import error_bank, fit_calibration
 from .label_cleaning import load_reference, repair_crowd_labels
 from .networks import load_teacher, train_network
-from .run_folder import RunFolder, phases
+from .run_folder import RELEASE, RunFolder, phases
 from .settings import TrainConfig
 from .start import start_model
 
@@ -60,5 +60,9 @@ def train(cfg: TrainConfig, progress=None, log=print, stop_after: str | None = N
         state.finish(phase.name)
         run.save(model_cfg, model, state, settings)
     if all(name in state.done for name in names):
+        release = os.path.join(cfg.out, RELEASE)
+        if not todo and os.path.isfile(release):     # nothing trained now: model.pt keeps what it was made with
+            log(f"{cfg.out}: every phase is done; {RELEASE} is kept as it is (--refit redoes the fits)")
+            return release
         return run.write_release(model_cfg, model, state, settings)
     return run.checkpoint
