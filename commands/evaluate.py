@@ -151,9 +151,11 @@ def eval_framing(data, holdout, limit, sets_dir, json_out, engine, checkpoint, c
         people = "person" if r["chest_up_images"] == 1 else "people"
         click.echo(f"chest-up ({r['chest_up_images']} LSP test {people} framed from above the head to mid-torso, "
                    f"4:3): a person found on {r['chest_up_person_found']}, PCK@0.2 of the in-picture joints "
-                   f"{r['chest_up_pck']:.3f}, hips reported inside the picture {r['chest_up_hips_reported_inside']:.1%}")
+                   f"{r['chest_up_pck']:.3f}, hips reported inside the picture "
+                   f"{r['chest_up_hips_reported_inside']:.1%}")
     else:
-        click.echo("chest-up: none of these LSP test people can be framed from the chest up (a larger --limit has some)")
+        click.echo("chest-up: none of these LSP test people can be framed from the chest up (a larger --limit "
+                   "has some)")
     if json_out:
         write_text(json_out, json.dumps(r, indent=1))
 

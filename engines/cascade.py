@@ -137,7 +137,8 @@ class Cascade:
         self.times = NO_TIMES       # a PartTimes: crops, stage 1, refiners
 
     def predict(self, image: np.ndarray, boxes, rgb: bool = False) -> CascadeResult:
-        """image: HxWx3 uint8 (BGR unless rgb=True; grey, with alpha, 16-bit or float: `as_picture`); boxes: (P, 3) square boxes (cx, cy, side) in pixels, or
+        """image: HxWx3 uint8 (BGR unless rgb=True; grey, with alpha, 16-bit or float: `as_picture`); boxes: (P, 3)
+        square boxes (cx, cy, side) in pixels, or
         (P, 4) with an angle in degrees: every crop of that person is turned by it (the body upright), and the
         joints are mapped back to the image."""
         image = as_picture(image)

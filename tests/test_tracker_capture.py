@@ -53,7 +53,7 @@ def test_a_timestamp_that_repeats_or_goes_back_never_turns_the_time_back():
     assert all(b > a for a, b in zip(times, times[1:])), times
     assert times[49] == 1.96 and times[51] == 2.04 and times[59] == 2.36     # the container's where it moves on
     no_stamps = [VideoFileSource._time(source, i, 0.0, i and (i - 1) / 30.0) for i in range(4)]
-    assert no_stamps == pytest.approx([0.0, 1 / 30, 2 / 30, 3 / 30])                     # none at all: the declared rate
+    assert no_stamps == pytest.approx([0.0, 1 / 30, 2 / 30, 3 / 30])        # none at all: the declared rate
 
 
 def test_video_file_reopen_reads_again(video):

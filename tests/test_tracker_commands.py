@@ -66,7 +66,8 @@ def test_video_errors_are_one_line(tmp_path, clips, fake_model):
     assert "cannot open video" in refused_in_one_line(_run(bad, "--csv", tmp_path / "o.csv"))
     assert "does not exist" in refused_in_one_line(_run(d / "c0.mp4", "--csv", tmp_path / "nope" / "o.csv"))
     assert "nothing to write" in refused_in_one_line(_run(d / "c0.mp4"), exit_code=2)
-    assert "folder" in refused_in_one_line(_run(d / "c0.mp4", d / "c1.mp4", "--render", tmp_path / "one.mp4"), exit_code=2)
+    two_into_one = _run(d / "c0.mp4", d / "c1.mp4", "--render", tmp_path / "one.mp4")
+    assert "folder" in refused_in_one_line(two_into_one, exit_code=2)
     assert not (tmp_path / "o.csv").exists() and not (tmp_path / "one.mp4").exists()
 
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 SMALL_WIDTH = 160
-SMALL_MAX_HEIGHT = 4 * SMALL_WIDTH     # a frame far higher than wide is shrunk to this height, not stretched to 160 wide
+SMALL_MAX_HEIGHT = 4 * SMALL_WIDTH     # a frame far higher than wide is shrunk to this height, not widened to 160
 MIN_RESPONSE = 0.03     # a phase correlation peak below this measures no shift
 MAX_SHIFT = 0.4         # a larger shift between two frames, as a share of the frame's width, is not a pan
 

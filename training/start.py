@@ -50,8 +50,8 @@ def start_model(cfg: TrainConfig, checkpoint: str, log=print):
     recorded, now = payload.get("train_config") or {}, cfg.settings()
     other = sorted(k for k in now if k in recorded and k not in ("out", "refit") and now[k] != recorded[k])
     if other:
-        log("other settings than the run's last ones (" + ", ".join(f"{k} {now[k]!r}, was {recorded[k]!r}" for k in other)
-            + "): they apply to the phases not done yet")
+        changes = ", ".join(f"{k} {now[k]!r}, was {recorded[k]!r}" for k in other)
+        log(f"other settings than the run's last ones ({changes}): they apply to the phases not done yet")
     return model_cfg, model, state
 
 
