@@ -284,7 +284,7 @@ def test_draw_pose_and_colours():
     for j in np.flatnonzero(np.isfinite(joints).all(1)):
         x, y = joints[j].astype(int)
         assert tuple(int(v) for v in out[y, x]) == confidence_color(conf[j])     # each joint, in its colour
-    assert (out[200, 120] >= 200).all() and (out[60, 100] >= 200).all()    # white limbs: r_knee-r_hip, r_elbow-r_shoulder
+    assert (out[200, 120] >= 200).all() and (out[60, 100] >= 200).all()    # white limbs (right thigh, upper arm)
     assert (out[170, 200] == 0).all() and (out[170, 160] == 0).all()      # nothing at or towards the missing hip
     assert (out[230, 200] != 0).any()                                   # the knee below it is still drawn
     boxed = draw_pose(img, joints, conf, box=(160, 160, 300))
