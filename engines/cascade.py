@@ -107,6 +107,13 @@ def as_picture(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[..., :3]) if image.shape[2] == 4 else image
 
 
+def estimate_torso(joints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(P,) the torso diameter the cascade sizes the refiner crops and the confidence by: the estimate's own, kept
+    within a fraction of the box (a collapsed pose estimate would make crops vanish)."""
+    boxes = np.asarray(boxes, np.float32).reshape(len(joints), -1)
+    return np.clip(torso_diameters(joints), 0.12 * boxes[:, 2], 0.6 * boxes[:, 2])
+
+
 def fill_crops(image: np.ndarray, centres: np.ndarray, sides: np.ndarray, size: int, out: np.ndarray,
                bgr: bool = False, angles: np.ndarray | None = None):
     """One warpAffine per crop (turned by angles[k] degrees), then the whole batch into the NCHW RGB `out`.
@@ -207,8 +214,7 @@ class Cascade:
             return self.backend.run(0, batch)
 
     def _torso(self, joints, boxes):
-        # A collapsed pose estimate would make crops vanish: keep the diameter within a fraction of the box.
-        return np.clip(torso_diameters(joints), 0.12 * boxes[:, 2], 0.6 * boxes[:, 2])
+        return estimate_torso(joints, boxes)
 
     def _refine(self, stage: int, image, bgr: bool, joints, spread_px, boxes, angles, back):
         p = len(joints)

@@ -351,3 +351,18 @@ def test_a_chest_up_picture_is_4_by_3_holds_head_and_shoulders_not_the_hips_and_
     assert np.allclose(STANDING - joints, offset) and (offset == np.round(offset)).all()
     x0, y0 = int(offset[0]), int(offset[1])
     assert (picture == image[y0:y0 + h, x0:x0 + w]).all()
+
+
+def test_compression_reads_the_crop_as_the_rgb_it_is():
+    from pose_track.training.framing import degrade
+
+    crop = cv2.resize(draw_person(STANDING), (64, 64))
+    crop[:20] = (220, 40, 30)                                 # strong colours: the channel order shows
+    for seed in range(3):
+        out = degrade(crop, np.random.default_rng(seed), blur_p=0, noise_p=0, jpeg_p=1.0)
+        draws = np.random.default_rng(seed)
+        for _ in range(3):                                    # blur, noise and compression are each drawn
+            draws.random()
+        quality = int(draws.integers(15, 70))
+        ok, enc = cv2.imencode(".jpg", crop[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        assert np.array_equal(out, cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)[..., ::-1])

@@ -502,3 +502,60 @@ def test_a_finished_run_called_again_with_other_settings_keeps_its_model_and_say
     assert open(release, "rb").read() == before                  # still says the settings it was trained with
     assert any(line.startswith("other settings than the run's last ones (lr 0.1, was ") for line in said), said
     assert any("every phase is done; model.pt is kept as it is" in line for line in said), said
+
+
+def test_training_draws_no_image_whose_labels_a_repair_emptied():
+    from pose_track.training.networks import sample_images
+
+    valid = np.ones((6, 14), bool)
+    assert np.array_equal(sample_images(valid, np.random.default_rng(3), 50),
+                          np.random.default_rng(3).integers(0, 6, 50))              # all usable: the same draws
+    valid[[1, 4]] = False
+    picks = sample_images(valid, np.random.default_rng(3), 500)
+    assert not np.isin(picks, [1, 4]).any() and set(picks) == {0, 2, 3, 5}
+
+
+def test_refiner_crops_are_sized_by_the_labelled_torso():
+    """An unlabelled hip sits at a made-up place (LSP-extended): the crop side is sigma x the labelled diagonal,
+    as at inference, not the 1.6x clip a made-up diagonal hits."""
+    import pose_track.training.augment as augment
+
+    pose, valid = STANDING.copy(), np.ones(14, bool)
+    pose[3], valid[3] = (-45.0, 0.0), False                  # l_hip unlabelled
+    sides = []
+    real = augment.crop_matrix
+
+    def recording(box, size, angle=0.0, flip=False):
+        sides.append(box[2])
+        return real(box, size, angle, flip)
+
+    augment.crop_matrix = recording
+    try:
+        bank = [np.zeros((1, 2), np.float32)] * 14           # the estimate is the truth
+        refiner_samples(draw_person(STANDING), pose, valid, 32, 2.0, bank, np.random.default_rng(0))
+    finally:
+        augment.crop_matrix = real
+    from pose_track.engines.geometry import torso_diameter
+    assert sides and np.allclose(sides, 2.0 * torso_diameter(pose, valid))
+
+
+def test_the_confidence_model_is_fitted_on_the_features_inference_computes(monkeypatch):
+    """Inference divides the spread and the stage movement by the estimate's torso (kept within a share of the
+    box), not the truth's: the fit must see the same numbers."""
+    import pose_track.training.confidence as confidence
+    from pose_track.engines.cascade import CascadeResult, confidence_features, estimate_torso
+    from pose_track.engines.geometry import torso_diameters
+
+    truth = STANDING.astype(np.float32)
+    pred = (truth - truth.mean(0)) * 0.7 + truth.mean(0)            # a pose estimate 0.7 times the truth's size
+    spread = np.full((1, 14), 6.0, np.float32)
+    result = CascadeResult(pred[None], np.ones((1, 14), np.float32), [pred[None] + 3.0, pred[None]], spread)
+    box = np.array([60.0, 60.0, 150.0], np.float32)
+    monkeypatch.setattr(confidence, "predict_each", lambda cascade, pairs, **kw: [result for _ in pairs])
+    seen = []
+    monkeypatch.setattr(confidence, "fit_logistic", lambda x, y: seen.append(x) or np.zeros(3))
+    confidence.fit_confidence(None, [None], truth[None], np.ones((1, 14), bool), box[None])
+    scale = estimate_torso(pred[None], box[None])[0]
+    assert abs(scale - torso_diameters(truth[None])[0]) > 5            # the two torsos differ here
+    moved = np.linalg.norm(pred - (pred + 3.0), axis=-1) / scale
+    np.testing.assert_allclose(seen[0], confidence_features(spread[0] / scale, moved), rtol=1e-6)

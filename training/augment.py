@@ -96,7 +96,7 @@ def refiner_samples(image, joints, valid, size, sigma, error_bank, rng, augment=
     for i in range(len(joints)):
         bank = error_bank[i]
         estimate[i] = joints[i] + bank[rng.integers(len(bank))] * diam
-    est_diam = torso_diameter(estimate) if augment else diam
+    est_diam = torso_diameter(estimate, valid) if augment else diam     # an unlabelled joint's place is made up
     # Guard against degenerate simulated torsos: keep the crop side within a sane range of the truth.
     side = sigma * float(np.clip(est_diam, 0.6 * diam, 1.6 * diam))
     angle = rng.uniform(-20, 20) if augment and rng.random() < 0.5 else 0.0

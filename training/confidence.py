@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_track.engines.cascade import confidence_features
+from pose_track.engines.cascade import confidence_features, estimate_torso
 from pose_track.engines.geometry import torso_diameters
 from .evaluate import predict_each
 
@@ -26,13 +26,14 @@ def fit_confidence(cascade, images, joints, valid, boxes, rgb: bool = True, prog
     """Runs the cascade on (image, box) pairs and fits the confidence coefficients; returns (coefs, stats)."""
     feats, labels = [], []
     results = predict_each(cascade, zip(images, boxes), rgb=rgb, progress=progress)
-    for result, gt, ok in zip(results, joints, valid):
-        diam = float(torso_diameters(gt[None], ok[None])[0])
+    for result, gt, ok, box in zip(results, joints, valid, boxes):
+        diam = float(torso_diameters(gt[None], ok[None])[0])         # the truth's: what "within 0.2" is measured by
         if diam < 1 or result.spread is None:
             continue
         pred = result.joints[0]
-        moved = np.linalg.norm(pred - result.stages[0][0], axis=-1) / diam
-        f = confidence_features(result.spread[0] / diam, moved)
+        scale = float(estimate_torso(result.joints, box)[0])          # the estimate's: what inference divides by
+        moved = np.linalg.norm(pred - result.stages[0][0], axis=-1) / scale
+        f = confidence_features(result.spread[0] / scale, moved)
         feats.append(f[ok]); labels.append((np.linalg.norm(pred - gt, axis=-1) / diam <= 0.2)[ok])
     x, y = np.concatenate(feats), np.concatenate(labels).astype(np.float64)
     w = fit_logistic(x, y)

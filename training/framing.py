@@ -173,10 +173,10 @@ def degrade(crop, rng, blur_p: float = 0.25, noise_p: float = 0.25, jpeg_p: floa
     if rng.random() < noise_p:
         noise = rng.normal(0, rng.uniform(2, 12), crop.shape)
         crop = np.clip(crop + noise, 0, 255).astype(np.uint8)
-    if rng.random() < jpeg_p:
-        ok, enc = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 70))])
+    if rng.random() < jpeg_p:        # the crop is RGB; JPEG's luma and chroma are made from BGR
+        ok, enc = cv2.imencode(".jpg", crop[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 70))])
         if ok:
-            crop = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+            crop = np.ascontiguousarray(cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)[..., ::-1])
     return crop
 
 

@@ -72,6 +72,13 @@ def person_loss(person_logits, presence, inside, inside_known):
     return presence_loss + (per_joint * inside_known).sum() / inside_known.sum().clamp(min=1)
 
 
+def sample_images(valid: np.ndarray, rng, count: int) -> np.ndarray:
+    """`count` training images drawn with replacement among those with a labelled joint: an image whose labels a
+    repair emptied (label cleaning) would be framed on made-up places and still be taught "a person"."""
+    usable = np.flatnonzero(np.asarray(valid).any(1))
+    return usable[rng.integers(0, len(usable), count)]
+
+
 def stage1_crop(data, cfg, person_head: bool, i: int, size: int, rng):
     """A stage-1 training crop of image i, or, for `negative_share` of draws when there are scenes, a crop with
     nobody framed in it: (crop, targets, mask, inside, inside_known, presence)."""
@@ -186,7 +193,7 @@ def train_network(phase, model, model_cfg, data, cfg, state, run, progress=None,
 
     def make_batch(step):
         rng = np.random.default_rng((rng_seed, start + step))
-        pick = rng.integers(0, n, per_step)
+        pick = sample_images(data.valid, rng, per_step)
         if stage == 0:
             out = [stage1_crop(data, cfg, arch.person_head, i, size, rng) for i in pick]
             crops, targets, masks, inside, inside_known, presence = (np.stack(c) for c in zip(*out))
