@@ -133,12 +133,23 @@ def check_checkpoint(manifest: dict, checkpoint: str, path: str):
 
 
 def stage_files(path: str, manifest: dict, key: str = "file") -> list:
+    """The stage files the manifest lists: plain files inside the bundle's folder. A name with a folder in it, or
+    a link, is refused: a bundle someone hands over must not make the tool read what lies elsewhere."""
     folder = os.path.dirname(manifest_path(path))
+    stages = manifest.get("stages", [])
+    if not isinstance(stages, list):
+        raise BundleError(f"{path}: its manifest's stages are not a list; {REBUILD}")
     files = []
-    for stage in manifest.get("stages", []):
-        f = os.path.join(folder, stage[key])
+    for stage in stages:
+        name = stage.get(key) if isinstance(stage, dict) else None
+        if not isinstance(name, str) or name in ("", ".", "..") or os.path.basename(name) != name:
+            raise BundleError(f"{path}: its manifest names a stage file {name!r}, not a file name in the bundle; "
+                              f"{REBUILD}")
+        f = os.path.join(folder, name)
+        if os.path.islink(f):
+            raise BundleError(f"{path}: {name} is a link; a bundle's stage files are its own files ({REBUILD})")
         if not os.path.isfile(f):
-            raise BundleError(f"{path} is missing {stage[key]}; {REBUILD}")
+            raise BundleError(f"{path} is missing {name}; {REBUILD}")
         files.append(f)
     if not files:
         raise BundleError(f"{path} lists no stages; {REBUILD}")

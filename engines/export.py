@@ -277,6 +277,8 @@ def _export(staging, checkpoint_path, out_dir, precision, calib, backend, calib_
                           f"{n_stages}")
     model = build_model(payload)
     calib_dir = os.path.join(out_dir, "calibration")
+    if os.path.islink(calib_dir):       # its caches are written there: not through a link to somewhere else
+        raise ExportError(f"{calib_dir} is a link: a bundle's calibration folder is its own (remove the link)")
     sizes = [arch.stage1_input] + [arch.refiner_input] * (n_stages - 1)
 
     # 1. fp32 ONNX per stage, each checked against torch.

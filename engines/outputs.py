@@ -196,9 +196,12 @@ def parse_own_outputs(lines) -> dict:
 
 def own_outputs(folder: str) -> dict | None:
     """The files the folder's OWN_OUTPUTS lists (parse_own_outputs); None for a folder without one."""
+    listing = os.path.join(folder, OWN_OUTPUTS)
+    if os.path.islink(listing):         # pose-track writes its list itself: a link there is someone else's
+        return {}
     try:
         # A file name that is not UTF-8 text is listed as the bytes it is made of (engines.opencv_files).
-        with open(os.path.join(folder, OWN_OUTPUTS), encoding="utf-8", errors="surrogateescape",
+        with open(listing, encoding="utf-8", errors="surrogateescape",
                   newline="\n") as f:      # a carriage return in a name is no line break
             return parse_own_outputs(f)
     except FileNotFoundError:
@@ -265,8 +268,10 @@ def note_own_output(path) -> None:
     mark = fingerprint(path)
     if mark is None or mark in (listed.get(name) or ()):
         return
-    try:
-        with open(os.path.join(folder, OWN_OUTPUTS), "a", encoding="utf-8", errors="surrogateescape") as f:
+    try:                # never through a link (O_NOFOLLOW): the list is appended to, and a link could lead anywhere
+        fd = os.open(os.path.join(folder, OWN_OUTPUTS), os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with open(fd, "a", encoding="utf-8", errors="surrogateescape") as f:
             f.write(f"{_escaped(name)}\t{mark}\n")
         listed[name] = {*(listed.get(name) or ()), mark}
     except OSError:

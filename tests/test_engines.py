@@ -21,7 +21,7 @@ from pose_track.engines.geometry import whole_image_box
 from pose_track.engines.torch_backend import TorchBackend
 
 from conftest import REPO, STANDING, draw_person
-from engines_fixtures import shared_lsp, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
+from engines_fixtures import calib_images, shared_lsp, tiny_bundle, tiny_checkpoint  # noqa: F401 (fixtures)
 
 torch.set_num_threads(1)
 
@@ -303,3 +303,30 @@ def test_build_engine_refuses_bad_scales_in_one_line(tiny_checkpoint, tmp_path):
         errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
         assert result.exit_code == 2 and len(errors) == 1 and says in errors[0], result.output   # a usage error
         assert "Traceback" not in result.output and not (tmp_path / "b").exists()
+
+
+def test_a_bundle_reads_only_its_own_stage_files(tiny_bundle, tmp_path):
+    """A bundle someone hands over must not make the tool read what lies elsewhere: a stage file named with a
+    folder or an absolute path, or one that is a link, is refused in one line."""
+    elsewhere = _copy_bundle(tiny_bundle, tmp_path / "elsewhere")
+    stages = read_manifest(tiny_bundle)["stages"]
+    for name in ("../elsewhere/stage1.onnx", os.path.join(elsewhere, "stage1.onnx"), "/etc/passwd", None, 7):
+        path = _copy_bundle(tiny_bundle, tmp_path / f"b{abs(hash(str(name)))}")
+        _edit_manifest(path, stages=[{**stages[0], "file": name}, *stages[1:]])
+        _refused_in_one_line("not a file name in the bundle", path)
+    linked = _copy_bundle(tiny_bundle, tmp_path / "linked")
+    os.remove(os.path.join(linked, "stage1.onnx"))
+    os.symlink(os.path.join(elsewhere, "stage1.onnx"), os.path.join(linked, "stage1.onnx"))
+    _refused_in_one_line("stage1.onnx is a link", linked)
+    _edit_manifest(_copy_bundle(tiny_bundle, tmp_path / "nolist"), stages="stage1.onnx")
+    _refused_in_one_line("stages are not a list", str(tmp_path / "nolist"))
+
+
+def test_a_calibration_folder_that_is_a_link_is_refused(tiny_checkpoint, calib_images, tmp_path):
+    out, victim = tmp_path / "int8", tmp_path / "victim"
+    out.mkdir()
+    victim.mkdir()
+    os.symlink(victim, out / "calibration")
+    with pytest.raises(ExportError, match="calibration is a link"):
+        export_bundle(tiny_checkpoint, str(out), precision="int8", calib=calib_images, calib_images=2, threads=1)
+    assert os.listdir(victim) == []

@@ -462,3 +462,18 @@ def test_stdout_by_another_name_counts_as_stdout(tmp_path):
     with open(tmp_path / "out.txt", "w") as out:
         subprocess.run([sys.executable, "-c", code], stdout=out, check=True)
     assert "refused: --csv and --ndjson would both write to stdout" in (tmp_path / "out.txt").read_text()
+
+
+def test_the_list_of_own_outputs_is_never_written_or_read_through_a_link(tmp_path):
+    """A folder someone hands over with its `.pose-track-outputs` a link to another file: pose-track must neither
+    append to that file nor take what it lists as its own."""
+    from pose_track.engines.outputs import OWN_OUTPUTS, note_own_output, own_outputs
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    os.symlink(victim, folder / OWN_OUTPUTS)
+    (folder / "pose.csv").write_text("x")
+    note_own_output(folder / "pose.csv")
+    assert victim.read_text() == "keep me\n" and own_outputs(str(folder)) == {}
