@@ -244,6 +244,14 @@ def _train_settings(ctx, options: dict, recipe: str | None, tiny: bool) -> tuple
             unknown = sorted(set(from_recipe) - set(setting_names()) - {"command"})
             if unknown:
                 raise click.UsageError(f"{path}: unknown settings {', '.join(unknown)}")
+            # A recipe says how to train, not where the run writes: one someone hands over must not choose that.
+            if "out" in from_recipe:
+                raise click.UsageError(f"{path}: a recipe does not say where the run writes (out): give --out")
+            cache = from_recipe.get("cache_dir")
+            if cache is not None and (not isinstance(cache, str) or os.path.isabs(cache)
+                                      or ".." in cache.replace("\\", "/").split("/")):
+                raise click.UsageError(f"{path}: a recipe's cache_dir is null or a folder under the working folder, "
+                                       f"not {cache!r}")
             command = from_recipe.pop("command", None)
             starts = from_recipe.get("init_from")
             starts = [starts] if isinstance(starts, str) else starts

@@ -205,3 +205,17 @@ def test_a_model_file_copied_in_as_checkpoint_does_not_make_a_users_folder_a_run
     error = refused_in_one_line(_train(fake_lsp, mine, "--no-export"), exit_code=2)
     assert "not a file pose-track wrote there" in error
     assert (mine / "model.pt").read_text() == "my own" and (mine / OWN_OUTPUTS).read_text() == "eval.csv\n"
+
+
+@pytest.mark.parametrize("recipe, says", [
+    ({"out": "/tmp/somewhere"}, "a recipe does not say where the run writes (out): give --out"),
+    ({"cache_dir": "/tmp/elsewhere"}, "a recipe's cache_dir is null or a folder under the working folder"),
+    ({"cache_dir": "../../elsewhere"}, "a recipe's cache_dir is null or a folder under the working folder"),
+])
+def test_a_recipe_does_not_choose_where_the_run_writes(fake_lsp, tmp_path, recipe, says):
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(recipe))
+    res = CliRunner().invoke(cli, ["train", "--recipe", str(path), "--data", fake_lsp, "--out",
+                                   str(tmp_path / "runs" / "run"), "--no-export"])
+    assert says in refused_in_one_line(res, exit_code=2)
+    assert not (tmp_path / "runs").exists()
