@@ -188,8 +188,8 @@ def load_bundle(path: str, backend: str | None = None, checkpoint: str | None = 
         check_checkpoint(manifest, checkpoint, path)
     try:
         config = ModelConfig.from_dict(manifest["model_config"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"{path} has an unreadable model config ({exc}); {REBUILD}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BundleError(f"{path} has an unreadable model config ({type(exc).__name__}: {exc}); {REBUILD}") from None
 
     try:
         if name == "onnxruntime":

@@ -64,8 +64,14 @@ def load_checkpoint(path: str) -> dict:
     check_file_format(payload, FORMAT, "version", READABLE_VERSIONS, path, "checkpoint", CheckpointError)
     try:
         payload["config"] = ModelConfig.from_dict(payload["config"])
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: its model config cannot be read ({type(exc).__name__}: {exc})") from None
+    stages, trained = payload.get("stages"), payload.get("trained_stages", 1)
+    if (not isinstance(stages, list) or not all(isinstance(st, dict) for st in stages)
+            or not all(isinstance(t, torch.Tensor) for st in stages for t in st.values())):
+        raise CheckpointError(f"{path}: its stages are not lists of weights; it is not a pose-track checkpoint")
+    if not isinstance(trained, int) or isinstance(trained, bool):
+        raise CheckpointError(f"{path}: its trained_stages is {trained!r}, not a whole number")
     return payload
 
 
@@ -74,6 +80,8 @@ def build_model(payload: dict, stages: int | None = None):
     from .model import build_stages
 
     cfg = payload["config"]
+    if not payload["stages"]:
+        raise CheckpointError("the checkpoint holds no weights (no stages)")
     model = build_stages(cfg)
     n = len(payload["stages"]) if stages is None else stages
     for i in range(min(n, len(payload["stages"]))):

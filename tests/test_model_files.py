@@ -2,6 +2,7 @@
 that takes a model path, and its code never runs."""
 import os
 import pickle
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -131,3 +132,29 @@ def test_a_file_that_is_no_model_is_called_so(content, tmp_path):
                                       str(model)])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
     assert f"{model} is not a model file" in result.output and "Python objects" not in result.output
+
+
+def test_checkpoints_and_manifests_of_the_wrong_shape_are_refused_in_one_line(tmp_path):
+    """Files that load as plain data but are not laid out as pose-track's: each refused naming the file."""
+    import json
+
+    import torch
+
+    from pose_track.engines.bundle import BundleError, load_bundle
+    from pose_track.engines.checkpoint import CheckpointError, load_checkpoint
+    from conftest import REPO
+
+    shipped = torch.load(os.path.join(REPO, "models", "deeppose_lsp", "checkpoint.pt"), map_location="cpu",
+                         weights_only=True)
+    for change in ({"config": [1]}, {"config": "abc"}, {"stages": 5}, {"stages": [5, 6]}, {"trained_stages": "x"}):
+        path = tmp_path / "bad.pt"
+        torch.save({**shipped, **change}, path)
+        with pytest.raises(CheckpointError) as refusal:
+            load_checkpoint(str(path))
+        assert str(path) in str(refusal.value) and "\n" not in str(refusal.value), change
+    bundle = tmp_path / "bundle"
+    shutil.copytree(os.path.join(REPO, "models", "deeppose_lsp", "int8"), bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    (bundle / "manifest.json").write_text(json.dumps({**manifest, "model_config": ["not", "a", "config"]}))
+    with pytest.raises(BundleError, match="has an unreadable model config"):
+        load_bundle(str(bundle))
