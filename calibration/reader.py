@@ -138,8 +138,16 @@ def source_fingerprint(source: str, limit: int | None) -> str:
 def cached_crops(cache_file: str | None, make):
     """Load the crops from `cache_file` when it exists, else make them (and save them there)."""
     if cache_file and os.path.isfile(cache_file):
-        with np.load(cache_file) as data:
-            return [data[f"stage{i}"] for i in range(len(data.files))]
+        try:
+            with np.load(cache_file) as data:
+                crops = [data[f"stage{i}"] for i in range(len(data.files))]
+        except Exception as exc:        # noqa: BLE001 - any unreadable cache: one line naming it (pickles refused)
+            raise CalibrationError(f"the calibration crop cache {cache_file} cannot be read "
+                                   f"({type(exc).__name__}): remove it and give --calib again") from None
+        if not crops or any(c.dtype != np.uint8 or c.ndim != 4 or c.shape[1] != 3 for c in crops):
+            raise CalibrationError(f"the calibration crop cache {cache_file} does not hold crops: remove it and give "
+                                   "--calib again")
+        return crops
     crops = make()
     if cache_file:
         os.makedirs(os.path.dirname(os.path.abspath(cache_file)), exist_ok=True)

@@ -142,3 +142,26 @@ def test_an_int8_rebuild_with_other_stage1_views_measures_its_own_ranges(tiny_ch
     again = read_manifest(out)["calibration"]
     assert any("reusing the range caches" in line for line in logs) and again["key"] != other["calibration"]["key"]
     assert again["source"] is None and again["images"] is None
+
+
+def test_a_crop_cache_that_is_no_cache_is_refused_in_one_line(tmp_path):
+    from pose_track.calibration.reader import cached_crops
+    from pose_track.training.cache import build_cache
+    from pose_track.training.datasets import DatasetError, PoseSet
+
+    pickled = tmp_path / "crops-x.npz"
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    os.replace(tmp_path / "obj.npy", pickled)
+    with pytest.raises(CalibrationError, match="crops-x.npz cannot be read"):
+        cached_crops(str(pickled), lambda: None)
+    wrong = tmp_path / "crops-y.npz"
+    np.savez(wrong, stage0=np.zeros((3, 5)))
+    with pytest.raises(CalibrationError, match="crops-y.npz does not hold crops"):
+        cached_crops(str(wrong), lambda: None)
+    data = PoseSet(["a.jpg"], np.zeros((1, 14, 2), np.float32), np.ones((1, 14), bool), np.zeros(1, bool))
+    import hashlib
+    from pose_track.training.cache import CONTEXT
+    key = hashlib.sha1(("|".join(data.paths) + f"{64}{CONTEXT}").encode()).hexdigest()[:16]
+    np.savez(tmp_path / f"crops_64_{key}.npz", images=np.zeros((1, 32, 32, 3), np.uint8), joints=np.zeros((1, 14, 2)))
+    with pytest.raises(DatasetError, match="does not hold these images' crops"):
+        build_cache(data, 64, str(tmp_path))

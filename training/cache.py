@@ -32,8 +32,16 @@ def build_cache(data: PoseSet, size: int, cache_dir: str | None = None, progress
     key = hashlib.sha1(("|".join(data.paths) + f"{size}{CONTEXT}").encode()).hexdigest()[:16]
     file = os.path.join(cache_dir, f"crops_{size}_{key}.npz") if cache_dir else None
     if file and os.path.isfile(file):
-        z = np.load(file)
-        return z["images"], z["joints"]
+        try:
+            with np.load(file) as z:
+                images, joints = z["images"], z["joints"]
+        except Exception as exc:        # noqa: BLE001 - any unreadable cache: one line naming it (pickles refused)
+            raise DatasetError(f"the crop cache {file} cannot be read ({type(exc).__name__}): remove it, and it is "
+                               "made again") from None
+        if images.shape != (len(data), size, size, 3) or joints.shape != (len(data), 14, 2):
+            raise DatasetError(f"the crop cache {file} does not hold these images' crops: remove it, and it is "
+                               "made again")
+        return images, joints
     images = np.zeros((len(data), size, size, 3), np.uint8)
     joints = np.zeros((len(data), 14, 2), np.float32)
     for i, path in enumerate(data.paths):
