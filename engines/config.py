@@ -40,10 +40,40 @@ class _Part:
 
     @classmethod
     def from_dict(cls, d: dict):
+        if not isinstance(d, dict):
+            raise ValueError(f"the {cls.__name__.lower()} is {type(d).__name__}, not a mapping of settings")
         unknown = set(d) - set(cls.field_names())
         if unknown:
             raise ValueError(f"unknown {cls.__name__.lower()} keys: {sorted(unknown)}")
-        return cls(**{k: _as_tuples(v) for k, v in d.items()})
+        values = {k: _as_tuples(v) for k, v in d.items()}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in values.items():
+            words = isinstance(fields[key].default, tuple) and any(isinstance(v, str) for v in fields[key].default)
+            if not _of_kind(value, fields[key].type, words):
+                raise ValueError(f"{cls.__name__.lower()} {key} is {value!r}, not a {fields[key].type} value")
+        return cls(**values)
+
+
+def _of_kind(value, kind: str, words: bool = False) -> bool:
+    """Whether a value read from a model file is of its field's kind (the annotation's name; a tuple of numbers,
+    or of `words`), so that a file of the wrong shape is refused when it loads, not midway through a run."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+
+    def leaves(v):
+        return all(leaves(x) for x in v) if isinstance(v, tuple) else (isinstance(v, str) if words else number(v))
+
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return number(value)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "tuple":
+        return isinstance(value, tuple) and leaves(value)
+    return True
 
 
 @dataclasses.dataclass

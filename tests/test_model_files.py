@@ -155,6 +155,12 @@ def test_checkpoints_and_manifests_of_the_wrong_shape_are_refused_in_one_line(tm
     bundle = tmp_path / "bundle"
     shutil.copytree(os.path.join(REPO, "models", "deeppose_lsp", "int8"), bundle)
     manifest = json.loads((bundle / "manifest.json").read_text())
-    (bundle / "manifest.json").write_text(json.dumps({**manifest, "model_config": ["not", "a", "config"]}))
-    with pytest.raises(BundleError, match="has an unreadable model config"):
-        load_bundle(str(bundle))
+    for config in (["not", "a", "config"],
+                   {**manifest["model_config"], "calibration": {"confidence": ["a", "b", "c"]}},
+                   {**manifest["model_config"], "decoding": {"presence_threshold": "x"}},
+                   {**manifest["model_config"], "architecture": {**manifest["model_config"]["architecture"],
+                                                                 "num_stages": 2.5}}):
+        (bundle / "manifest.json").write_text(json.dumps({**manifest, "model_config": config}))
+        with pytest.raises(BundleError, match="has an unreadable model config") as refusal:
+            load_bundle(str(bundle))
+        assert "\n" not in str(refusal.value)
