@@ -172,7 +172,7 @@ class Cascade:
             if not nobody:
                 joints, spread_px = self._refine(s, image, bgr, joints, spread_px, boxes, angles, back)
             stages.append(joints.copy())
-        diam = self._torso(joints, boxes)[:, None]
+        diam = estimate_torso(joints, boxes)[:, None]
         moved = np.linalg.norm(joints - stages[0], axis=-1)
         confidence = joint_confidence(self.config.calibration.confidence, spread_px / diam, moved / diam)
         in_picture = in_image(joints, *image.shape[:2])
@@ -213,13 +213,10 @@ class Cascade:
         with self.times("stage 1"):
             return self.backend.run(0, batch)
 
-    def _torso(self, joints, boxes):
-        return estimate_torso(joints, boxes)
-
     def _refine(self, stage: int, image, bgr: bool, joints, spread_px, boxes, angles, back):
         p = len(joints)
         size = self.config.architecture.refiner_input
-        sides = np.repeat(self.config.architecture.sigma * self._torso(joints, boxes), NUM_JOINTS)
+        sides = np.repeat(self.config.architecture.sigma * estimate_torso(joints, boxes), NUM_JOINTS)
         centres = joints.reshape(-1, 2)
         crop_angles = np.repeat(angles, NUM_JOINTS) if angles.any() else None
         with self.times("crops"):

@@ -264,11 +264,7 @@ def _export(staging, checkpoint_path, out_dir, precision, calib, backend, calib_
     from .checkpoint import build_model, load_checkpoint
 
     payload = load_checkpoint(checkpoint_path)
-    cfg = payload["config"]
-    if stage1_flip is not None:
-        cfg.decoding.stage1_flip = stage1_flip
-    if stage1_scales is not None:
-        cfg.decoding.stage1_scales = tuple(int(v) for v in stage1_scales)
+    cfg = _with_views(payload["config"], stage1_flip, stage1_scales)
     sha = file_sha256(checkpoint_path)
     arch = cfg.architecture
     n_stages = arch.num_stages if stages is None else max(1, min(stages, arch.num_stages))
@@ -414,11 +410,7 @@ def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", ca
     from .bundle import file_sha256
     from .checkpoint import load_checkpoint
 
-    cfg = load_checkpoint(checkpoint_path)["config"]
-    if stage1_flip is not None:
-        cfg.decoding.stage1_flip = stage1_flip
-    if stage1_scales is not None:
-        cfg.decoding.stage1_scales = tuple(int(v) for v in stage1_scales)
+    cfg = _with_views(load_checkpoint(checkpoint_path)["config"], stage1_flip, stage1_scales)
     arch = cfg.architecture
     n_stages = arch.num_stages if stages is None else max(1, min(stages, arch.num_stages))
     names = [MANIFEST]
@@ -433,6 +425,15 @@ def bundle_files(checkpoint_path: str, out_dir: str, precision: str = "fp32", ca
                                             calib_images, n_stages, backend, calib_method)
         files += [os.path.join(calib_dir, name) for name in caches + [f"crops-{key}.npz"]]
     return files
+
+
+def _with_views(cfg, stage1_flip: bool | None, stage1_scales):
+    """The checkpoint's config with the stage-1 views a build asks for (None: the checkpoint's own)."""
+    if stage1_flip is not None:
+        cfg.decoding.stage1_flip = stage1_flip
+    if stage1_scales is not None:
+        cfg.decoding.stage1_scales = tuple(int(v) for v in stage1_scales)
+    return cfg
 
 
 def _views_tag(decoding) -> str:

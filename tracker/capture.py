@@ -356,7 +356,7 @@ class ImageFolderSource(Source):
         self._fps_given = fps
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
-        read = 0
+        read, why = 0, None
         for i, f in enumerate(self.files):
             if stop is not None and stop.is_set():
                 return
@@ -369,8 +369,8 @@ class ImageFolderSource(Source):
             read += 1
             yield Frame(i, i / self.fps, image, name)
         if read == 0:
-            why = too_large_to_read(self.files[0]) if len(self.files) == 1 else None
-            raise CaptureError(f"no readable image in {self.name}" + (f": {why}" if why else ""))
+            single = f": {why}" if why and len(self.files) == 1 else ""     # why a single picture could not be read
+            raise CaptureError(f"no readable image in {self.name}{single}")
 
     def name_by_path(self) -> "ImageFolderSource":
         """Name each image by its path as given (`dA/x.jpg`), not its file name: for a run over several folders,

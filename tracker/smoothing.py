@@ -16,8 +16,7 @@ fast camera pan, a sudden move). Each frame, the median over joints of the norma
 median, and never below a quarter of it: `NIS_LEVEL_FLOOR`); when it exceeds `manoeuvre_gate` times that level,
 every joint's predicted covariance is inflated by the ratio, so the filter follows the measurements more for that
 frame. The median ignores a few outlier joints, and the running level makes this independent of how noisy the
-model really is. The RTS pass reuses the
-inflated covariances (as an effective process noise per joint and step).
+model really is. The RTS pass reuses the inflated covariances (as an effective process noise per joint and step).
 
 Process noise: `process` is checked against real human motion by training/motion_fit.py,
 `python -m pose_track.training.motion_fit --labels ../shared/data/penn_action/labels --json results/motion_fit.json`:
